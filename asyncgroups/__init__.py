@@ -1,0 +1,83 @@
+"""asyncgroups: an async client for group, user and membership management APIs.
+
+One interface (groups, users, memberships) over pluggable backends, a polite
+transport (retries, rate limits, the shared 429 gate), and a bulk membership sync
+engine (plan -> apply -> verify).
+"""
+
+from typing import Any
+
+from asyncgroups import backends, errors, testing
+from asyncgroups.backends.base import Capability, GroupBackend
+from asyncgroups.client import Client, connect
+from asyncgroups.config import RateLimit, RetryPolicy, Secret
+from asyncgroups.errors import (
+    APIError,
+    AsyncGroupsError,
+    AuthenticationError,
+    ClientClosedError,
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    ConnectionDroppedError,
+    DecodeError,
+    InvalidInputError,
+    NotFoundError,
+    PartialSyncError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RejectedRequestError,
+    RequestTimeoutError,
+    ServerError,
+    SyncAbortedError,
+    TransportError,
+    UnsupportedOperationError,
+)
+from asyncgroups.models import BatchResult, Group, Member, User
+from asyncgroups.transport.stats import TransportStats
+
+__all__ = [
+    "APIError",
+    "AsyncGroupsError",
+    "AuthenticationError",
+    "BatchResult",
+    "Capability",
+    "Client",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectionDroppedError",
+    "DecodeError",
+    "Group",
+    "GroupBackend",
+    "InvalidInputError",
+    "Member",
+    "NotFoundError",
+    "PartialSyncError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitedError",
+    "RejectedRequestError",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "Secret",
+    "ServerError",
+    "SyncAbortedError",
+    "TransportError",
+    "TransportStats",
+    "UnsupportedOperationError",
+    "User",
+    "backends",
+    "connect",
+    "errors",
+    "testing",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("asyncgroups")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,153 @@
+"""The shared status table and the helpers every backend's ``sansio.decipher`` uses.
+
+An error status decides the exception class (an HTML 502 page is a ``ServerError``);
+each backend refines the message and field errors from its own error body. This
+module performs no I/O.
+"""
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from asyncgroups import _redact
+from asyncgroups.errors import (
+    APIError,
+    AuthenticationError,
+    ConflictError,
+    DecodeError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RejectedRequestError,
+    ServerError,
+)
+from asyncgroups.transport.base import Response
+from asyncgroups.transport.retry_after import parse_retry_after
+
+__all__ = [
+    "STATUS_ERRORS",
+    "api_error",
+    "error_class",
+    "fallback_detail",
+    "parse_json",
+]
+
+#: Status -> exception class, the one table every backend shares.
+STATUS_ERRORS: Mapping[int, type[APIError]] = {
+    400: RejectedRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    410: NotFoundError,
+    412: ConflictError,
+    422: RejectedRequestError,
+    429: RateLimitedError,
+}
+
+_DETAIL_LIMIT = 200
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def error_class(status: int) -> type[APIError]:
+    """The exception class for an error status."""
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status]
+    if status >= 500:
+        return ServerError
+    return APIError
+
+
+def fallback_detail(response: Response) -> str:
+    """A short, safe description of an error body that no backend rule matched."""
+    body = response.body
+    if not body:
+        return ""
+    ctype = response.header("content-type", "") or ""
+    if "html" in ctype or body.lstrip()[:1] == b"<":
+        match = _TITLE.search(body)
+        text = (match.group(1) if match else body).decode("utf-8", "replace")
+        text = _TAGS.sub(" ", text)
+        return "HTML page: " + " ".join(text.split())
+    return " ".join(body.decode("utf-8", "replace").split())
+
+
+def api_error(
+    response: Response,
+    *,
+    backend: str,
+    detail: str = "",
+    errors: Mapping[str, Sequence[str]] | None = None,
+) -> APIError:
+    """Build the typed error for an error response.
+
+    The detail is scrubbed of every credential the request carried (servers may echo
+    headers into bodies) and cut to 200 characters; the URL is redacted.
+    A 3xx becomes a plain :class:`APIError` naming the redirect target.
+    """
+    request = response.request
+    secrets = _redact.secret_values(request.headers)
+    status = response.status
+    if 300 <= status < 400:
+        location = response.header("location")
+        target = _redact.url(location) if location else "an unnamed location"
+        detail = f"redirect to {target} not followed"
+    if not detail:
+        detail = fallback_detail(response)
+    detail = _redact.scrub(detail, secrets)
+    if len(detail) > _DETAIL_LIMIT:
+        detail = detail[: _DETAIL_LIMIT - 1] + "…"
+    common: dict[str, Any] = {
+        "backend": backend,
+        "status": status,
+        "method": request.method,
+        "url": _redact.url(request.url),
+        "request_id": response.header("x-request-id"),
+        "attempts": response.attempts,
+        "elapsed": response.elapsed,
+    }
+    cls = error_class(status)
+    if cls is RateLimitedError:
+        return RateLimitedError(
+            detail,
+            retry_after=parse_retry_after(response.header("retry-after")),
+            **common,
+        )
+    if cls is RejectedRequestError:
+        scrubbed = {
+            _redact.scrub(k, secrets): [_redact.scrub(m, secrets) for m in v]
+            for k, v in (errors or {}).items()
+        }
+        return RejectedRequestError(detail, errors=scrubbed, **common)
+    return cls(detail, **common)
+
+
+def parse_json(response: Response, *, backend: str) -> Any:
+    """Decode a success response's JSON body.
+
+    Raises:
+        DecodeError: the body is empty, not UTF-8, not JSON, or an HTML page.
+    """
+    body = response.body
+    where = f"{response.request.method} {_redact.url(response.request.url)}"
+    if not body.strip():
+        raise DecodeError(
+            f"empty body in {response.status} answer to {where}", backend=backend
+        )
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        kind = "an HTML page" if body.lstrip()[:1] == b"<" else "malformed JSON"
+        raise DecodeError(
+            f"{kind} in {response.status} answer to {where}", backend=backend
+        ) from exc
+
+
+def try_json(response: Response) -> Any:
+    """The body as JSON, or ``None`` if it is not JSON (for error bodies)."""
+    try:
+        return json.loads(response.body) if response.body.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None

@@ -1,0 +1,1 @@
+"""The ``asyncgroups`` command-line interface."""

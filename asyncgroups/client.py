@@ -1,0 +1,148 @@
+"""The Client facade users hold, and ``connect(name, ...)`` by registry name.
+
+The Client builds the transport stack (or takes an injected one), binds it to the
+backend, and offers the ``groups``, ``users`` and ``members`` namespaces plus the
+sync engine's ``plan_sync``/``apply``. It owns its aiohttp session unless one is
+borrowed; closing twice is harmless and use after close raises ``ClientClosedError``.
+"""
+
+import ssl
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from asyncgroups import backends as _backends
+from asyncgroups.backends.base import Capability, GroupBackend
+from asyncgroups.config import RateLimit, RetryPolicy
+from asyncgroups.errors import ClientClosedError, ConfigurationError
+from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
+from asyncgroups.transport.aiohttp import DEFAULT_MAX_BODY, AiohttpTransport
+from asyncgroups.transport.base import AsyncTransport
+from asyncgroups.transport.stack import build_stack
+from asyncgroups.transport.stats import TransportStats
+
+__all__ = ["Client", "connect"]
+
+
+def connect(name: str, **kwargs: Any) -> GroupBackend:
+    """Build a backend by registry name: ``connect("neuroio", token=...)``.
+
+    Raises:
+        ConfigurationError: no backend has that name, or its arguments are wrong.
+    """
+    cls = _backends.load(name)
+    try:
+        return cls(**kwargs)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise ConfigurationError(
+            f"bad arguments for the {name} backend: {exc}"
+        ) from None
+
+
+class Client:
+    """The asyncgroups client: one backend behind one transport stack.
+
+    Args:
+        backend: a :class:`~asyncgroups.backends.GroupBackend`.
+        rate_limit: token bucket, concurrency cap and adaptive mode.
+        retry: the retry policy; ``RetryPolicy.off()`` disables retries.
+        timeout: seconds for one attempt.
+        session: an ``aiohttp.ClientSession`` to borrow; never closed by the Client.
+        transport: a complete transport to use instead of building one.
+        verify: verify TLS certificates (default).
+        ssl_context: e.g. a context trusting a private CA.
+        concurrency: default chunks in flight for batched member operations.
+        trace_configs: aiohttp trace configs for the owned session.
+        hooks: ``on_request``/``on_response``/``on_retry`` callbacks.
+        max_body: largest response body read, in bytes.
+    """
+
+    def __init__(
+        self,
+        backend: GroupBackend,
+        *,
+        rate_limit: RateLimit | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = 30.0,
+        session: aiohttp.ClientSession | None = None,
+        transport: AsyncTransport | None = None,
+        verify: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        concurrency: int = 16,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        hooks: Any = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        if not isinstance(backend, GroupBackend):
+            raise ConfigurationError(
+                f"{type(backend).__name__} does not satisfy the GroupBackend protocol"
+            )
+        if concurrency < 1:
+            raise ConfigurationError("concurrency must be >= 1")
+        self.backend = backend
+        self.concurrency = concurrency
+        self.stats = TransportStats()
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.rate_limit = rate_limit if rate_limit is not None else RateLimit()
+        self._closed = False
+        if transport is None:
+            base: AsyncTransport = AiohttpTransport(
+                session=session,
+                timeout=timeout,
+                verify=verify,
+                ssl_context=ssl_context,
+                trace_configs=trace_configs,
+                max_body=max_body,
+                limit=max(100, concurrency),
+            )
+            transport = build_stack(
+                base,
+                stats=self.stats,
+                retry=self.retry,
+                rate_limit=self.rate_limit,
+                hooks=hooks,
+            )
+        self.transport = transport
+        backend.bind(transport)
+        self.groups = GroupsAPI(self)
+        self.users = UsersAPI(self)
+        self.members = MembersAPI(self)
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the backend can do."""
+        return self.backend.capabilities
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose()`` was called."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("this client is closed; create a new one")
+
+    async def aclose(self) -> None:
+        """Close the transport stack (a borrowed session stays open); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Client backend={self.backend.name!r} {state}>"

@@ -1,0 +1,133 @@
+"""Client policies and credentials: retry, rate limit, and repr-safe secrets.
+
+All are frozen attrs classes validated at construction; a bad number is a
+:class:`~asyncgroups.errors.ConfigurationError` at once, not at the first request.
+"""
+
+import math
+from typing import Any
+
+from attrs import field, frozen
+
+from asyncgroups.errors import ConfigurationError
+
+__all__ = ["RateLimit", "RetryPolicy", "Secret"]
+
+
+def _positive(_: Any, attribute: Any, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{attribute.name} must be a number")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{attribute.name} must be a positive finite number")
+
+
+def _non_negative(_: Any, attribute: Any, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{attribute.name} must be a number")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigurationError(f"{attribute.name} must be a finite number >= 0")
+
+
+def _at_least_one(_: Any, attribute: Any, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{attribute.name} must be an integer >= 1")
+
+
+class Secret:
+    """A credential that never shows itself in a repr or str.
+
+    ``reveal()`` returns the value; only the code that builds the auth header calls it.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: "str | Secret") -> None:
+        self._value = value.reveal() if isinstance(value, Secret) else value
+
+    def reveal(self) -> str:
+        """Return the secret value."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@frozen
+class RetryPolicy:
+    """How a Client retries failed requests.
+
+    Attributes:
+        max_attempts: attempts in all, the first included (1 disables retries).
+        base_delay: the first back-off step, in seconds (doubled each attempt).
+        max_delay: cap on one back-off wait, in seconds.
+        deadline: one overall time budget for a request and all its retries, seconds.
+        budget: retry tokens shared by the Client; each retry spends one, each success
+            returns ``budget_refill``. A storm drains it and later failures fail fast.
+            ``None`` disables the budget.
+        budget_refill: tokens a successful request returns to the budget.
+        statuses: statuses that are retried.
+        jitter: full jitter on back-off waits.
+    """
+
+    max_attempts: int = field(default=6, validator=_at_least_one)
+    base_delay: float = field(default=0.2, validator=_positive)
+    max_delay: float = field(default=60.0, validator=_positive)
+    deadline: float | None = field(default=300.0, validator=_positive)
+    budget: float | None = field(default=500.0, validator=_positive)
+    budget_refill: float = field(default=0.1, validator=_non_negative)
+    statuses: frozenset[int] = field(
+        default=frozenset({429, 502, 503, 504}), converter=frozenset
+    )
+    jitter: bool = True
+
+    @classmethod
+    def off(cls) -> "RetryPolicy":
+        """A policy that never retries."""
+        return cls(max_attempts=1)
+
+
+@frozen
+class RateLimit:
+    """How fast a Client may send.
+
+    Attributes:
+        per_second: sustained requests per second; ``None`` means unlimited.
+        burst: bucket size (requests that may go at once after idling); defaults to
+            ``max(1, ceil(per_second))``.
+        max_concurrency: requests in flight at once; ``None`` means no cap.
+        adaptive: lower the rate on throttling (multiplicative decrease), then recover.
+        store: where limiter state lives; ``None`` is in-process memory.
+    """
+
+    per_second: float | None = field(default=None, validator=_positive)
+    burst: int | None = field(default=None, validator=_at_least_one)
+    max_concurrency: int | None = field(default=None, validator=_at_least_one)
+    adaptive: bool = False
+    store: Any = field(default=None, eq=False)
+
+    @property
+    def bucket_size(self) -> int:
+        """The effective bucket size."""
+        if self.burst is not None:
+            return self.burst
+        return max(1, math.ceil(self.per_second or 1))
+
+    @classmethod
+    def unlimited(cls) -> "RateLimit":
+        """No rate limit and no concurrency cap."""
+        return cls()

@@ -1,0 +1,121 @@
+"""The common domain models every backend returns: groups, users, members, batch results.
+
+Models are frozen attrs classes with no wire names; each backend's ``wire`` module maps
+its JSON onto them. ``extra`` keeps backend fields that have no common name.
+"""
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from attrs import field, frozen
+
+from asyncgroups.errors import AsyncGroupsError
+from asyncgroups.validation import attrs_name, attrs_optional_text
+
+__all__ = ["BatchResult", "Group", "Member", "User"]
+
+
+def _freeze(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+def _extra_repr(value: Mapping[str, Any]) -> str:
+    return repr(dict(value))
+
+
+@frozen
+class Group:
+    """A group.
+
+    Attributes:
+        id: the group's id as a string (Periscope: its name).
+        name: the group's name.
+        description: its description, if the API has one.
+        extra: backend fields without a common name.
+    """
+
+    id: str = field(validator=attrs_name)
+    name: str = field(validator=attrs_name)
+    description: str | None = field(default=None)
+    extra: Mapping[str, Any] = field(
+        factory=dict, converter=_freeze, eq=False, hash=False, repr=_extra_repr
+    )
+
+
+@frozen
+class User:
+    """A user.
+
+    Attributes:
+        id: the user's id as a string (Periscope: the e-mail).
+        email: the e-mail address, if known.
+        first_name: the first name, if known.
+        last_name: the last name, if known.
+        extra: backend fields without a common name.
+    """
+
+    id: str = field(validator=attrs_name)
+    email: str | None = field(default=None, validator=attrs_optional_text)
+    first_name: str | None = None
+    last_name: str | None = None
+    extra: Mapping[str, Any] = field(
+        factory=dict, converter=_freeze, eq=False, hash=False, repr=_extra_repr
+    )
+
+
+@frozen
+class Member:
+    """One member of a group.
+
+    Attributes:
+        key: the member key ``members.add``/``remove`` take (pid, user id, e-mail).
+        group_id: the group's id.
+        role: the member's role, where the API has roles.
+        email: the member's e-mail, if known.
+        extra: backend fields without a common name.
+    """
+
+    key: str = field(validator=attrs_name)
+    group_id: str = field(validator=attrs_name)
+    role: str | None = None
+    email: str | None = None
+    extra: Mapping[str, Any] = field(
+        factory=dict, converter=_freeze, eq=False, hash=False, repr=_extra_repr
+    )
+
+
+def _frozen_keys(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+def _failed(value: Mapping[str, AsyncGroupsError]) -> Mapping[str, AsyncGroupsError]:
+    return MappingProxyType(dict(value))
+
+
+@frozen
+class BatchResult:
+    """The outcome of a batched member operation.
+
+    Attributes:
+        succeeded: keys the server accepted.
+        failed: key -> the error that kept it out.
+        requests: how many requests the batch took.
+    """
+
+    succeeded: frozenset[str] = field(factory=frozenset, converter=_frozen_keys)
+    failed: Mapping[str, AsyncGroupsError] = field(factory=dict, converter=_failed)
+    requests: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every key succeeded."""
+        return not self.failed
+
+    def merge(self, other: "BatchResult") -> "BatchResult":
+        """Combine two results (a key that succeeded anywhere is not failed)."""
+        failed = {**self.failed, **other.failed}
+        succeeded = self.succeeded | other.succeeded
+        for key in succeeded:
+            failed.pop(key, None)
+        return BatchResult(succeeded, failed, self.requests + other.requests)

@@ -1,0 +1,1 @@
+"""Bulk membership sync: desired state -> plan -> apply -> verify."""

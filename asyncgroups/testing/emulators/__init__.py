@@ -1,0 +1,91 @@
+"""The emulator registry: name -> factory building an aiohttp app, its store and credentials.
+
+Emulators speak each real API's wire protocol with hand-written JSON; they never
+import the client's ``sansio`` or ``wire`` modules, so a converter bug cannot be
+mirrored on both sides.
+"""
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from aiohttp import web
+from attrs import frozen
+
+__all__ = [
+    "EMULATORS",
+    "EmulatorApp",
+    "EmulatorFactory",
+    "EmulatorStore",
+    "available",
+    "get_factory",
+    "register_emulator",
+]
+
+
+class EmulatorStore(Protocol):
+    """What every emulator's store offers (tests, benchmarks and users rely on it)."""
+
+    def seed_users(self, count: int) -> list[str]:
+        """Create ``count`` users; return their member keys."""
+        ...
+
+    def seed_group(self, name: str, members: Iterable[str] = ()) -> str:
+        """Create a group directly; return its id as the Client reports it."""
+        ...
+
+    def group_ids(self) -> list[str]:
+        """Ids of every group, as the Client reports them."""
+        ...
+
+    def members(self, group_id: str) -> frozenset[str]:
+        """Member keys of a group."""
+        ...
+
+
+@frozen
+class EmulatorApp:
+    """What a factory returns: the app, its store and the credentials to use it."""
+
+    app: web.Application
+    store: Any
+    credentials: dict[str, str]
+
+
+EmulatorFactory = Callable[..., EmulatorApp]
+
+#: Built-in emulators: name -> "module:factory".
+EMULATORS: dict[str, str | EmulatorFactory] = {
+    "neuroio": "asyncgroups.testing.emulators.neuroio:build",
+    "periscope": "asyncgroups.testing.emulators.periscope:build",
+    "snip": "asyncgroups.testing.emulators.snip:build",
+}
+
+
+def register_emulator(name: str, factory: EmulatorFactory | str) -> None:
+    """Register an emulator factory (third-party backends use this)."""
+    EMULATORS[name] = factory
+
+
+def available() -> list[str]:
+    """Names of every registered emulator."""
+    return sorted(EMULATORS)
+
+
+def get_factory(name: str) -> EmulatorFactory:
+    """The factory registered under ``name``.
+
+    Raises:
+        KeyError: no emulator has that name.
+    """
+    try:
+        target = EMULATORS[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown emulator {name!r}; available: {', '.join(available())}"
+        ) from None
+    if isinstance(target, str):
+        module, _, attr = target.partition(":")
+        factory: EmulatorFactory = getattr(importlib.import_module(module), attr)
+        return factory
+    return target

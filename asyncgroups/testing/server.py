@@ -1,0 +1,148 @@
+"""Serving an emulator on 127.0.0.1: ``serve_emulator`` and the :class:`Emulator` handle.
+
+The server records every request it receives (before faults apply), counts the
+distinct client connections it saw, and runs the fault middleware in front of the
+emulator's own routes.
+"""
+
+import contextlib
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+from attrs import define, field, frozen
+
+from asyncgroups.testing.emulators import get_factory
+from asyncgroups.testing.faults import DroppedError, Faults
+
+__all__ = ["Emulator", "RecordedRequest", "serve_emulator"]
+
+
+@frozen
+class RecordedRequest:
+    """A request as the emulator received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
+    body: bytes = field(repr=lambda b: f"<{len(b)} bytes>")
+    peer: tuple[str, int] | None = None
+    time: float = 0.0
+    raw_path: str = ""
+
+    def json(self) -> Any:
+        """The body parsed as JSON (``None`` if empty)."""
+        import json
+
+        return json.loads(self.body) if self.body else None
+
+
+@define
+class Emulator:
+    """A running emulator.
+
+    Attributes:
+        name: the backend registry name.
+        url: the base URL to give the backend.
+        credentials: keyword arguments for ``ag.connect(name, base_url=url, ...)``.
+        store: the emulator's in-memory state (seed and inspect it directly).
+        faults: the fault injector.
+        requests: every request received, in order.
+        peers: distinct client connections seen (host, port).
+    """
+
+    name: str
+    url: str
+    credentials: dict[str, str] = field(repr=False)
+    store: Any
+    faults: Faults
+    requests: list[RecordedRequest] = field(factory=list, repr=False)
+    peers: set[tuple[str, int]] = field(factory=set, repr=False)
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        self.requests.clear()
+
+
+def _recorder(emulator: Emulator, clock: Callable[[], float]) -> Any:
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        body = await request.read()
+        peer = (
+            request.transport.get_extra_info("peername") if request.transport else None
+        )
+        peer_t = (str(peer[0]), int(peer[1])) if peer else None
+        if peer_t:
+            emulator.peers.add(peer_t)
+        emulator.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=dict(request.headers),
+                body=body,
+                peer=peer_t,
+                time=clock(),
+                raw_path=request.raw_path,
+            )
+        )
+        try:
+            response: web.StreamResponse = await handler(request)
+        except DroppedError:
+            raise web.HTTPException() from None  # connection already aborted
+        return response
+
+    return record
+
+
+@contextlib.asynccontextmanager
+async def serve_emulator(
+    name: str,
+    *,
+    seed: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    **options: Any,
+) -> AsyncIterator[Emulator]:
+    """Serve the emulator ``name`` on ``host`` (a free port unless given).
+
+    Args:
+        name: "neuroio", "snip", "periscope", or a registered third-party name.
+        seed: seeds generated ids, tokens and random faults.
+        host: interface to listen on (loopback by default).
+        port: TCP port; 0 picks a free one.
+        ssl_context: serve HTTPS with this server context.
+        clock: clock for server-side rate limits.
+        options: emulator-specific settings (page sizes, limits...).
+
+    Yields:
+        The running :class:`Emulator`.
+    """
+    built = get_factory(name)(seed=seed, **options)
+    faults = Faults(clock=clock)
+    app = built.app
+    emulator = Emulator(
+        name=name,
+        url="",
+        credentials=built.credentials,
+        store=built.store,
+        faults=faults,
+    )
+    app.middlewares[:0] = [_recorder(emulator, clock), faults.middleware]
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+    await site.start()
+    server: Any = site._server
+    bound = server.sockets[0].getsockname()[1]
+    scheme = "https" if ssl_context is not None else "http"
+    emulator.url = f"{scheme}://{host}:{bound}"
+    try:
+        yield emulator
+    finally:
+        await runner.cleanup()

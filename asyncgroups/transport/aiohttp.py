@@ -1,0 +1,242 @@
+"""AiohttpTransport: the one place that performs HTTP I/O and maps aiohttp's exceptions.
+
+It owns one ``aiohttp.ClientSession`` (connection reuse, ``ClientTimeout``, TLS
+verification on by default, redirects never followed), or borrows one it never closes.
+aiohttp exceptions are translated here, most specific first, into
+:mod:`asyncgroups.errors`; nothing above this module sees an aiohttp type.
+"""
+
+import asyncio
+import logging
+import ssl
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+from asyncgroups import _redact
+from asyncgroups.errors import (
+    ClientClosedError,
+    ConfigurationError,
+    ConnectError,
+    ConnectionDroppedError,
+    DecodeError,
+    RequestTimeoutError,
+    TransportError,
+)
+from asyncgroups.transport.base import Request, Response
+from asyncgroups.validation import has_control_chars
+
+__all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]
+
+logger = logging.getLogger("asyncgroups.transport")
+
+#: Default cap on one response body: far above the largest real page.
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
+
+
+class AiohttpTransport:
+    """Sends requests over aiohttp with connection reuse.
+
+    Args:
+        session: a session to borrow (a web app's); it is never closed here.
+        timeout: total seconds for one attempt (connect, send, read).
+        connect_timeout: seconds to establish a connection; defaults to ``timeout``.
+        read_timeout: seconds the server may stay silent while answering.
+        verify: verify TLS certificates (default). ``False`` is logged as a warning.
+        ssl_context: a custom context, e.g. one trusting a private CA.
+        limit: connection pool size of an owned session.
+        trace_configs: aiohttp ``TraceConfig`` objects for an owned session.
+        max_body: largest response body read, in bytes; larger raises ``DecodeError``.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float | None = 30.0,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        verify: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        limit: int = 100,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        if timeout is not None and timeout <= 0:
+            raise ConfigurationError("timeout must be positive")
+        if max_body < 1:
+            raise ConfigurationError("max_body must be positive")
+        self._borrowed = session
+        self._session: aiohttp.ClientSession | None = session
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeout,
+            connect=connect_timeout or timeout,
+            sock_read=read_timeout or timeout,
+        )
+        if not verify and ssl_context is None:
+            logger.warning("TLS certificate verification is OFF for this client")
+        self._ssl: ssl.SSLContext | bool = (
+            ssl_context if ssl_context is not None else verify
+        )
+        self._limit = limit
+        self._trace_configs = list(trace_configs)
+        self._max_body = max_body
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose()`` was called."""
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this client is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ConfigurationError(
+                "this client is bound to another event loop; create one per loop"
+            )
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._limit, ssl=self._ssl, enable_cleanup_closed=False
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                trace_configs=self._trace_configs or None,
+                auto_decompress=True,
+                trust_env=False,
+            )
+        return self._session
+
+    async def send(self, request: Request) -> Response:
+        """Send one request; any status is returned, never raised.
+
+        Raises:
+            ConfigurationError: a header value holds CR/LF, or the URL is invalid.
+            ConnectError: the connection could not be made (nothing was sent).
+            RequestTimeoutError: the attempt timed out.
+            ConnectionDroppedError: the connection closed mid-exchange.
+            DecodeError: the body exceeded ``max_body``.
+            ClientClosedError: the transport was closed.
+        """
+        for name, value in request.headers.items():
+            if (
+                has_control_chars(name)
+                or "\r" in value
+                or "\n" in value
+                or "\0" in value
+            ):
+                raise ConfigurationError(
+                    f"header {name!r} must not contain CR, LF or NUL characters"
+                )
+        session = self._get_session()
+        safe_url = _redact.url(request.url)
+        started = time.monotonic()
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                data=request.body if request.body else None,
+                allow_redirects=False,
+                ssl=self._ssl,
+            ) as resp:
+                body = await self._read(resp, request, safe_url)
+                return Response(
+                    status=resp.status,
+                    headers=dict(resp.headers.items()),
+                    body=body,
+                    request=request,
+                    elapsed=time.monotonic() - started,
+                )
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise ConnectError(
+                f"TLS certificate verification failed for {safe_url}: "
+                f"{exc.certificate_error}",
+                method=request.method,
+                url=safe_url,
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectError(
+                f"cannot connect to {safe_url}: {exc.os_error.strerror or exc.os_error}",
+                method=request.method,
+                url=safe_url,
+            ) from exc
+        except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
+            raise RequestTimeoutError(
+                f"{request.method} {safe_url} timed out",
+                method=request.method,
+                url=safe_url,
+            ) from exc
+        except (
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ClientOSError,
+        ) as exc:
+            raise ConnectionDroppedError(
+                f"connection dropped during {request.method} {safe_url}: "
+                f"{type(exc).__name__}",
+                method=request.method,
+                url=safe_url,
+            ) from exc
+        except aiohttp.InvalidURL as exc:
+            raise ConfigurationError(f"invalid URL {safe_url}") from exc
+        except aiohttp.ClientResponseError as exc:
+            raise ConnectionDroppedError(
+                f"malformed HTTP response to {request.method} {safe_url}: {exc.message}",
+                method=request.method,
+                url=safe_url,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(
+                f"{request.method} {safe_url} failed: {type(exc).__name__}",
+                method=request.method,
+                url=safe_url,
+            ) from exc
+
+    async def _read(
+        self, resp: aiohttp.ClientResponse, request: Request, safe_url: str
+    ) -> bytes:
+        length = resp.content_length
+        if length is not None and length > self._max_body:
+            raise DecodeError(
+                f"response to {request.method} {safe_url} is {length} bytes, "
+                f"over the {self._max_body}-byte cap"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > self._max_body:
+                raise DecodeError(
+                    f"response to {request.method} {safe_url} exceeds the "
+                    f"{self._max_body}-byte cap"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def aclose(self) -> None:
+        """Close the owned session (a borrowed one is left open); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and session is not self._borrowed:
+            await session.close()
+
+    def __del__(self, _warnings: Any = warnings) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None and session is not self._borrowed and not session.closed:
+            _warnings.warn(
+                f"unclosed {type(self).__name__}; use 'async with Client(...)' "
+                "or await client.aclose()",
+                ResourceWarning,
+                stacklevel=1,
+            )

@@ -1,0 +1,100 @@
+"""The transport contract: frozen Request/Response values and the AsyncTransport Protocol.
+
+Transports know HTTP, not groups. Backends build :class:`Request` values (pure) and
+decipher :class:`Response` values (pure); only transports perform I/O.
+"""
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Protocol, runtime_checkable
+
+from attrs import field, frozen
+
+from asyncgroups import _redact
+
+__all__ = ["IDEMPOTENT_METHODS", "AsyncTransport", "Request", "Response"]
+
+#: RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
+def _lower_headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType({k.lower(): v for k, v in value.items()})
+
+
+def _headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+def _upper(value: str) -> str:
+    return value.upper()
+
+
+@frozen
+class Request:
+    """One HTTP request, built by a backend's ``sansio`` module.
+
+    Attributes:
+        method: the HTTP method.
+        url: the absolute URL, query string included.
+        headers: request headers (credentials hidden in the repr).
+        body: the encoded body.
+        idempotent: safe to re-send after an unknown outcome even if the method is
+            not idempotent by RFC 9110 (e.g. a set-style membership POST).
+    """
+
+    method: str = field(converter=_upper)
+    url: str = field(repr=_redact.url)
+    headers: Mapping[str, str] = field(
+        factory=dict, converter=_headers, repr=_redact.headers_repr
+    )
+    body: bytes = field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
+    idempotent: bool = False
+
+    @property
+    def replayable(self) -> bool:
+        """Whether re-sending after an unknown outcome cannot apply it twice."""
+        return self.idempotent or self.method in IDEMPOTENT_METHODS
+
+
+@frozen
+class Response:
+    """One HTTP response.
+
+    Attributes:
+        status: the status code.
+        headers: response headers, names lower-cased.
+        body: the whole body.
+        request: the request this answers.
+        attempts: how many times the request was sent to get this response.
+        elapsed: seconds from the first attempt to this response.
+    """
+
+    status: int
+    headers: Mapping[str, str] = field(converter=_lower_headers, repr=False)
+    body: bytes = field(repr=lambda b: f"<{len(b)} bytes>")
+    request: Request
+    attempts: int = 1
+    elapsed: float = 0.0
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A response header by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """Sends requests. Every layer of the transport stack has this shape."""
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request`` and return the response (any status).
+
+        Raises:
+            TransportError: no usable HTTP response was received.
+            ClientClosedError: the transport was closed.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release the transport's resources; idempotent."""
+        ...

