@@ -71,18 +71,26 @@ def build(*, seed: int | None = None, **options: Any) -> EmulatorApp:
         bad = [k for k in keys if k not in store.users]
         if bad:
             return web.json_response(
-                {"message": "unknown keys", "fields": {"keys": [f"unknown key {bad[0]}"]}},
+                {
+                    "message": "unknown keys",
+                    "fields": {"keys": [f"unknown key {bad[0]}"]},
+                },
                 status=400,
             )
         store.groups[gid].update(keys)
         return web.json_response({})
 
     async def redirect(request: web.Request) -> web.Response:
-        return web.Response(status=302, headers={"Location": "https://elsewhere.example/x"})
+        return web.Response(
+            status=302, headers={"Location": "https://elsewhere.example/x"}
+        )
 
     async def echo(request: web.Request) -> web.Response:
-        return web.Response(text=json.dumps({"you sent": dict(request.headers)}), status=400,
-                            content_type="application/json")
+        return web.Response(
+            text=json.dumps({"you sent": dict(request.headers)}),
+            status=400,
+            content_type="application/json",
+        )
 
     app = web.Application(middlewares=[auth])
     app.router.add_get("/groups/{gid}", get_group)
@@ -99,7 +107,9 @@ class ToyBackend:
     """A minimal backend over the toy app."""
 
     name: ClassVar[str] = "toy"
-    CAPABILITIES: ClassVar[frozenset[ag.Capability]] = frozenset({ag.Capability.MEMBERS_ADD})
+    CAPABILITIES: ClassVar[frozenset[ag.Capability]] = frozenset(
+        {ag.Capability.MEMBERS_ADD}
+    )
 
     def __init__(self, *, token: str, base_url: str, max_batch: int = 100) -> None:
         self._token = ag.Secret(token)
@@ -122,8 +132,10 @@ class ToyBackend:
         request = Request(
             method,
             self.base_url + path,
-            headers={"Authorization": f"Token {self._token.reveal()}",
-                     "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Token {self._token.reveal()}",
+                "Content-Type": "application/json",
+            },
             body=json.dumps(body).encode() if body is not None else b"",
         )
         response: Response = await self._transport.send(request)
@@ -131,7 +143,9 @@ class ToyBackend:
             parsed = status.try_json(response)
             detail = parsed.get("message", "") if isinstance(parsed, dict) else ""
             fields = parsed.get("fields") if isinstance(parsed, dict) else None
-            raise status.api_error(response, backend="toy", detail=detail, errors=fields)
+            raise status.api_error(
+                response, backend="toy", detail=detail, errors=fields
+            )
         return status.parse_json(response, backend="toy")
 
     async def get_group(self, group_id: str) -> ag.Group:

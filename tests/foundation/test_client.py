@@ -18,7 +18,8 @@ async def test_batches_split_to_max_batch_with_bounded_concurrency(toy, toy_clie
     result = await toy_client.members.add(gid, keys)
     posts = [r for r in toy.requests if r.method == "POST"]
     assert len(posts) == 11
-    assert result.ok and result.succeeded == frozenset(keys)
+    assert result.ok
+    assert result.succeeded == frozenset(keys)
     assert result.requests == 11
     assert toy.store.members(gid) == frozenset(keys)
     assert sorted(len(r.json()["keys"]) for r in posts) == [50] + [100] * 10
@@ -33,7 +34,9 @@ async def test_concurrency_cap_is_reached_not_exceeded():
         keys = emu.store.seed_users(1000)
         gid = emu.store.seed_group("eng")
         backend = ToyBackend(token=TOKEN, base_url=emu.url)
-        async with ag.Client(backend, retry=ag.RetryPolicy.off(), concurrency=3) as client:
+        async with ag.Client(
+            backend, retry=ag.RetryPolicy.off(), concurrency=3
+        ) as client:
             await client.members.add(gid, keys)
         assert emu.store.max_in_flight == 3
 
@@ -43,7 +46,7 @@ async def test_rejected_chunk_isolates_bad_keys(toy, toy_client):
     keys = toy.store.seed_users(1048)
     bad = ["ghost-1", "ghost-2"]
     gid = toy.store.seed_group("eng")
-    mixed = keys[:500] + [bad[0]] + keys[500:] + [bad[1]]
+    mixed = [*keys[:500], bad[0], *keys[500:], bad[1]]
     result = await toy_client.members.add(gid, mixed)
     assert set(result.failed) == set(bad)
     for key in bad:

@@ -57,7 +57,9 @@ def test_api_error_message_and_pickle():
 
 
 def test_rate_limited_keeps_retry_after():
-    err = errors.RateLimitedError("slow down", retry_after=3.0, status=429, attempts=4, elapsed=2.5)
+    err = errors.RateLimitedError(
+        "slow down", retry_after=3.0, status=429, attempts=4, elapsed=2.5
+    )
     assert err.retry_after == 3.0
     assert "gave up after 4 attempts over 2.5 s" in str(err)
 

@@ -1,6 +1,7 @@
 """Every fault kind, scripted on a route, as a plain aiohttp client sees it."""
 
 import asyncio
+import json
 import time
 
 import aiohttp
@@ -51,8 +52,6 @@ async def test_malformed_json(toy):
         status, _, body = await get(s, toy.url + "/groups/1")
     assert status == 200
     with pytest.raises(ValueError, match="Expecting"):
-        import json
-
         json.loads(body)
 
 
@@ -72,7 +71,9 @@ async def test_drop_before_apply_leaves_no_effect(toy):
     toy.faults.add(Fault.drop(), times=1, route="POST /groups/*/members")
     async with aiohttp.ClientSession() as s:
         with pytest.raises(aiohttp.ServerDisconnectedError):
-            await s.post(toy.url + f"/groups/{gid}/members", json={"keys": [key]}, headers=AUTH)
+            await s.post(
+                toy.url + f"/groups/{gid}/members", json={"keys": [key]}, headers=AUTH
+            )
     assert toy.store.members(gid) == frozenset()
     assert toy.faults.counts["drop_before"] == 1
 
@@ -80,10 +81,14 @@ async def test_drop_before_apply_leaves_no_effect(toy):
 async def test_drop_after_apply_leaves_the_effect(toy):
     (key,) = toy.store.seed_users(1)
     gid = toy.store.seed_group("g")
-    toy.faults.add(Fault.drop(after_apply=True), times=1, route="POST /groups/*/members")
+    toy.faults.add(
+        Fault.drop(after_apply=True), times=1, route="POST /groups/*/members"
+    )
     async with aiohttp.ClientSession() as s:
         with pytest.raises(aiohttp.ServerDisconnectedError):
-            await s.post(toy.url + f"/groups/{gid}/members", json={"keys": [key]}, headers=AUTH)
+            await s.post(
+                toy.url + f"/groups/{gid}/members", json={"keys": [key]}, headers=AUTH
+            )
     assert toy.store.members(gid) == frozenset({key})
     assert toy.faults.counts["drop_after"] == 1
 

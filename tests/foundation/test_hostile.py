@@ -1,0 +1,102 @@
+"""Hostile or broken servers: huge bodies, stalls, paging that never ends."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+import asyncgroups as ag
+from asyncgroups.backends.paging import cursor_pages, offset_pages
+from asyncgroups.transport.aiohttp import AiohttpTransport
+from asyncgroups.transport.base import Request
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[TestServer]:
+    async def huge(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        chunk = b"x" * 65536
+        for _ in range(64):  # 4 MiB, streamed without Content-Length
+            await resp.write(chunk)
+        await resp.write_eof()
+        return resp
+
+    async def stall(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response(text="late")
+
+    app = web.Application()
+    app.router.add_get("/huge", huge)
+    app.router.add_get("/stall", stall)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+async def test_body_over_cap_is_decode_error(hostile):
+    transport = AiohttpTransport(max_body=1024 * 1024)
+    try:
+        with pytest.raises(ag.DecodeError, match="cap"):
+            await transport.send(Request("GET", str(hostile.make_url("/huge"))))
+    finally:
+        await transport.aclose()
+
+
+async def test_body_under_cap_is_read(hostile):
+    transport = AiohttpTransport(max_body=8 * 1024 * 1024)
+    try:
+        response = await transport.send(Request("GET", str(hostile.make_url("/huge"))))
+        assert len(response.body) == 4 * 1024 * 1024
+    finally:
+        await transport.aclose()
+
+
+async def test_stalled_server_hits_read_timeout(hostile):
+    transport = AiohttpTransport(timeout=None, read_timeout=0.2)
+    try:
+        with pytest.raises(ag.RequestTimeoutError):
+            await transport.send(Request("GET", str(hostile.make_url("/stall"))))
+    finally:
+        await transport.aclose()
+
+
+async def test_offset_paging_stops_when_the_same_page_repeats():
+    calls = 0
+
+    async def fetch(offset: int, limit: int) -> tuple[list[int], int]:
+        nonlocal calls
+        calls += 1
+        return [1, 2, 3], 10**9
+
+    with pytest.raises(ag.DecodeError, match="not advancing"):
+        _ = [i async for i in offset_pages(fetch, limit=3, key=lambda i: i)]
+    assert calls == 4
+
+
+async def test_offset_paging_stops_when_count_keeps_growing():
+    async def fetch(offset: int, limit: int) -> tuple[list[int], int]:
+        return list(range(offset, offset + limit)), offset + 2 * limit
+
+    with pytest.raises(ag.DecodeError, match="count grew"):
+        _ = [i async for i in offset_pages(fetch, limit=10, key=lambda i: i)]
+
+
+async def test_offset_paging_advances_by_what_was_returned():
+    data = list(range(250))
+
+    async def fetch(offset: int, limit: int) -> tuple[list[int], int]:
+        return data[offset : offset + min(limit, 100)], len(data)
+
+    assert [i async for i in offset_pages(fetch, limit=1000, key=lambda i: i)] == data
+
+
+async def test_cursor_paging_stops_on_a_repeated_cursor():
+    async def fetch(cursor: str | None) -> tuple[list[int], str | None]:
+        return [1], "same"
+
+    with pytest.raises(ag.DecodeError, match="repeated"):
+        _ = [i async for i in cursor_pages(fetch)]
