@@ -34,6 +34,8 @@ from asyncgroups.errors import (
     UnsupportedOperationError,
 )
 from asyncgroups.models import BatchResult, Group, Member, User
+from asyncgroups.sync import SyncPlan, SyncReport
+from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from asyncgroups.transport.stats import TransportStats
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "DecodeError",
     "Group",
     "GroupBackend",
+    "Hooks",
     "InvalidInputError",
     "Member",
     "NotFoundError",
@@ -59,11 +62,16 @@ __all__ = [
     "RateLimit",
     "RateLimitedError",
     "RejectedRequestError",
+    "RequestEvent",
     "RequestTimeoutError",
+    "ResponseEvent",
+    "RetryEvent",
     "RetryPolicy",
     "Secret",
     "ServerError",
     "SyncAbortedError",
+    "SyncPlan",
+    "SyncReport",
     "TransportError",
     "TransportStats",
     "UnsupportedOperationError",

@@ -7,7 +7,7 @@ borrowed; closing twice is harmless and use after close raises ``ClientClosedErr
 """
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -18,6 +18,15 @@ from asyncgroups.backends.base import Capability, GroupBackend
 from asyncgroups.config import RateLimit, RetryPolicy
 from asyncgroups.errors import ClientClosedError, ConfigurationError
 from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
+from asyncgroups.sync.apply import apply as _apply_plan
+from asyncgroups.sync.plan import (
+    By,
+    DesiredInput,
+    KeyMap,
+    SyncPlan,
+    plan_sync as _plan_sync,
+)
+from asyncgroups.sync.report import ProgressEvent, SyncReport
 from asyncgroups.transport.aiohttp import DEFAULT_MAX_BODY, AiohttpTransport
 from asyncgroups.transport.base import AsyncTransport
 from asyncgroups.transport.stack import build_stack
@@ -123,6 +132,65 @@ class Client:
     def _check_open(self) -> None:
         if self._closed:
             raise ClientClosedError("this client is closed; create a new one")
+
+    async def plan_sync(
+        self,
+        desired: DesiredInput,
+        *,
+        prune: bool = False,
+        create_groups: bool = False,
+        by: By = "name",
+        key_map: KeyMap | None = None,
+    ) -> SyncPlan:
+        """Plan a membership sync (reads only); ``str(plan)`` is a readable diff.
+
+        See :func:`asyncgroups.sync.plan_sync`.
+
+        Raises:
+            InvalidInputError: malformed desired state, or an ambiguous group name.
+            SyncAbortedError: ``prune`` is set and a members listing is incomplete.
+        """
+        self._check_open()
+        return await _plan_sync(
+            self,
+            desired,
+            prune=prune,
+            create_groups=create_groups,
+            by=by,
+            key_map=key_map,
+        )
+
+    async def apply(
+        self,
+        plan: SyncPlan,
+        *,
+        max_removals: int | float | None = None,
+        concurrency: int | None = None,
+        on_progress: Callable[[ProgressEvent], Any] | None = None,
+        raise_on_error: bool = False,
+        dry_run: bool = False,
+        replan: bool = False,
+        verify: bool = True,
+    ) -> SyncReport:
+        """Apply a :class:`SyncPlan`; see :func:`asyncgroups.sync.apply`.
+
+        Raises:
+            SyncAbortedError: ``max_removals`` exceeded, drift, or an incomplete
+                listing; nothing was written.
+            PartialSyncError: ``raise_on_error`` is set and some changes failed.
+        """
+        self._check_open()
+        return await _apply_plan(
+            self,
+            plan,
+            max_removals=max_removals,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            raise_on_error=raise_on_error,
+            dry_run=dry_run,
+            replan=replan,
+            verify=verify,
+        )
 
     async def aclose(self) -> None:
         """Close the transport stack (a borrowed session stays open); idempotent."""

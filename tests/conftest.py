@@ -75,7 +75,9 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def captured_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+def captured_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> Iterator[pytest.LogCaptureFixture]:
     """DEBUG logs of the ``asyncgroups`` logger, for secret-leak checks."""
     caplog.set_level(logging.DEBUG, logger="asyncgroups")
-    yield caplog
+    return caplog

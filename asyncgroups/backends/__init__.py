@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from asyncgroups.backends.neuroio import NeuroIO
     from asyncgroups.backends.periscope import Periscope, PeriscopeSites
     from asyncgroups.backends.snip import Snip
+    from asyncgroups_scim import SCIM
 
 __all__ = [
     "BACKENDS",
     "ENTRY_POINT_GROUP",
+    "SCIM",
     "Capability",
     "GroupBackend",
     "NeuroIO",
@@ -44,6 +46,8 @@ _LAZY = {
     "Periscope": "asyncgroups.backends.periscope",
     "PeriscopeSites": "asyncgroups.backends.periscope",
     "Snip": "asyncgroups.backends.snip",
+    # A plugin, registered by entry point like any third party; exposed here too.
+    "SCIM": "asyncgroups_scim",
 }
 
 

@@ -1,1 +1,32 @@
-"""Bulk membership sync: desired state -> plan -> apply -> verify."""
+"""Bulk membership sync: desired state -> plan -> apply -> verify.
+
+:func:`plan_sync` reads and compares; :func:`apply` guards, writes and verifies;
+``sources`` turns files and other Clients into desired state. The engine uses the
+Client interface only, so it works for every backend, third-party ones included.
+"""
+
+from asyncgroups.sync.apply import apply, removal_limit
+from asyncgroups.sync.plan import GroupPlan, SyncPlan, plan_sync
+from asyncgroups.sync.report import GroupDrift, GroupReport, ProgressEvent, SyncReport
+from asyncgroups.sync.sources import (
+    desired_from_client,
+    desired_from_csv,
+    desired_from_json,
+    desired_from_mapping,
+)
+
+__all__ = [
+    "GroupDrift",
+    "GroupPlan",
+    "GroupReport",
+    "ProgressEvent",
+    "SyncPlan",
+    "SyncReport",
+    "apply",
+    "desired_from_client",
+    "desired_from_csv",
+    "desired_from_json",
+    "desired_from_mapping",
+    "plan_sync",
+    "removal_limit",
+]

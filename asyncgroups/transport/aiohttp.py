@@ -33,6 +33,8 @@ __all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]
 
 logger = logging.getLogger("asyncgroups.transport")
 
+_NO_BODY_AUTO_HEADERS = ("Content-Type",)
+
 #: Default cap on one response body: far above the largest real page.
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
@@ -145,6 +147,8 @@ class AiohttpTransport:
                 request.url,
                 headers=dict(request.headers),
                 data=request.body if request.body else None,
+                # aiohttp would label an empty POST body application/octet-stream.
+                skip_auto_headers=None if request.body else _NO_BODY_AUTO_HEADERS,
                 allow_redirects=False,
                 ssl=self._ssl,
             ) as resp:

@@ -4,11 +4,12 @@ Retry sits outside the rate limiter so every attempt spends a token, and the
 adaptive limiter sees every 429.
 """
 
-from typing import Any
-
 from asyncgroups.config import RateLimit, RetryPolicy
-from asyncgroups.errors import TransportError
+from asyncgroups.errors import ConfigurationError, TransportError
 from asyncgroups.transport.base import AsyncTransport, Request, Response
+from asyncgroups.transport.hooks import Hooks
+from asyncgroups.transport.ratelimit import RateLimitedTransport
+from asyncgroups.transport.retry import RetryingTransport
 from asyncgroups.transport.stats import TransportStats
 
 __all__ = ["CountingTransport", "build_stack"]
@@ -46,7 +47,32 @@ def build_stack(
     stats: TransportStats,
     retry: RetryPolicy | None,
     rate_limit: RateLimit | None,
-    hooks: Any = None,
+    hooks: Hooks | None = None,
 ) -> AsyncTransport:
-    """Wrap ``base`` in the counting, rate-limiting and retrying layers."""
-    return CountingTransport(base, stats)
+    """Wrap ``base`` in the counting, rate-limiting and retrying layers.
+
+    Args:
+        base: the transport that performs I/O.
+        stats: the Client's counters.
+        retry: the retry policy; ``None`` uses the default policy.
+        rate_limit: the rate limit; ``None`` means unlimited.
+        hooks: ``on_request``/``on_response``/``on_retry`` callbacks.
+
+    Returns:
+        ``Retrying(RateLimited(Counting(base)))``.
+
+    Raises:
+        ConfigurationError: ``hooks`` is not a :class:`Hooks`.
+    """
+    if hooks is not None and not isinstance(hooks, Hooks):
+        raise ConfigurationError("hooks must be an asyncgroups.Hooks instance")
+    counted = CountingTransport(base, stats)
+    limited = RateLimitedTransport(
+        counted, rate_limit if rate_limit is not None else RateLimit()
+    )
+    return RetryingTransport(
+        limited,
+        retry if retry is not None else RetryPolicy(),
+        stats=stats,
+        hooks=hooks,
+    )

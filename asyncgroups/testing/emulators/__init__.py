@@ -7,6 +7,7 @@ mirrored on both sides.
 
 import importlib
 from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from attrs import frozen
 
 __all__ = [
     "EMULATORS",
+    "ENTRY_POINT_GROUP",
     "EmulatorApp",
     "EmulatorFactory",
     "EmulatorStore",
@@ -54,6 +56,9 @@ class EmulatorApp:
 
 EmulatorFactory = Callable[..., EmulatorApp]
 
+#: Third-party emulators register a factory in this entry-point group.
+ENTRY_POINT_GROUP = "asyncgroups.emulators"
+
 #: Built-in emulators: name -> "module:factory".
 EMULATORS: dict[str, str | EmulatorFactory] = {
     "neuroio": "asyncgroups.testing.emulators.neuroio:build",
@@ -68,8 +73,10 @@ def register_emulator(name: str, factory: EmulatorFactory | str) -> None:
 
 
 def available() -> list[str]:
-    """Names of every registered emulator."""
-    return sorted(EMULATORS)
+    """Names of every registered emulator, entry points included."""
+    names = set(EMULATORS)
+    names.update(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+    return sorted(names)
 
 
 def get_factory(name: str) -> EmulatorFactory:
@@ -78,6 +85,11 @@ def get_factory(name: str) -> EmulatorFactory:
     Raises:
         KeyError: no emulator has that name.
     """
+    if name not in EMULATORS:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name == name:
+                factory: EmulatorFactory = ep.load()
+                return factory
     try:
         target = EMULATORS[name]
     except KeyError:
@@ -86,6 +98,6 @@ def get_factory(name: str) -> EmulatorFactory:
         ) from None
     if isinstance(target, str):
         module, _, attr = target.partition(":")
-        factory: EmulatorFactory = getattr(importlib.import_module(module), attr)
-        return factory
+        found: EmulatorFactory = getattr(importlib.import_module(module), attr)
+        return found
     return target

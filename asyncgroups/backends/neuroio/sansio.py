@@ -1,0 +1,327 @@
+"""NeuroIO's wire rules as pure functions: build requests, decipher responses.
+
+``build_*`` functions return :class:`~asyncgroups.transport.base.Request` values and
+:func:`decipher` turns a :class:`~asyncgroups.transport.base.Response` into JSON or
+raises the matching :mod:`asyncgroups.errors` type. The 100-pid rule lives here.
+This code has been constructed to perform no I/O of its own.
+"""
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from attrs import field, frozen
+
+from asyncgroups import _redact
+from asyncgroups.backends.status import api_error, parse_json, try_json
+from asyncgroups.errors import ConfigurationError, InvalidInputError, NotFoundError
+from asyncgroups.transport.base import Request, Response
+from asyncgroups.validation import check_header_value
+
+__all__ = [
+    "BACKEND",
+    "DEFAULT_BASE_URL",
+    "GROUPS_PATH",
+    "MAX_PIDS",
+    "MEMBERSHIP_PATH",
+    "Origin",
+    "build_add_members",
+    "build_create_group",
+    "build_delete_group",
+    "build_delete_person",
+    "build_get_group",
+    "build_list_groups",
+    "build_list_members",
+    "build_remove_members",
+    "build_update_group",
+    "check_base_url",
+    "chunk_pids",
+    "decipher",
+    "group_id_int",
+]
+
+BACKEND = "neuroio"
+DEFAULT_BASE_URL = "https://api.neuroio.com"
+#: Groups live under ``/v1/groups/persons/``; every path ends in a slash.
+GROUPS_PATH = "/v1/groups/persons/"
+#: One request adds/removes pids to/from many groups at once.
+MEMBERSHIP_PATH = "/v1/groups/persons/pids/"
+PERSONS_PATH = "/v1/persons/"
+#: The documented limit of pids in one membership request.
+MAX_PIDS = 100
+#: Pids are opaque strings; this bound keeps absurd values off the wire.
+MAX_PID_LENGTH = 64
+_JSON = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+def check_base_url(value: object) -> str:
+    """Validate a base URL (http or https, a host, no query) and strip its slash.
+
+    Raises:
+        ConfigurationError: the URL is unusable.
+    """
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError("base_url must be a non-empty string")
+    check_header_value(value, "base_url")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL with a host, not {_redact.url(value)!r}"
+        )
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        raise ConfigurationError(
+            "base_url must not carry credentials, query or fragment"
+        )
+    return value.rstrip("/")
+
+
+@frozen
+class Origin:
+    """Where requests go and the headers every request carries.
+
+    Attributes:
+        base_url: the API host, without a trailing slash.
+        headers: the common headers, ``Authorization`` included (hidden in the repr).
+    """
+
+    base_url: str
+    headers: Mapping[str, str] = field(factory=dict, repr=_redact.headers_repr)
+
+    def url(self, path: str, query: Sequence[tuple[str, str]] = ()) -> str:
+        """The absolute URL of ``path`` with ``query`` in the given order."""
+        tail = f"?{urlencode(list(query))}" if query else ""
+        return f"{self.base_url}{path}{tail}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        idempotent: bool = False,
+    ) -> Request:
+        """A request to ``path``, with a JSON body when ``body`` is not ``None``."""
+        headers = dict(self.headers)
+        data = b""
+        if body is not None:
+            headers.update(_JSON)
+            data = json.dumps(body, separators=(",", ":")).encode()
+        else:
+            headers["Accept"] = "application/json"
+        return Request(
+            method,
+            self.url(path, query),
+            headers=headers,
+            body=data,
+            idempotent=idempotent,
+        )
+
+
+def group_id_int(group_id: str | int) -> int:
+    """A group id as the integer NeuroIO puts on the wire.
+
+    Raises:
+        NotFoundError: the id is not an integer, so no such group can exist.
+    """
+    text = str(group_id).strip()
+    if not text.isascii() or not text.isdigit():
+        raise NotFoundError(
+            f"no group {group_id!r}: NeuroIO group ids are integers", backend=BACKEND
+        )
+    return int(text)
+
+
+def _segment(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+def _check_pids(pids: Sequence[object]) -> list[str]:
+    if not pids:
+        raise InvalidInputError("a membership request needs at least one pid")
+    if len(pids) > MAX_PIDS:
+        raise InvalidInputError(
+            f"NeuroIO takes at most {MAX_PIDS} pids a request, got {len(pids)}"
+        )
+    checked: list[str] = []
+    for pid in pids:
+        if not isinstance(pid, str) or not pid or len(pid) > MAX_PID_LENGTH:
+            raise InvalidInputError(
+                f"a pid must be a non-empty string of at most {MAX_PID_LENGTH} characters"
+            )
+        checked.append(pid)
+    return checked
+
+
+def chunk_pids(pids: Sequence[str], size: int = MAX_PIDS) -> list[list[str]]:
+    """Split pids into request-sized chunks (never more than :data:`MAX_PIDS`)."""
+    step = max(1, min(size, MAX_PIDS))
+    return [list(pids[i : i + step]) for i in range(0, len(pids), step)]
+
+
+def _joined(values: Iterable[str | int]) -> str:
+    return ",".join(str(v) for v in values)
+
+
+def build_create_group(origin: Origin, name: str) -> Request:
+    """``POST /v1/groups/persons/`` with ``{"name": ...}``."""
+    return origin.request("POST", GROUPS_PATH, body={"name": name})
+
+
+def build_get_group(origin: Origin, group_id: str) -> Request:
+    """``GET /v1/groups/persons/{id}/``."""
+    return origin.request("GET", f"{GROUPS_PATH}{_segment(group_id)}/")
+
+
+def build_update_group(origin: Origin, group_id: str, name: str) -> Request:
+    """``PATCH /v1/groups/persons/{id}/`` with ``{"name": ...}``."""
+    path = f"{GROUPS_PATH}{_segment(group_id)}/"
+    return origin.request("PATCH", path, body={"name": name})
+
+
+def build_delete_group(origin: Origin, group_id: str) -> Request:
+    """``DELETE /v1/groups/persons/{id}/`` (answered 204, empty)."""
+    return origin.request("DELETE", f"{GROUPS_PATH}{_segment(group_id)}/")
+
+
+def build_list_groups(
+    origin: Origin,
+    *,
+    limit: int,
+    offset: int,
+    q: str | None = None,
+    pids_include: Sequence[str] | None = None,
+    pids_exclude: Sequence[str] | None = None,
+    groups_ids: Sequence[int] | None = None,
+    spaces_ids: Sequence[int] | None = None,
+) -> Request:
+    """``GET /v1/groups/persons/`` with filters in the real client's order.
+
+    Lists are comma-joined into one parameter; absent filters are omitted.
+    """
+    query: list[tuple[str, str]] = []
+    if q is not None:
+        query.append(("q", q))
+    for name, values in (
+        ("pids_include", pids_include),
+        ("pids_exclude", pids_exclude),
+        ("groups_ids", groups_ids),
+        ("spaces_ids", spaces_ids),
+    ):
+        if values is not None:
+            query.append((name, _joined(values)))
+    query += [("limit", str(limit)), ("offset", str(offset))]
+    return origin.request("GET", GROUPS_PATH, query=query)
+
+
+def build_list_members(
+    origin: Origin,
+    group_id: str,
+    *,
+    limit: int,
+    offset: int,
+    pids: Sequence[str] | None = None,
+) -> Request:
+    """``GET /v1/groups/persons/{id}/pids/``, optionally only the given pids."""
+    query: list[tuple[str, str]] = []
+    if pids is not None:
+        query.append(("pids", _joined(pids)))
+    query += [("limit", str(limit)), ("offset", str(offset))]
+    path = f"{GROUPS_PATH}{_segment(group_id)}/pids/"
+    return origin.request("GET", path, query=query)
+
+
+def _membership(
+    method: str, origin: Origin, group_ids: Sequence[str | int], pids: Sequence[str]
+) -> Request:
+    if not group_ids:
+        raise InvalidInputError("a membership request needs at least one group id")
+    body = {
+        "pids": _check_pids(pids),
+        "groups_ids": [group_id_int(g) for g in group_ids],
+    }
+    # Set semantics: adding a member twice or removing a non-member is a no-op,
+    # so re-sending after an unknown outcome cannot change the result.
+    return origin.request(method, MEMBERSHIP_PATH, body=body, idempotent=True)
+
+
+def build_add_members(
+    origin: Origin, group_ids: Sequence[str | int], pids: Sequence[str]
+) -> Request:
+    """``POST /v1/groups/persons/pids/``: every pid into every group.
+
+    Raises:
+        InvalidInputError: no pids, more than :data:`MAX_PIDS`, or a bad pid.
+        NotFoundError: a group id is not an integer.
+    """
+    return _membership("POST", origin, group_ids, pids)
+
+
+def build_remove_members(
+    origin: Origin, group_ids: Sequence[str | int], pids: Sequence[str]
+) -> Request:
+    """``DELETE /v1/groups/persons/pids/`` with a JSON body.
+
+    Raises:
+        InvalidInputError: no pids, more than :data:`MAX_PIDS`, or a bad pid.
+        NotFoundError: a group id is not an integer.
+    """
+    return _membership("DELETE", origin, group_ids, pids)
+
+
+def build_delete_person(origin: Origin, pid: str) -> Request:
+    """``DELETE /v1/persons/{pid}/`` (answered 204)."""
+    return origin.request("DELETE", f"{PERSONS_PATH}{_segment(pid)}/")
+
+
+def _envelope(data: Any) -> tuple[str, dict[str, list[str]]]:
+    """Message and field errors of NeuroIO's ``{error_codes, message, fields}``."""
+    if not isinstance(data, dict):
+        return "", {}
+    message = data.get("message")
+    if not isinstance(message, str):
+        detail = data.get("detail")
+        message = detail if isinstance(detail, str) else ""
+    errors: dict[str, list[str]] = {}
+    fields = data.get("fields")
+    if isinstance(fields, list):
+        for item in fields:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                text = item.get("message")
+                errors.setdefault(item["name"], []).append(
+                    text if isinstance(text, str) else json.dumps(text)
+                )
+    codes = data.get("error_codes")
+    if message and isinstance(codes, list) and codes:
+        message = f"{message} (codes {','.join(str(c) for c in codes)})"
+    if errors:
+        summary = "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+        message = f"{message} {summary}".strip()
+    return message, errors
+
+
+def decipher(response: Response, *, body: bool = True) -> Any:
+    """Return a success response's JSON, or raise the error it stands for.
+
+    Args:
+        response: the response to read.
+        body: the call promises a JSON body. ``False`` (deletes and membership
+            changes) accepts an empty or any body and returns its JSON or ``None``.
+
+    Raises:
+        APIError: an error status (subclass chosen by status alone); NeuroIO's
+            envelope fills the detail and ``RejectedRequestError.errors``.
+        DecodeError: a promised body is empty or not JSON.
+    """
+    status = response.status
+    if 200 <= status < 300:
+        if not body:
+            return try_json(response)
+        return parse_json(response, backend=BACKEND)
+    if status == 429 or status >= 500 or status < 400:
+        # Proxies answer these with their own bodies (HTML, {"detail": ...}): the
+        # status alone decides, and the detail is the generic description.
+        raise api_error(response, backend=BACKEND)
+    message, errors = _envelope(try_json(response))
+    raise api_error(response, backend=BACKEND, detail=message, errors=errors)

@@ -1,0 +1,152 @@
+"""NeuroIO's JSON shapes and the cattrs converter mapping them onto the common models.
+
+Private wire classes mirror the JSON; small functions turn them into
+:class:`~asyncgroups.models.Group` and :class:`~asyncgroups.models.Member`.
+Structure errors become :class:`~asyncgroups.errors.DecodeError` with cattrs'
+readable details. This module performs no I/O.
+"""
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import cattrs
+from attrs import field, frozen
+
+from asyncgroups.errors import DecodeError, InvalidInputError
+from asyncgroups.models import Group, Member
+
+__all__ = [
+    "CONVERTER",
+    "configure_converter",
+    "make_converter",
+    "structure_group",
+    "structure_group_page",
+    "structure_member_page",
+]
+
+_BACKEND = "neuroio"
+T = TypeVar("T")
+
+
+@frozen
+class _WireGroup:
+    """``{"id": int, "name": str}`` plus whatever else the server adds."""
+
+    id: int
+    name: str
+
+
+@frozen
+class _WirePerson:
+    """``{"pid": str, "pid_source": str}`` in a group's person list."""
+
+    pid: str
+    pid_source: str | None = None
+
+
+@frozen
+class _WirePage:
+    """DRF's limit/offset envelope; ``next``/``previous`` are never followed."""
+
+    count: int
+    results: list[Any] = field(factory=list)
+
+
+def _strict_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _strict_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def configure_converter(conv: cattrs.Converter) -> None:
+    """Register NeuroIO's wire decisions on ``conv``.
+
+    - ids (group, space) are JSON integers; strings or booleans are refused rather
+      than coerced, so a server change shows up as a ``DecodeError``.
+    - names and pids are JSON strings, never coerced from numbers.
+    - responses may carry keys we do not know; they are ignored by the wire classes
+      and kept in ``extra`` on the models.
+    - the page envelope needs ``count`` and ``results``; ``next``/``previous`` are
+      ignored (their host can be wrong behind proxies).
+    """
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(str, _strict_str)
+
+
+def make_converter() -> cattrs.Converter:
+    """A converter configured for NeuroIO (detailed validation on)."""
+    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+    configure_converter(conv)
+    return conv
+
+
+CONVERTER = make_converter()
+
+
+def _structure(data: Any, cls: type[T], what: str) -> T:
+    if not isinstance(data, dict):
+        raise DecodeError(
+            f"expected a JSON object for {what}, got {type(data).__name__}",
+            backend=_BACKEND,
+        )
+    try:
+        return CONVERTER.structure(data, cls)
+    except cattrs.BaseValidationError as exc:
+        raise DecodeError(
+            f"unexpected {what} shape",
+            backend=_BACKEND,
+            details=cattrs.transform_error(exc, path=what),
+        ) from exc
+
+
+def structure_group(data: Any) -> Group:
+    """A :class:`Group` from ``{"id": int, "name": str, ...}``.
+
+    Raises:
+        DecodeError: the JSON does not have that shape.
+    """
+    wire = _structure(data, _WireGroup, "group")
+    extra = {k: v for k, v in data.items() if k not in ("id", "name")}
+    try:
+        return Group(id=str(wire.id), name=wire.name, description=None, extra=extra)
+    except InvalidInputError as exc:
+        raise DecodeError(f"unusable group: {exc}", backend=_BACKEND) from exc
+
+
+def _page(data: Any, what: str) -> tuple[Sequence[Any], int]:
+    page = _structure(data, _WirePage, f"{what} page")
+    return page.results, page.count
+
+
+def structure_group_page(data: Any) -> tuple[list[Group], int]:
+    """Groups and the total count of one page of ``GET /v1/groups/persons/``.
+
+    Raises:
+        DecodeError: the JSON does not have that shape.
+    """
+    results, count = _page(data, "group")
+    return [structure_group(item) for item in results], count
+
+
+def structure_member_page(data: Any, group_id: str) -> tuple[list[Member], int]:
+    """Members and the total count of one page of ``.../{id}/pids/``.
+
+    Raises:
+        DecodeError: the JSON does not have that shape.
+    """
+    results, count = _page(data, "person")
+    members = []
+    for item in results:
+        wire = _structure(item, _WirePerson, "person")
+        extra = {k: v for k, v in item.items() if k != "pid"}
+        try:
+            members.append(Member(key=wire.pid, group_id=group_id, extra=extra))
+        except InvalidInputError as exc:
+            raise DecodeError(f"unusable person: {exc}", backend=_BACKEND) from exc
+    return members, count

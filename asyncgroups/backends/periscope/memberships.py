@@ -1,0 +1,201 @@
+"""Read-modify-write of a user's ``groups`` list, serialised and coalesced per user.
+
+Periscope has no membership endpoint: a user's groups are a list on the user record,
+and a ``PUT`` replaces it. Two unsynchronised read-modify-writes of one user lose an
+update, so every change to one user's list goes through that user's queue: changes
+wait their turn under a per-user :class:`asyncio.Lock`, and the holder applies every
+change queued so far in one ``GET`` -> ``PUT`` -> verifying ``GET``. 200 concurrent
+adds to one user therefore cost a handful of requests and lose nothing.
+
+Queues live in a :class:`weakref.WeakValueDictionary`: a queue exists while some
+caller holds it, so the registry does not grow with the number of users touched.
+This module performs no I/O itself; it calls the functions it is given.
+"""
+
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+from attrs import define, field
+
+from asyncgroups.errors import (
+    AsyncGroupsError,
+    ConflictError,
+    NotFoundError,
+    RejectedRequestError,
+)
+
+__all__ = ["EVERYONE", "Change", "MembershipQueues", "apply_changes"]
+
+#: Every user is implicitly in this built-in group; it cannot be left.
+EVERYONE = "Everyone"
+
+#: Errors that one change may cause on its own: retried change by change.
+_ITEM_ERRORS = (RejectedRequestError, NotFoundError, ConflictError)
+
+ReadGroups = Callable[[str], Awaitable[list[str]]]
+WriteGroups = Callable[[str, list[str]], Awaitable[None]]
+
+
+@define(eq=False)
+class Change:
+    """One caller's change to one user's groups, applied in queue order."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    done: bool = False
+    error: AsyncGroupsError | None = None
+
+
+def apply_changes(current: Sequence[str], changes: Iterable[Change]) -> list[str]:
+    """The groups list after ``changes``, in order (names compared case-insensitively).
+
+    Groups already present keep their position and spelling; added ones go last.
+    """
+    result = list(current)
+    for change in changes:
+        gone = {g.casefold() for g in change.remove}
+        result = [g for g in result if g.casefold() not in gone]
+        have = {g.casefold() for g in result}
+        for group in change.add:
+            if group.casefold() not in have:
+                result.append(group)
+                have.add(group.casefold())
+    return result
+
+
+def _same(left: Sequence[str], right: Sequence[str]) -> bool:
+    def norm(values: Sequence[str]) -> set[str]:
+        return {v.casefold() for v in values} - {EVERYONE.casefold()}
+
+    return norm(left) == norm(right)
+
+
+@define(eq=False)
+class _UserQueue:
+    lock: asyncio.Lock = field(factory=asyncio.Lock)
+    pending: list[Change] = field(factory=list)
+
+
+class MembershipQueues:
+    """Per-user queues of group changes, applied by read-modify-write.
+
+    Args:
+        read: ``read(email) -> groups`` fetches the user's current list.
+        write: ``write(email, groups)`` replaces it.
+        verify: re-read after each write and retry if the list is not as written
+            (off in test mode, where nothing persists).
+        rounds: read-modify-write rounds before giving up on a list that keeps
+            changing under us (another writer outside this process).
+    """
+
+    def __init__(
+        self,
+        read: ReadGroups,
+        write: WriteGroups,
+        *,
+        verify: bool = True,
+        rounds: int = 3,
+    ) -> None:
+        self._read = read
+        self._write = write
+        self._verify = verify
+        self._rounds = max(1, rounds)
+        self._queues: weakref.WeakValueDictionary[str, _UserQueue] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def __len__(self) -> int:
+        """Users with a live queue (callers waiting or working)."""
+        return len(self._queues)
+
+    def _queue(self, email: str) -> _UserQueue:
+        key = email.casefold()
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = _UserQueue()
+            self._queues[key] = queue
+        return queue
+
+    def lock(self, email: str) -> asyncio.Lock:
+        """The user's lock, for other writes of the user's groups (keep a reference)."""
+        return self._queue(email).lock
+
+    async def change(
+        self, email: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> None:
+        """Add the user to ``add`` and remove them from ``remove``, losing no update.
+
+        Raises:
+            AsyncGroupsError: the change could not be applied (the server's reason).
+        """
+        queue = self._queue(email)
+        mine = Change(tuple(add), tuple(remove))
+        queue.pending.append(mine)
+        try:
+            async with queue.lock:
+                if not mine.done:
+                    batch, queue.pending[:] = list(queue.pending), []
+                    try:
+                        await self._apply(email, batch)
+                    except BaseException:
+                        # Cancelled (or a bug): the other callers' changes go back
+                        # to the queue for the next holder of the lock.
+                        queue.pending[:0] = [
+                            c for c in batch if c is not mine and not c.done
+                        ]
+                        raise
+        except asyncio.CancelledError:
+            if mine in queue.pending:
+                queue.pending.remove(mine)
+            raise
+        if mine.error is not None:
+            raise mine.error
+
+    async def _apply(self, email: str, batch: list[Change]) -> None:
+        try:
+            await self._rmw(email, batch)
+        except _ITEM_ERRORS as exc:
+            if len(batch) == 1:
+                self._finish(batch, exc)
+                return
+            # One change may have caused the refusal: apply them one at a time so
+            # each caller gets its own answer.
+            for change in batch:
+                try:
+                    await self._rmw(email, [change])
+                except AsyncGroupsError as single:
+                    self._finish([change], single)
+                else:
+                    self._finish([change], None)
+            return
+        except AsyncGroupsError as exc:
+            self._finish(batch, exc)
+            return
+        self._finish(batch, None)
+
+    @staticmethod
+    def _finish(batch: Sequence[Change], error: AsyncGroupsError | None) -> None:
+        for change in batch:
+            change.error = error
+            change.done = True
+
+    async def _rmw(self, email: str, batch: Sequence[Change]) -> None:
+        for _ in range(self._rounds):
+            current = await self._read(email)
+            wanted = apply_changes(current, batch)
+            if wanted == current:
+                return
+            await self._write(email, wanted)
+            if not self._verify:
+                return
+            # Our changes hold if applying them again would change nothing; groups
+            # someone else added meanwhile are theirs to keep.
+            after = await self._read(email)
+            if _same(after, apply_changes(after, batch)):
+                return
+        raise ConflictError(
+            "the user's groups kept changing during the update "
+            f"({self._rounds} read-modify-write rounds)",
+            backend="periscope",
+        )

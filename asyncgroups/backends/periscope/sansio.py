@@ -1,0 +1,293 @@
+"""Periscope's requests and responses, as pure functions (sans-I/O).
+
+``build_*`` turn arguments into :class:`~asyncgroups.transport.base.Request` values;
+:func:`decipher` turns a :class:`~asyncgroups.transport.base.Response` into JSON data
+or a typed error; :func:`unwrap` and :func:`users_page` read the envelopes. This
+code has been constructed to perform no I/O of its own.
+
+Wire rules (WIRE.md §3):
+
+- every path sits under ``/api/v1``; users are addressed by the ``HTTP-X-EMAIL``
+  header, groups by their percent-encoded name in the path;
+- writes carry ``?test_mode=true|false``;
+- error bodies are ``{"error": "..."}`` but nothing relies on that key: 429 and 5xx
+  are classified by status alone;
+- single objects come as ``{"user": ...}`` / ``{"group": ...}`` or bare; user lists
+  as ``{"users": [...]}`` with an optional ``next_page_start`` cursor.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from attrs import field, frozen
+
+from asyncgroups.backends.periscope.auth import AUTH_HEADER, EMAIL_HEADER
+from asyncgroups.backends.status import api_error, parse_json, try_json
+from asyncgroups.errors import DecodeError, InvalidInputError
+from asyncgroups.transport.base import Request, Response
+from asyncgroups.validation import check_email, check_path_segment
+
+__all__ = [
+    "BACKEND",
+    "Endpoint",
+    "build_create_group",
+    "build_create_user",
+    "build_delete_group",
+    "build_delete_user",
+    "build_get_group",
+    "build_get_user",
+    "build_list_groups",
+    "build_list_users",
+    "build_update_group",
+    "build_update_user",
+    "check_group_name",
+    "check_user_email",
+    "decipher",
+    "error_detail",
+    "groups_page",
+    "unwrap",
+    "users_page",
+]
+
+BACKEND = "periscope"
+PREFIX = "/api/v1"
+
+
+@frozen
+class Endpoint:
+    """Where and as whom requests go.
+
+    Attributes:
+        base_url: scheme and host, e.g. ``https://api.periscopedata.com``.
+        auth: the ``HTTP-X-PARTNER-AUTH`` value (never shown in a repr).
+        test_mode: send ``test_mode=true`` on writes (validate, persist nothing).
+    """
+
+    base_url: str
+    auth: str = field(repr=False)
+    test_mode: bool = False
+
+    def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
+        """The absolute URL of ``path`` (below ``/api/v1``) with ``query``."""
+        text = f"{self.base_url}{PREFIX}{path}"
+        if query:
+            text += "?" + urlencode(dict(query))
+        return text
+
+    def write_query(self) -> dict[str, str]:
+        """The query every write carries."""
+        return {"test_mode": "true" if self.test_mode else "false"}
+
+
+def check_group_name(name: str) -> str:
+    """Check a group name that becomes a path segment.
+
+    Raises:
+        InvalidInputError: empty, or holds ``/``, ``?``, ``#``, CR/LF or another
+            control character.
+    """
+    check_path_segment(name, "group name")
+    return name
+
+
+def check_user_email(email: str) -> str:
+    """Check an e-mail that becomes the ``HTTP-X-EMAIL`` header.
+
+    Raises:
+        InvalidInputError: not an e-mail address, or holds CR/LF.
+    """
+    check_email(email, "user e-mail")
+    return email
+
+
+def _headers(endpoint: Endpoint, email: str | None = None) -> dict[str, str]:
+    # The vendor's examples send a JSON Content-Type on every call, GETs included.
+    headers = {
+        AUTH_HEADER: endpoint.auth,
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    if email is not None:
+        headers[EMAIL_HEADER] = check_user_email(email)
+    return headers
+
+
+def _body(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(dict(payload), separators=(",", ":")).encode()
+
+
+def _group_path(name: str) -> str:
+    return "/groups/" + quote(check_group_name(name), safe="")
+
+
+def build_list_users(endpoint: Endpoint, cursor: str | None = None) -> Request:
+    """``GET /users``, from ``cursor`` (``next_page_start``) when paging."""
+    query = {"next_page_start": cursor} if cursor is not None else None
+    return Request("GET", endpoint.url("/users", query), _headers(endpoint))
+
+
+def build_get_user(endpoint: Endpoint, email: str) -> Request:
+    """``GET /users`` addressed to one user by ``HTTP-X-EMAIL``."""
+    return Request("GET", endpoint.url("/users"), _headers(endpoint, email))
+
+
+def build_create_user(endpoint: Endpoint, payload: Mapping[str, Any]) -> Request:
+    """``POST /users?test_mode=…`` with the wire payload.
+
+    Raises:
+        InvalidInputError: the payload has no valid ``email``.
+    """
+    email = payload.get("email")
+    if not isinstance(email, str):
+        raise InvalidInputError("creating a user needs an e-mail")
+    check_user_email(email)
+    url = endpoint.url("/users", endpoint.write_query())
+    return Request("POST", url, _headers(endpoint), _body(payload))
+
+
+def build_update_user(
+    endpoint: Endpoint, email: str, payload: Mapping[str, Any]
+) -> Request:
+    """``PUT /users?test_mode=…`` addressed by ``HTTP-X-EMAIL``.
+
+    A ``groups`` list in the payload replaces the user's whole list.
+    """
+    url = endpoint.url("/users", endpoint.write_query())
+    return Request("PUT", url, _headers(endpoint, email), _body(payload))
+
+
+def build_delete_user(endpoint: Endpoint, email: str) -> Request:
+    """``DELETE /users?test_mode=…`` addressed by ``HTTP-X-EMAIL``."""
+    url = endpoint.url("/users", endpoint.write_query())
+    return Request("DELETE", url, _headers(endpoint, email))
+
+
+def build_list_groups(endpoint: Endpoint, cursor: str | None = None) -> Request:
+    """``GET /groups``, from ``cursor`` when a server pages groups."""
+    query = {"next_page_start": cursor} if cursor is not None else None
+    return Request("GET", endpoint.url("/groups", query), _headers(endpoint))
+
+
+def build_get_group(endpoint: Endpoint, name: str) -> Request:
+    """``GET /groups/<name>``."""
+    return Request("GET", endpoint.url(_group_path(name)), _headers(endpoint))
+
+
+def build_create_group(endpoint: Endpoint, payload: Mapping[str, Any]) -> Request:
+    """``POST /groups?test_mode=…``.
+
+    Raises:
+        InvalidInputError: the name is missing or cannot be a path segment later.
+    """
+    name = payload.get("name")
+    if not isinstance(name, str):
+        raise InvalidInputError("creating a group needs a name")
+    check_group_name(name)
+    url = endpoint.url("/groups", endpoint.write_query())
+    return Request("POST", url, _headers(endpoint), _body(payload))
+
+
+def build_update_group(
+    endpoint: Endpoint, name: str, payload: Mapping[str, Any]
+) -> Request:
+    """``PUT /groups/<name>?test_mode=…``; a ``name`` in the payload renames it."""
+    new = payload.get("name")
+    if new is not None:
+        if not isinstance(new, str):
+            raise InvalidInputError("group name must be a str")
+        check_group_name(new)
+    url = endpoint.url(_group_path(name), endpoint.write_query())
+    return Request("PUT", url, _headers(endpoint), _body(payload))
+
+
+def build_delete_group(endpoint: Endpoint, name: str) -> Request:
+    """``DELETE /groups/<name>?test_mode=…``."""
+    url = endpoint.url(_group_path(name), endpoint.write_query())
+    return Request("DELETE", url, _headers(endpoint))
+
+
+def error_detail(response: Response) -> str:
+    """The server's own message from an error body, or ``""``.
+
+    ``{"error": "..."}`` is the expected shape; ``message`` and ``detail`` are read
+    too, since proxies and fault injectors answer with their own envelopes.
+    """
+    data = try_json(response)
+    if isinstance(data, Mapping):
+        for key in ("error", "message", "detail", "errors"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, Mapping | list) and value:
+                return json.dumps(value)[:400]
+    return ""
+
+
+def decipher(response: Response, *, empty_ok: bool = False) -> Any:
+    """Check a response and decode its JSON body.
+
+    Args:
+        response: the response to read.
+        empty_ok: a 2xx with an empty body (e.g. 204) is accepted as ``None``.
+
+    Raises:
+        APIError: an error status, as its typed subclass (401 ->
+            ``AuthenticationError``, 404 -> ``NotFoundError``, 409 ->
+            ``ConflictError``, ...); a 3xx is never followed.
+        DecodeError: a 2xx whose body is not JSON.
+    """
+    if not 200 <= response.status < 300:
+        detail = error_detail(response)
+        errors: dict[str, list[str]] | None = None
+        if response.status in (400, 422) and detail:
+            errors = {"error": [detail]}
+        raise api_error(response, backend=BACKEND, detail=detail, errors=errors)
+    if empty_ok and not response.body.strip():
+        return None
+    return parse_json(response, backend=BACKEND)
+
+
+def unwrap(data: Any, key: str) -> Mapping[str, Any]:
+    """The object from ``{key: {...}}`` or a bare ``{...}``.
+
+    Raises:
+        DecodeError: neither shape.
+    """
+    if isinstance(data, Mapping):
+        inner = data.get(key)
+        if isinstance(inner, Mapping):
+            return inner
+        if key not in data:
+            return data
+    raise DecodeError(f"expected a {key} object", backend=BACKEND)
+
+
+def _page(data: Any, key: str) -> tuple[Sequence[Any], str | None]:
+    if isinstance(data, list):
+        return data, None
+    if isinstance(data, Mapping) and isinstance(data.get(key), list):
+        cursor = data.get("next_page_start")
+        if cursor is not None and not isinstance(cursor, str | int):
+            raise DecodeError("next_page_start must be a string", backend=BACKEND)
+        return data[key], (None if cursor in (None, "") else str(cursor))
+    raise DecodeError(f"expected a {key} list", backend=BACKEND)
+
+
+def users_page(data: Any) -> tuple[Sequence[Any], str | None]:
+    """``(users, next_page_start)`` from a list answer (no cursor: last page).
+
+    Raises:
+        DecodeError: the answer holds no ``users`` list.
+    """
+    return _page(data, "users")
+
+
+def groups_page(data: Any) -> tuple[Sequence[Any], str | None]:
+    """``(groups, next_page_start)`` from a group list answer.
+
+    Raises:
+        DecodeError: the answer holds no ``groups`` list.
+    """
+    return _page(data, "groups")

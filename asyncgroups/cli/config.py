@@ -1,0 +1,203 @@
+"""Backend selection and credentials for the command line: flags first, then environment.
+
+Every backend argument can come from a flag (``--token``) or from an
+``ASYNCGROUPS_*`` variable (``ASYNCGROUPS_TOKEN``); a flag wins. Only the arguments
+the chosen backend accepts are handed to it, so one environment can hold settings for
+several backends. Credentials are wrapped at once and never written anywhere: this
+module formats no message that holds a value, only the names of missing settings.
+"""
+
+import argparse
+import inspect
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import asyncgroups as ag
+from asyncgroups.errors import ConfigurationError
+
+__all__ = [
+    "ENV_PREFIX",
+    "add_backend_arguments",
+    "add_client_arguments",
+    "backend_settings",
+    "build_backend",
+    "build_client",
+    "env_name",
+]
+
+ENV_PREFIX = "ASYNCGROUPS_"
+
+#: Flags every backend command understands: (flag, backend argument, help).
+_BACKEND_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("--base-url", "base_url", "API base URL (e.g. an emulator's)"),
+    ("--token", "token", "API token (neuroio, snip); prefer ASYNCGROUPS_TOKEN"),
+    ("--site", "site", "site name (periscope)"),
+    ("--api-key", "api_key", "API key (periscope); prefer ASYNCGROUPS_API_KEY"),
+)
+
+_SECRET_ARGS = frozenset({"token", "api_key", "password", "secret", "client_secret"})
+
+
+def env_name(argument: str) -> str:
+    """The environment variable for a backend argument: ``api_key`` -> ``ASYNCGROUPS_API_KEY``."""
+    return ENV_PREFIX + argument.upper()
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    """Add ``--backend`` and the credential flags to ``parser``.
+
+    Args:
+        parser: the (sub)command parser.
+        prefix: a flag prefix for a second backend (``source-`` gives ``--source-token``).
+    """
+    dest = prefix.replace("-", "_")
+    group = parser.add_argument_group(
+        f"{prefix}backend" if prefix else "backend",
+        f"flags override {ENV_PREFIX}{dest.upper()}* environment variables",
+    )
+    group.add_argument(
+        f"--{prefix}backend",
+        dest=f"{dest}backend",
+        metavar="NAME",
+        help=f"backend: {', '.join(ag.backends.available())} "
+        f"(env {ENV_PREFIX}{dest.upper()}BACKEND)",
+    )
+    for flag, argument, text in _BACKEND_FLAGS:
+        group.add_argument(
+            f"--{prefix}{flag[2:]}",
+            dest=f"{dest}{argument}",
+            metavar=argument.upper(),
+            help=text,
+        )
+    group.add_argument(
+        f"--{prefix}test-mode",
+        dest=f"{dest}test_mode",
+        action="store_true",
+        default=None,
+        help="ask the API not to keep changes (periscope test_mode)",
+    )
+
+
+def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the client tuning flags (concurrency, rate, retries, timeout)."""
+    group = parser.add_argument_group("client")
+    group.add_argument(
+        "--concurrency", type=_positive_int, default=16, help="requests in flight"
+    )
+    group.add_argument(
+        "--rate", type=float, default=None, help="requests per second (default: none)"
+    )
+    group.add_argument(
+        "--retries", type=_positive_int, default=6, help="attempts per request"
+    )
+    group.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds for one attempt"
+    )
+    group.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="slow down on 429s and recover gradually (gentler, slower)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def backend_settings(
+    args: argparse.Namespace,
+    *,
+    prefix: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The backend name and its keyword arguments, from flags and environment.
+
+    Raises:
+        ConfigurationError: no backend chosen, or a required argument is missing.
+    """
+    env = os.environ if environ is None else environ
+    dest = prefix.replace("-", "_")
+    env_prefix = ENV_PREFIX + dest.upper()
+    name = getattr(args, f"{dest}backend", None) or env.get(env_prefix + "BACKEND")
+    if not name:
+        raise ConfigurationError(
+            f"no backend chosen: pass --{prefix}backend NAME or set "
+            f"{env_prefix}BACKEND ({', '.join(ag.backends.available())})"
+        )
+    cls = ag.backends.load(name)
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # pragma: no cover - exotic third-party classes
+        params = {}  # type: ignore[assignment]
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    kwargs: dict[str, Any] = {}
+    missing: list[str] = []
+    for pname, param in params.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        value = getattr(args, f"{dest}{pname}", None)
+        if value is None:
+            raw = env.get(env_prefix + pname.upper())
+            value = _parse_env(raw, param.default) if raw is not None else None
+        if value is not None:
+            kwargs[pname] = ag.Secret(value) if pname in _SECRET_ARGS else value
+        elif param.default is param.empty:
+            missing.append(pname)
+    if accepts_any:
+        for _, argument, _ in _BACKEND_FLAGS:
+            value = getattr(args, f"{dest}{argument}", None)
+            if value is not None and argument not in kwargs:
+                kwargs[argument] = value
+    if missing:
+        needed = ", ".join(
+            f"--{prefix}{m.replace('_', '-')} or {env_prefix}{m.upper()}"
+            for m in missing
+        )
+        raise ConfigurationError(f"the {name} backend needs: {needed}")
+    return name, kwargs
+
+
+def _parse_env(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return raw
+
+
+def build_backend(
+    args: argparse.Namespace,
+    *,
+    prefix: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> ag.GroupBackend:
+    """Build the backend chosen by flags and environment.
+
+    Raises:
+        ConfigurationError: unknown backend, or missing or wrong arguments.
+    """
+    name, kwargs = backend_settings(args, prefix=prefix, environ=environ)
+    return ag.connect(name, **kwargs)
+
+
+def build_client(args: argparse.Namespace, backend: ag.GroupBackend) -> ag.Client:
+    """A Client for ``backend`` tuned by the client flags."""
+    concurrency = int(getattr(args, "concurrency", 16))
+    rate = getattr(args, "rate", None)
+    return ag.Client(
+        backend,
+        rate_limit=ag.RateLimit(
+            per_second=rate,
+            burst=max(1, int(rate)) if rate else None,
+            max_concurrency=concurrency,
+            adaptive=bool(getattr(args, "adaptive", False)),
+        ),
+        retry=ag.RetryPolicy(max_attempts=int(getattr(args, "retries", 6))),
+        timeout=float(getattr(args, "timeout", 30.0)),
+        concurrency=concurrency,
+    )

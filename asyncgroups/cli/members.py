@@ -1,0 +1,126 @@
+"""``asyncgroups members list`` and ``members export`` (CSV or JSON).
+
+The export writes the same shapes ``sync --from`` reads: CSV rows ``group,member``
+(group names, member keys) or a JSON object mapping each group name to its keys, so
+one backend's state can be exported, edited and synced back or elsewhere.
+"""
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import pathlib
+
+from asyncgroups.cli.config import build_backend, build_client
+from asyncgroups.cli.groups import add_common_arguments, resolve_groups
+from asyncgroups.cli.output import Output
+from asyncgroups.errors import ConfigurationError
+
+__all__ = ["register"]
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``members`` commands."""
+    parser = subparsers.add_parser("members", help="list or export group members")
+    commands = parser.add_subparsers(
+        dest="members_command", metavar="COMMAND", required=True
+    )
+    listing = commands.add_parser("list", help="list one group's members")
+    listing.add_argument("group", metavar="GROUP", help="group id or name")
+    add_common_arguments(listing)
+    listing.set_defaults(handler=list_members)
+
+    export = commands.add_parser(
+        "export", help="export memberships as CSV (group,member) or JSON"
+    )
+    export.add_argument(
+        "groups", metavar="GROUP", nargs="*", help="group ids or names (default: all)"
+    )
+    export.add_argument(
+        "--format",
+        choices=("csv", "json"),
+        help="default: from --output's suffix, else csv",
+    )
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="write here instead of stdout"
+    )
+    add_common_arguments(export)
+    export.set_defaults(handler=export_members)
+
+
+async def list_members(args: argparse.Namespace, out: Output) -> int:
+    """Print one group's members (key, e-mail, role)."""
+    async with build_client(args, build_backend(args)) as client:
+        (group,) = await resolve_groups(client, [args.group])
+        members = [m async for m in client.members.list(group.id)]
+    members.sort(key=lambda m: m.key)
+    if out.json_mode:
+        out.json(
+            {
+                "group": {"id": group.id, "name": group.name},
+                "members": [
+                    {"key": m.key, "email": m.email, "role": m.role} for m in members
+                ],
+            }
+        )
+    else:
+        out.table(
+            ["key", "email", "role"],
+            [(m.key, m.email, m.role) for m in members],
+            title=f"{group.name}: {len(members)} members",
+        )
+    return 0
+
+
+async def export_members(args: argparse.Namespace, out: Output) -> int:
+    """Write every selected group's member keys as CSV or JSON.
+
+    Raises:
+        ConfigurationError: the output file cannot be written.
+    """
+    fmt = args.format or (
+        "json" if args.output and args.output.lower().endswith(".json") else "csv"
+    )
+    state: dict[str, list[str]] = {}
+    async with build_client(args, build_backend(args)) as client:
+        groups = await resolve_groups(client, args.groups)
+        with out.progress("export", total=len(groups)) as bar:
+            for group in groups:
+                keys = sorted({m.key async for m in client.members.list(group.id)})
+                state.setdefault(group.name, []).extend(keys)
+                bar.advance()
+    text = _render(state, fmt)
+    if args.output:
+        try:
+            await asyncio.to_thread(
+                pathlib.Path(args.output).write_text, text, encoding="utf-8"
+            )
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write {args.output}: {exc.strerror}"
+            ) from None
+        total = sum(len(v) for v in state.values())
+        if out.json_mode:
+            out.json(
+                {"output": args.output, "groups": len(state), "memberships": total}
+            )
+        else:
+            out.line(
+                f"wrote {total} memberships of {len(state)} groups to {args.output}"
+            )
+    else:
+        out.stdout.write(text)
+    return 0
+
+
+def _render(state: dict[str, list[str]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(state, indent=2, sort_keys=True) + "\n"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["group", "member"])
+    for name in sorted(state):
+        for key in state[name]:
+            writer.writerow([name, key])
+    return buffer.getvalue()

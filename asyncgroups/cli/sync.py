@@ -1,0 +1,259 @@
+"""``asyncgroups plan`` and ``asyncgroups sync``: desired membership -> plan -> apply.
+
+The desired state comes from ``--from``: a CSV file (``group,member``), a JSON file
+(``{"group": ["key", ...]}``), or ``BACKEND:GROUP`` (another backend's groups; ``*``
+for all, credentials from ``--source-*`` flags or ``ASYNCGROUPS_SOURCE_*``). A saved
+plan (``plan --save FILE``) can be applied later with ``sync --plan FILE``.
+"""
+
+import argparse
+import asyncio
+import json
+import pathlib
+from typing import Any
+
+import asyncgroups as ag
+from asyncgroups.cli.config import (
+    add_backend_arguments,
+    build_backend,
+    build_client,
+)
+from asyncgroups.cli.files import check_member_emails
+from asyncgroups.cli.groups import add_common_arguments
+from asyncgroups.cli.output import Output, ProgressBar
+from asyncgroups.errors import ConfigurationError, InvalidInputError
+from asyncgroups.sync.plan import SyncPlan
+from asyncgroups.sync.report import ProgressEvent, SyncReport
+
+__all__ = ["progress_callback", "register", "show_report"]
+
+
+def _add_plan_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE|BACKEND:GROUP",
+        required=required,
+        help="desired state: CSV group,member / JSON file / BACKEND:GROUP ('*': all)",
+    )
+    parser.add_argument(
+        "--prune", action="store_true", help="also remove members not desired"
+    )
+    parser.add_argument(
+        "--create-groups", action="store_true", help="create missing groups"
+    )
+    parser.add_argument(
+        "--by",
+        choices=("name", "id"),
+        default="name",
+        help="groups named by (default: name)",
+    )
+    parser.add_argument(
+        "--key-map",
+        choices=("keys", "email"),
+        default="keys",
+        help="with BACKEND:GROUP: take member keys as they are, or use e-mails",
+    )
+    parser.add_argument(
+        "--email-keys",
+        action="store_true",
+        help="check that every member is an e-mail address (always on for periscope)",
+    )
+    add_common_arguments(parser)
+    add_backend_arguments(parser, prefix="source-")
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``plan`` and ``sync`` commands."""
+    plan = subparsers.add_parser(
+        "plan", help="show what a sync would change (reads only)"
+    )
+    _add_plan_arguments(plan, required=True)
+    plan.add_argument(
+        "--save", metavar="FILE", help="write the plan as JSON, for sync --plan"
+    )
+    plan.add_argument(
+        "--summary", action="store_true", help="print the totals line only"
+    )
+    plan.set_defaults(handler=run_plan)
+
+    sync = subparsers.add_parser(
+        "sync", help="make the backend's memberships match the desired state"
+    )
+    _add_plan_arguments(sync, required=False)
+    sync.add_argument(
+        "--plan",
+        dest="plan_file",
+        metavar="FILE",
+        help="apply a plan saved by plan --save",
+    )
+    sync.add_argument(
+        "--dry-run", action="store_true", help="plan and report, send no write"
+    )
+    sync.add_argument(
+        "--max-removals",
+        type=int,
+        metavar="N",
+        help="refuse the sync if it would remove more than N members from a group "
+        "(default: 10%% of its members, at least 10)",
+    )
+    sync.set_defaults(handler=run_sync)
+
+
+async def load_desired(args: argparse.Namespace) -> dict[str, frozenset[str]]:
+    """The desired state named by ``--from``.
+
+    Raises:
+        InvalidInputError: the file is unreadable or malformed (problems name their
+            lines), or a source group does not exist.
+        ConfigurationError: the source backend is not configured.
+    """
+    from asyncgroups.sync import sources
+
+    source: str = args.source
+    suffix = pathlib.PurePath(source).suffix.lower()
+    if suffix == ".json" or suffix == ".csv" or ":" not in source:
+        read = (
+            sources.desired_from_json if suffix == ".json" else sources.desired_from_csv
+        )
+        try:
+            return await asyncio.to_thread(read, source)
+        except OSError as exc:
+            raise InvalidInputError(f"{source}: cannot read: {exc.strerror}") from None
+    backend_name, _, group = source.partition(":")
+    if not backend_name or not group:
+        raise InvalidInputError(
+            f"--from {source!r}: expected a .csv or .json file, or BACKEND:GROUP"
+        )
+    if not getattr(args, "source_backend", None):
+        args.source_backend = backend_name
+    backend = build_backend(args, prefix="source-")
+    async with build_client(args, backend) as source_client:
+        return await sources.desired_from_client(
+            source_client,
+            None if group == "*" else [group],
+            key_map="email" if args.key_map == "email" else None,
+        )
+
+
+#: Backends whose member keys are e-mail addresses (checked before any request).
+EMAIL_KEYED = frozenset({"periscope"})
+
+
+async def _plan(args: argparse.Namespace, client: ag.Client) -> SyncPlan:
+    desired = await load_desired(args)
+    is_file = pathlib.PurePath(args.source).suffix.lower() in (".csv", ".json")
+    if is_file and (args.email_keys or client.backend.name in EMAIL_KEYED):
+        await asyncio.to_thread(check_member_emails, args.source, desired)
+    return await client.plan_sync(
+        desired, prune=args.prune, create_groups=args.create_groups, by=args.by
+    )
+
+
+async def run_plan(args: argparse.Namespace, out: Output) -> int:
+    """Plan a sync and print the diff (or JSON); optionally save it."""
+    async with build_client(args, build_backend(args)) as client:
+        plan = await _plan(args, client)
+    if args.save:
+        try:
+            await asyncio.to_thread(
+                pathlib.Path(args.save).write_text,
+                plan.to_json(indent=2),
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write {args.save}: {exc.strerror}"
+            ) from None
+    if out.json_mode:
+        out.json(json.loads(plan.to_json()))
+    else:
+        text = str(plan)
+        out.line(text.splitlines()[-1] if args.summary else text)
+        if args.save:
+            out.info(f"plan saved to {args.save}")
+    return 0
+
+
+def progress_callback(bar: ProgressBar) -> Any:
+    """An ``on_progress`` callback that moves ``bar``."""
+
+    def on_progress(event: ProgressEvent) -> None:
+        bar.update(event.done, event.total)
+
+    return on_progress
+
+
+async def run_sync(args: argparse.Namespace, out: Output) -> int:
+    """Plan (or load a plan) and apply it; print the report.
+
+    Returns:
+        0 if every change applied (or a dry run), 1 if some failed or drifted.
+
+    Raises:
+        SyncAbortedError: the sync refused to run (max_removals, incomplete listing).
+    """
+    if bool(args.source) == bool(args.plan_file):
+        raise ConfigurationError("sync needs exactly one of --from or --plan")
+    if args.max_removals is not None and args.max_removals < 0:
+        raise ConfigurationError("--max-removals must be >= 0")
+    async with build_client(args, build_backend(args)) as client:
+        if args.plan_file:
+            try:
+                text = await asyncio.to_thread(
+                    pathlib.Path(args.plan_file).read_text, encoding="utf-8"
+                )
+            except OSError as exc:
+                raise InvalidInputError(
+                    f"{args.plan_file}: cannot read: {exc.strerror}"
+                ) from None
+            plan = SyncPlan.from_json(text)
+        else:
+            plan = await _plan(args, client)
+        if not out.json_mode:
+            out.info(str(plan).splitlines()[-1])
+        with out.progress(f"sync {client.backend.name}", total=plan.operations) as bar:
+            report = await client.apply(
+                plan,
+                max_removals=args.max_removals,
+                on_progress=progress_callback(bar),
+                dry_run=args.dry_run,
+            )
+    show_report(out, report)
+    if args.dry_run:
+        return 0
+    return 0 if report.converged else 1
+
+
+def report_rows(report: SyncReport) -> list[tuple[Any, ...]]:
+    """One table row per group of ``report``."""
+    return [
+        (
+            g.key,
+            "yes" if g.created else "",
+            len(g.added),
+            len(g.removed),
+            len(g.failed),
+            len(g.skipped),
+            "yes" if g.drift else "",
+        )
+        for g in report.groups
+    ]
+
+
+REPORT_COLUMNS = ("group", "created", "added", "removed", "failed", "skipped", "drift")
+
+
+def show_report(out: Output, report: SyncReport) -> None:
+    """Print a sync report: a table and a summary line, or JSON."""
+    if out.json_mode:
+        out.json(json.loads(report.to_json()))
+        return
+    out.table(REPORT_COLUMNS, report_rows(report), title=f"sync {report.backend}")
+    text = str(report)
+    lines = text.splitlines()
+    start = next(
+        (i for i, line in enumerate(lines) if " operations in " in line), len(lines)
+    )
+    for line in lines[start:]:
+        out.line(line)

@@ -1,0 +1,363 @@
+"""Applying a :class:`~asyncgroups.SyncPlan`: guard, write, verify.
+
+Order: the ``max_removals`` guard (before any request), a re-read of observed state
+compared with the plan's fingerprints (drift aborts, or re-plans), group creations,
+additions, removals, then an optional verifying re-read. Writes go through the
+Client's members namespace only, so batching limits, bad-key isolation, retries and
+rate limits are the Client's; this module decides what to send and records every
+outcome in a :class:`~asyncgroups.SyncReport`.
+"""
+
+import asyncio
+import inspect
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from attrs import define, field
+
+from asyncgroups.backends.base import Capability
+from asyncgroups.batching import chunked, invert
+from asyncgroups.errors import (
+    AsyncGroupsError,
+    InvalidInputError,
+    PartialSyncError,
+    SyncAbortedError,
+)
+from asyncgroups.models import BatchResult
+from asyncgroups.sync.plan import (
+    GroupPlan,
+    SyncClient,
+    SyncPlan,
+    check_complete,
+    observe,
+    plan_sync,
+)
+from asyncgroups.sync.report import (
+    GroupDrift,
+    GroupReport,
+    Phase,
+    ProgressEvent,
+    SyncReport,
+)
+
+__all__ = ["apply", "removal_limit"]
+
+ProgressCallback = Callable[[ProgressEvent], Any]
+
+DRY_RUN = "dry run"
+
+
+def removal_limit(observed: int, max_removals: int | float | None) -> int:
+    """The most removals allowed from a group with ``observed`` members.
+
+    Args:
+        observed: members the plan observed.
+        max_removals: a count, a fraction (``0.0``-``1.0``) of ``observed``, or
+            ``None`` for the default: 10% of ``observed``, at least 10.
+
+    Raises:
+        InvalidInputError: ``max_removals`` is negative, or a fraction above 1.
+    """
+    if max_removals is None:
+        return max(10, math.ceil(observed * 0.1))
+    if isinstance(max_removals, bool) or not isinstance(max_removals, int | float):
+        raise InvalidInputError("max_removals must be an int count or a float fraction")
+    if isinstance(max_removals, float):
+        if not 0.0 <= max_removals <= 1.0:
+            raise InvalidInputError("a max_removals fraction must be within 0.0-1.0")
+        return math.floor(observed * max_removals)
+    if max_removals < 0:
+        raise InvalidInputError("max_removals must not be negative")
+    return max_removals
+
+
+def _guard_removals(plan: SyncPlan, max_removals: int | float | None) -> None:
+    over = [
+        f"{g.key}: {len(g.to_remove)} of {g.observed_count} "
+        f"(limit {removal_limit(g.observed_count, max_removals)})"
+        for g in plan.groups
+        if len(g.to_remove) > removal_limit(g.observed_count, max_removals)
+    ]
+    if over:
+        raise SyncAbortedError(
+            "refusing to apply: removals exceed max_removals in "
+            + "; ".join(over)
+            + " (raise max_removals to allow it)"
+        )
+
+
+async def _drifted(
+    client: SyncClient, plan: SyncPlan, concurrency: int | None
+) -> list[str]:
+    """Groups whose state changed since planning (an incomplete prune aborts)."""
+    existing = [g for g in plan.groups if g.group_id is not None]
+    observed = await observe(
+        client, [g.group_id for g in existing if g.group_id], concurrency=concurrency
+    )
+    check_complete(
+        {
+            g.group_id: observed[g.group_id]
+            for g in existing
+            if g.group_id and g.to_remove
+        }
+    )
+    drifted = [
+        g.key
+        for g in existing
+        if g.group_id
+        and g.complete
+        and observed[g.group_id].complete
+        and observed[g.group_id].fingerprint != g.fingerprint
+    ]
+    if any(g.create for g in plan.groups):
+        names = set()
+        async for group in client.groups.list():
+            names.add(group.name if plan.by == "name" else group.id)
+        drifted.extend(g.key for g in plan.groups if g.create and g.key in names)
+    return drifted
+
+
+@define
+class _Outcome:
+    plan: GroupPlan
+    group_id: str | None
+    created: bool = False
+    added: set[str] = field(factory=set)
+    removed: set[str] = field(factory=set)
+    failed: dict[str, AsyncGroupsError] = field(factory=dict)
+    skipped: dict[str, str] = field(factory=dict)
+    drift: GroupDrift | None = None
+
+
+@define
+class _Run:
+    client: SyncClient
+    outcomes: dict[str, _Outcome]
+    semaphore: asyncio.Semaphore
+    total: int
+    on_progress: ProgressCallback | None
+    done: int = 0
+
+    async def progress(
+        self, phase: Phase, keys: Sequence[str], ok: int, bad: int
+    ) -> None:
+        self.done += ok + bad
+        if self.on_progress is not None:
+            event = ProgressEvent(phase, tuple(keys), ok, bad, self.done, self.total)
+            result = self.on_progress(event)
+            if inspect.isawaitable(result):
+                await result
+
+    async def create(self, outcome: _Outcome) -> None:
+        key = outcome.plan.key
+        async with self.semaphore:
+            try:
+                group = await self.client.groups.create(key)
+            except AsyncGroupsError as exc:
+                outcome.failed[key] = exc
+                outcome.failed.update(dict.fromkeys(outcome.plan.to_add, exc))
+                await self.progress("create", [key], 0, 1 + len(outcome.plan.to_add))
+                return
+        outcome.group_id, outcome.created = group.id, True
+        await self.progress("create", [key], 1, 0)
+
+    async def send(
+        self, phase: Phase, gids: tuple[str, ...], chunk: Sequence[str]
+    ) -> None:
+        members = self.client.members
+        async with self.semaphore:
+            try:
+                if len(gids) == 1:
+                    send = members.add if phase == "add" else members.remove
+                    results = {gids[0]: await send(gids[0], chunk, concurrency=1)}
+                else:
+                    many = members.add_many if phase == "add" else members.remove_many
+                    results = await many(dict.fromkeys(gids, chunk), concurrency=1)
+            except AsyncGroupsError as exc:
+                results = {
+                    g: BatchResult(failed=dict.fromkeys(chunk, exc)) for g in gids
+                }
+        ok = bad = 0
+        by_id = {o.group_id: o for o in self.outcomes.values()}
+        for gid, result in results.items():
+            outcome = by_id[gid]
+            (outcome.added if phase == "add" else outcome.removed).update(
+                result.succeeded
+            )
+            outcome.failed.update(result.failed)
+            ok, bad = ok + len(result.succeeded), bad + len(result.failed)
+        await self.progress(phase, [by_id[g].plan.key for g in gids], ok, bad)
+
+    async def phase(self, phase: Phase) -> None:
+        wanted = {
+            o.group_id: list(o.plan.to_add if phase == "add" else o.plan.to_remove)
+            for o in self.outcomes.values()
+            if o.group_id is not None
+        }
+        wanted = {gid: keys for gid, keys in wanted.items() if keys}
+        many = (
+            Capability.MEMBERS_ADD_MANY
+            if phase == "add"
+            else Capability.MEMBERS_REMOVE_MANY
+        )
+        if many in self.client.capabilities:
+            sets = [(tuple(sorted(gs)), keys) for gs, keys in invert(wanted).items()]
+        else:
+            sets = [((gid,), keys) for gid, keys in wanted.items()]
+        size = max(1, self.client.backend.max_batch)
+        await asyncio.gather(
+            *(
+                self.send(phase, gids, chunk)
+                for gids, keys in sets
+                for chunk in chunked(keys, size)
+            )
+        )
+
+
+async def _verify(
+    client: SyncClient,
+    plan: SyncPlan,
+    outcomes: Mapping[str, _Outcome],
+    concurrency: int | None,
+) -> bool:
+    live = {o.group_id: o for o in outcomes.values() if o.group_id is not None}
+    observed = await observe(client, list(live), concurrency=concurrency)
+    verified = True
+    for gid, outcome in live.items():
+        seen = observed[gid]
+        if not seen.complete:
+            outcome.drift = GroupDrift(incomplete=True, error=seen.error)
+            verified = False
+            continue
+        g = outcome.plan
+        expected = set(g.desired) - set(g.unsupported) - set(g.unknown)
+        missing = expected - seen.keys
+        unexpected: set[str] = set()
+        if plan.prune:
+            unexpected = set(seen.keys) - set(g.desired) - set(g.unsupported)
+        if missing or unexpected:
+            outcome.drift = GroupDrift(missing, unexpected)
+            verified = False
+    return verified
+
+
+async def apply(
+    client: SyncClient,
+    plan: SyncPlan,
+    *,
+    max_removals: int | float | None = None,
+    concurrency: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    raise_on_error: bool = False,
+    dry_run: bool = False,
+    replan: bool = False,
+    verify: bool = True,
+) -> SyncReport:
+    """Apply ``plan`` safely: guard, check for drift, write, verify.
+
+    Args:
+        client: the Client to write through.
+        plan: from :func:`~asyncgroups.sync.plan.plan_sync` (or ``SyncPlan.from_json``).
+        max_removals: per group, the most removals allowed: a count, a fraction
+            of the group's observed members, or ``None`` (10%, at least 10).
+            Checked for every group before any request.
+        concurrency: requests in flight (default: the Client's).
+        on_progress: called with a :class:`ProgressEvent` as work completes; may
+            return an awaitable.
+        raise_on_error: raise :class:`PartialSyncError` if anything failed.
+        dry_run: send no write; report every change as skipped.
+        replan: on drift, plan again from the same desired state instead of
+            aborting.
+        verify: re-read afterwards and report any drift.
+
+    Returns:
+        What was applied, failed and skipped, with request counts and timings.
+
+    Raises:
+        SyncAbortedError: removals exceed ``max_removals``, the state drifted since
+            planning, a listing needed for removals is incomplete, or the plan was
+            made against another backend. Nothing was written.
+        PartialSyncError: ``raise_on_error`` is set and some changes failed.
+    """
+    started = time.monotonic()
+    before = client.stats.snapshot()
+    if plan.backend and plan.backend != client.backend.name:
+        raise SyncAbortedError(
+            f"the plan was made against {plan.backend!r}, not {client.backend.name!r}"
+        )
+    _guard_removals(plan, max_removals)
+    drifted = await _drifted(client, plan, concurrency)
+    if drifted and not replan:
+        raise SyncAbortedError(
+            f"refusing to apply: {len(drifted)} group(s) changed since planning "
+            f"({', '.join(drifted[:10])}); plan again or pass replan=True"
+        )
+    if drifted:
+        plan = await plan_sync(
+            client,
+            plan.desired(),
+            prune=plan.prune,
+            create_groups=plan.create_groups,
+            by=plan.by,
+            concurrency=concurrency,
+        )
+        _guard_removals(plan, max_removals)
+    outcomes = {g.key: _Outcome(g, g.group_id) for g in plan.groups}
+    for outcome in outcomes.values():
+        outcome.skipped.update(outcome.plan.unsupported)
+        outcome.skipped.update(outcome.plan.unknown)
+    verified: bool | None = None
+    if dry_run:
+        for outcome in outcomes.values():
+            g = outcome.plan
+            if g.create:
+                outcome.skipped[g.key] = f"{DRY_RUN}: create group"
+            outcome.skipped.update(dict.fromkeys(g.to_add, f"{DRY_RUN}: add"))
+            outcome.skipped.update(dict.fromkeys(g.to_remove, f"{DRY_RUN}: remove"))
+    else:
+        run = _Run(
+            client,
+            outcomes,
+            asyncio.Semaphore(concurrency or client.concurrency),
+            plan.operations,
+            on_progress,
+        )
+        await asyncio.gather(
+            *(run.create(o) for o in outcomes.values() if o.plan.create)
+        )
+        await run.phase("add")
+        await run.phase("remove")
+        if verify:
+            verified = await _verify(client, plan, outcomes, concurrency)
+    spent = client.stats.since(before)
+    report = SyncReport(
+        groups=[
+            GroupReport(
+                o.plan.key,
+                o.group_id,
+                o.created,
+                o.added,
+                o.removed,
+                o.failed,
+                o.skipped,
+                o.drift,
+            )
+            for o in outcomes.values()
+        ],
+        backend=client.backend.name,
+        dry_run=dry_run,
+        requests=spent.requests,
+        retries=spent.retries,
+        throttled=spent.throttled,
+        seconds=time.monotonic() - started,
+        verified=verified,
+    )
+    if raise_on_error and report.failed:
+        raise PartialSyncError(
+            f"{report.failed} of {plan.operations} sync operations failed",
+            report.errors[:100],
+            report,
+        )
+    return report

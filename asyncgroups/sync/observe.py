@@ -1,0 +1,153 @@
+"""Reading the state a sync compares against: groups, members, users.
+
+Reads only, through the Client interface (:class:`SyncClient`); never writes. A
+members listing that fails part-way is returned as incomplete, never as complete,
+and :func:`check_complete` refuses to prune against one.
+"""
+
+import asyncio
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Literal, Protocol
+
+from attrs import field, frozen
+
+from asyncgroups.backends.base import Capability, GroupBackend
+from asyncgroups.errors import AsyncGroupsError, InvalidInputError, SyncAbortedError
+from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
+from asyncgroups.transport.stats import TransportStats
+
+__all__ = [
+    "Observed",
+    "SyncClient",
+    "check_complete",
+    "fingerprint",
+    "known_users",
+    "observe",
+    "resolve_groups",
+]
+
+By = Literal["name", "id"]
+
+
+class SyncClient(Protocol):
+    """The part of :class:`~asyncgroups.Client` the sync engine uses."""
+
+    groups: GroupsAPI
+    users: UsersAPI
+    members: MembersAPI
+    backend: GroupBackend
+    stats: TransportStats
+    concurrency: int
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the backend can do."""
+        ...
+
+
+@frozen
+class Observed:
+    """The members of one group as listed.
+
+    Attributes:
+        keys: member keys seen.
+        roles: key -> role, for members that have one.
+        complete: whether the listing was read to the end.
+        error: why it was not.
+    """
+
+    keys: frozenset[str] = frozenset()
+    roles: Mapping[str, str] = field(factory=dict)
+    complete: bool = True
+    error: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the observed keys."""
+        return fingerprint(self.keys)
+
+
+def fingerprint(keys: Iterable[str]) -> str:
+    """A short, order-independent digest of a set of member keys."""
+    digest = hashlib.sha256()
+    for key in sorted(set(keys)):
+        digest.update(key.encode("utf-8", "surrogatepass") + b"\n")
+    return digest.hexdigest()[:32]
+
+
+async def observe(
+    client: SyncClient, group_ids: Iterable[str], *, concurrency: int | None = None
+) -> dict[str, Observed]:
+    """List the members of each group concurrently (bounded).
+
+    A listing that fails part-way is returned as incomplete, never as complete.
+    """
+    semaphore = asyncio.Semaphore(concurrency or client.concurrency)
+
+    async def one(gid: str) -> tuple[str, Observed]:
+        keys: set[str] = set()
+        roles: dict[str, str] = {}
+        async with semaphore:
+            try:
+                async for member in client.members.list(gid):
+                    keys.add(member.key)
+                    if member.role:
+                        roles[member.key] = member.role
+            except AsyncGroupsError as exc:
+                return gid, Observed(frozenset(keys), roles, False, str(exc))
+        return gid, Observed(frozenset(keys), roles)
+
+    pairs = await asyncio.gather(*(one(g) for g in dict.fromkeys(group_ids)))
+    return dict(pairs)
+
+
+async def resolve_groups(
+    client: SyncClient, keys: Iterable[str], by: By
+) -> dict[str, str | None]:
+    """Map each group key (a name, or an id with ``by="id"``) to its id, listing once.
+
+    Returns:
+        key -> id, or ``None`` when no group has that name or id.
+
+    Raises:
+        InvalidInputError: a name matches several groups (the ids are named).
+    """
+    found: dict[str, list[str]] = {}
+    async for group in client.groups.list():
+        found.setdefault(group.name if by == "name" else group.id, []).append(group.id)
+    resolved: dict[str, str | None] = {}
+    for key in keys:
+        ids = found.get(key, [])
+        if len(ids) > 1:
+            raise InvalidInputError(
+                f"group name {key!r} matches {len(ids)} groups "
+                f"(ids {', '.join(ids)}); sync them by id"
+            )
+        resolved[key] = ids[0] if ids else None
+    return resolved
+
+
+async def known_users(client: SyncClient) -> frozenset[str]:
+    """Every user id and e-mail (also lower-cased), listing users once."""
+    known: set[str] = set()
+    async for user in client.users.list():
+        known.add(user.id)
+        if user.email:
+            known.update((user.email, user.email.lower()))
+    return frozenset(known)
+
+
+def check_complete(observed: Mapping[str, Observed]) -> None:
+    """Refuse to prune against a listing that failed part-way.
+
+    Raises:
+        SyncAbortedError: some listing is incomplete.
+    """
+    broken = {gid: o.error for gid, o in observed.items() if not o.complete}
+    if broken:
+        detail = "; ".join(f"{gid}: {err}" for gid, err in broken.items())
+        raise SyncAbortedError(
+            f"refusing to prune: the members listing of {len(broken)} group(s) "
+            f"failed part-way, so the observed state is incomplete ({detail})"
+        )

@@ -1,0 +1,424 @@
+"""Sync planning: desired membership vs observed state -> a :class:`SyncPlan`.
+
+:func:`plan_sync` reads (through :mod:`asyncgroups.sync.observe`) and never writes;
+:func:`build_plan` is pure. A plan records, per group, what to add, remove or
+create, what the backend cannot do, which keys it does not know, and a fingerprint
+of the observed members so that ``apply`` can detect drift.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from attrs import field, frozen
+
+from asyncgroups.backends.base import Capability
+from asyncgroups.errors import InvalidInputError
+from asyncgroups.sync.observe import (
+    By,
+    Observed,
+    SyncClient,
+    check_complete,
+    fingerprint,
+    known_users,
+    observe,
+    resolve_groups,
+)
+from asyncgroups.validation import normalise_id
+
+__all__ = [
+    "By",
+    "DesiredInput",
+    "GroupPlan",
+    "KeyMap",
+    "Observed",
+    "SyncClient",
+    "SyncPlan",
+    "build_plan",
+    "check_complete",
+    "fingerprint",
+    "map_key",
+    "normalise_desired",
+    "observe",
+    "plan_sync",
+]
+
+#: Desired state as users give it: group -> member keys (ints are accepted as ids).
+DesiredInput = (
+    Mapping[str, Iterable[str | int]]
+    | Mapping[int, Iterable[str | int]]
+    | Mapping[str | int, Iterable[str | int]]
+)
+
+#: Source key -> target key: a mapping, or a callable returning ``None`` for no match.
+KeyMap = Mapping[str, str] | Callable[[str], str | None]
+
+#: Owners cannot be pruned: removing one would orphan the group (Snip refuses it).
+_PROTECTED_ROLES = frozenset({"owner"})
+
+
+def _keys(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(value))
+
+
+def _reasons(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(sorted(value.items())))
+
+
+def _groups(value: Iterable["GroupPlan"]) -> tuple["GroupPlan", ...]:
+    return tuple(value)
+
+
+@frozen
+class GroupPlan:
+    """What a sync will do to one group.
+
+    Attributes:
+        key: the group as the desired state names it (a name, or an id).
+        group_id: the resolved id; ``None`` when the group is to be created or missing.
+        create: whether the group is to be created.
+        desired: the desired member keys.
+        to_add: keys to add.
+        to_remove: keys to remove.
+        unsupported: key -> why the backend cannot make that change.
+        unknown: key -> why the key is not a known user (not added).
+        observed_count: how many members were observed.
+        fingerprint: a digest of the observed members (drift detection).
+        complete: whether the members listing was read to the end.
+        note: why the group cannot be synced, or why its listing is incomplete.
+    """
+
+    key: str
+    group_id: str | None
+    create: bool = False
+    desired: tuple[str, ...] = field(default=(), converter=_keys)
+    to_add: tuple[str, ...] = field(default=(), converter=_keys)
+    to_remove: tuple[str, ...] = field(default=(), converter=_keys)
+    unsupported: Mapping[str, str] = field(factory=dict, converter=_reasons)
+    unknown: Mapping[str, str] = field(factory=dict, converter=_reasons)
+    observed_count: int = 0
+    fingerprint: str = ""
+    complete: bool = True
+    note: str | None = None
+
+    @property
+    def operations(self) -> int:
+        """Writes this group needs: a creation plus one per key added or removed."""
+        return int(self.create) + len(self.to_add) + len(self.to_remove)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "key": self.key,
+            "group_id": self.group_id,
+            "create": self.create,
+            "desired": list(self.desired),
+            "to_add": list(self.to_add),
+            "to_remove": list(self.to_remove),
+            "unsupported": dict(self.unsupported),
+            "unknown": dict(self.unknown),
+            "observed_count": self.observed_count,
+            "fingerprint": self.fingerprint,
+            "complete": self.complete,
+            "note": self.note,
+        }
+
+
+@frozen
+class SyncPlan:
+    """A reviewable diff between desired and observed membership.
+
+    Attributes:
+        groups: one :class:`GroupPlan` per desired group, in the desired order.
+        backend: registry name of the backend planned against.
+        prune: whether members not desired are removed.
+        create_groups: whether missing groups are created.
+        by: whether groups are named by ``"name"`` or ``"id"``.
+    """
+
+    groups: tuple[GroupPlan, ...] = field(factory=tuple, converter=_groups)
+    backend: str = ""
+    prune: bool = False
+    create_groups: bool = False
+    by: By = "name"
+
+    @property
+    def operations(self) -> int:
+        """Writes the plan needs (creations, additions and removals)."""
+        return sum(g.operations for g in self.groups)
+
+    @property
+    def empty(self) -> bool:
+        """Whether applying the plan would send no write."""
+        return self.operations == 0
+
+    def desired(self) -> dict[str, frozenset[str]]:
+        """The desired state the plan was made from (for re-planning)."""
+        return {g.key: frozenset(g.desired) for g in self.groups}
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Serialise the plan (reviewed now, applied later)."""
+        data = {
+            "version": 1,
+            "backend": self.backend,
+            "prune": self.prune,
+            "create_groups": self.create_groups,
+            "by": self.by,
+            "groups": [g.to_dict() for g in self.groups],
+        }
+        return json.dumps(data, indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "SyncPlan":
+        """Load a plan written by :meth:`to_json`.
+
+        Raises:
+            InvalidInputError: the text is not a serialised plan.
+        """
+        try:
+            data = json.loads(text)
+            version, by = data.get("version"), data.get("by")
+            plan = cls(
+                groups=[GroupPlan(**g) for g in data["groups"]],
+                backend=str(data["backend"]),
+                prune=bool(data["prune"]),
+                create_groups=bool(data["create_groups"]),
+                by=by,
+            )
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise InvalidInputError(f"not a serialised sync plan: {exc}") from None
+        if version != 1 or by not in ("name", "id"):
+            raise InvalidInputError("not a version 1 sync plan")
+        return plan
+
+    def __str__(self) -> str:
+        lines: list[str] = []
+        for g in self.groups:
+            where = "to be created" if g.create else g.group_id or "missing"
+            head = f"{g.key} ({where}): {g.observed_count} observed"
+            lines.append(head + ("" if g.complete else ", listing INCOMPLETE"))
+            if g.note:
+                lines.append(f"  # {g.note}")
+            lines.extend(f"  + {k}" for k in g.to_add)
+            lines.extend(f"  - {k}" for k in g.to_remove)
+            lines.extend(f"  ! {k} ({why})" for k, why in g.unsupported.items())
+            lines.extend(f"  ? {k} ({why})" for k, why in g.unknown.items())
+        creates = sum(g.create for g in self.groups)
+        adds = sum(len(g.to_add) for g in self.groups)
+        removes = sum(len(g.to_remove) for g in self.groups)
+        unsupported = sum(len(g.unsupported) for g in self.groups)
+        unknown = sum(len(g.unknown) for g in self.groups)
+        lines.append(
+            f"{len(self.groups)} groups: {creates} to create, {adds} to add, "
+            f"{removes} to remove, {unsupported} unsupported, {unknown} unknown "
+            f"({self.operations} operations)"
+        )
+        return "\n".join(lines)
+
+
+def map_key(key: str, key_map: KeyMap) -> str | None:
+    """Translate one key through ``key_map`` (``None``: it has no translation)."""
+    if isinstance(key_map, Mapping):
+        return key_map.get(key)
+    return key_map(key)
+
+
+def normalise_desired(
+    desired: DesiredInput,
+) -> dict[str, frozenset[str]]:
+    """Validate a desired-state mapping: group -> member keys.
+
+    Raises:
+        InvalidInputError: it is not a mapping, or a group or key is malformed.
+    """
+    if not isinstance(desired, Mapping):
+        raise InvalidInputError("desired state must map groups to member keys")
+    result: dict[str, frozenset[str]] = {}
+    for group, keys in desired.items():
+        name = normalise_id(group, "group")
+        if isinstance(keys, str | bytes) or not isinstance(keys, Iterable):
+            raise InvalidInputError(f"members of {name!r} must be a collection of keys")
+        result[name] = frozenset(normalise_id(k, f"member of {name!r}") for k in keys)
+    return result
+
+
+def build_plan(
+    desired: Mapping[str, frozenset[str]],
+    resolved: Mapping[str, str | None],
+    observed: Mapping[str, Observed],
+    *,
+    capabilities: frozenset[Capability],
+    backend: str = "",
+    known_users: frozenset[str] | None = None,
+    prune: bool = False,
+    create_groups: bool = False,
+    by: By = "name",
+) -> SyncPlan:
+    """Compare desired and observed state; pure (no I/O).
+
+    Args:
+        desired: group key -> desired member keys.
+        resolved: group key -> its id, or ``None`` when it does not exist.
+        observed: group id -> its observed members.
+        capabilities: what the backend can do.
+        backend: the backend's registry name (for messages).
+        known_users: every user id and e-mail, when the backend can list users.
+        prune: remove members that are not desired.
+        create_groups: create desired groups that do not exist.
+        by: how desired groups are named.
+
+    Returns:
+        The plan.
+    """
+    can_add = Capability.MEMBERS_ADD in capabilities
+    can_remove = Capability.MEMBERS_REMOVE in capabilities
+    no_add = f"cannot add: the {backend or 'backend'} backend has no MEMBERS_ADD"
+    no_remove = (
+        f"cannot remove: the {backend or 'backend'} backend has no MEMBERS_REMOVE"
+    )
+    plans: list[GroupPlan] = []
+    for key, wanted in desired.items():
+        gid = resolved.get(key)
+        if gid is None:
+            plans.append(_missing(key, wanted, capabilities, by, create_groups, no_add))
+            continue
+        seen = observed.get(gid, Observed())
+        additions = wanted - seen.keys
+        removals = seen.keys - wanted if prune else frozenset()
+        unsupported: dict[str, str] = {}
+        unknown: dict[str, str] = {}
+        if not can_add:
+            unsupported.update(dict.fromkeys(additions, no_add))
+            additions = frozenset()
+        elif known_users is not None:
+            missing = {k for k in additions if _unknown(k, known_users)}
+            unknown.update(dict.fromkeys(missing, f"not a user on this {backend}"))
+            additions -= missing
+        protected = {k for k in removals if seen.roles.get(k) in _PROTECTED_ROLES}
+        unsupported.update(dict.fromkeys(protected, "cannot remove the group's owner"))
+        removals -= protected
+        if removals and not can_remove:
+            unsupported.update(dict.fromkeys(removals, no_remove))
+            removals = frozenset()
+        note = None if seen.complete else f"listing incomplete: {seen.error}"
+        plans.append(
+            GroupPlan(
+                key=key,
+                group_id=gid,
+                desired=wanted,
+                to_add=additions,
+                to_remove=removals,
+                unsupported=unsupported,
+                unknown=unknown,
+                observed_count=len(seen.keys),
+                fingerprint=seen.fingerprint,
+                complete=seen.complete,
+                note=note,
+            )
+        )
+    return SyncPlan(plans, backend, prune, create_groups, by)
+
+
+def _unknown(key: str, known: frozenset[str]) -> bool:
+    return key not in known and key.lower() not in known
+
+
+def _missing(
+    key: str,
+    wanted: frozenset[str],
+    capabilities: frozenset[Capability],
+    by: By,
+    create_groups: bool,
+    no_add: str,
+) -> GroupPlan:
+    if by == "id":
+        why = "no group has this id"
+    elif not create_groups:
+        why = "no group has this name (create_groups=False)"
+    elif Capability.GROUPS_CREATE not in capabilities:
+        why = "no group has this name and the backend cannot create groups"
+    elif Capability.MEMBERS_ADD not in capabilities:
+        return GroupPlan(
+            key,
+            None,
+            create=True,
+            desired=wanted,
+            unsupported=dict.fromkeys(wanted, no_add),
+        )
+    else:
+        return GroupPlan(key, None, create=True, desired=wanted, to_add=wanted)
+    return GroupPlan(
+        key,
+        None,
+        desired=wanted,
+        unsupported=dict.fromkeys(wanted, f"group missing: {why}"),
+        note=why,
+    )
+
+
+async def plan_sync(
+    client: SyncClient,
+    desired: DesiredInput,
+    *,
+    prune: bool = False,
+    create_groups: bool = False,
+    by: By = "name",
+    key_map: KeyMap | None = None,
+    concurrency: int | None = None,
+) -> SyncPlan:
+    """Plan a sync of ``desired`` (group -> member keys) against the backend.
+
+    Reads only: lists groups once, lists every group's members concurrently, and
+    lists users once when the backend can (to report unknown keys).
+
+    Args:
+        client: the Client to plan against.
+        desired: group name (or id, with ``by="id"``) -> desired member keys.
+        prune: also remove members that are not desired.
+        create_groups: create desired groups that do not exist.
+        by: ``"name"`` or ``"id"``.
+        key_map: source key -> target key (a mapping or a callable), applied to
+            every desired key first; keys it does not map are kept as they are.
+        concurrency: member listings in flight (default: the Client's).
+
+    Returns:
+        The plan; ``str(plan)`` is a readable diff.
+
+    Raises:
+        InvalidInputError: the desired state is malformed, or a name matches
+            several groups.
+        SyncAbortedError: ``prune`` is set and a members listing failed part-way.
+    """
+    if by not in ("name", "id"):
+        raise InvalidInputError("by must be 'name' or 'id'")
+    wanted = normalise_desired(desired)
+    if key_map is not None:
+        wanted = {
+            g: frozenset(map_key(k, key_map) or k for k in ks)
+            for g, ks in wanted.items()
+        }
+    resolved = await resolve_groups(client, wanted, by)
+    ids = [gid for gid in resolved.values() if gid is not None]
+    observed = await observe(client, ids, concurrency=concurrency)
+    if prune:
+        check_complete(observed)
+    caps = client.capabilities
+    known = None
+    if Capability.USERS_LIST in caps and Capability.MEMBERS_ADD in caps:
+        needs = any(
+            gid is None or wanted[key] - observed[gid].keys
+            for key, gid in resolved.items()
+        )
+        known = await known_users(client) if needs else None
+    return build_plan(
+        wanted,
+        resolved,
+        observed,
+        capabilities=caps,
+        backend=client.backend.name,
+        known_users=known,
+        prune=prune,
+        create_groups=create_groups,
+        by=by,
+    )

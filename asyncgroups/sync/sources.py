@@ -1,0 +1,243 @@
+"""Desired-state sources: a mapping, a CSV file, a JSON file, or another Client.
+
+Each returns ``{group: frozenset(member keys)}`` ready for ``plan_sync``. File
+sources validate everything first and report every problem (with line numbers for
+CSV) in one :class:`~asyncgroups.errors.InvalidInputError`; they never write.
+"""
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+from asyncgroups.errors import InvalidInputError
+from asyncgroups.models import Member
+from asyncgroups.sync.plan import (
+    DesiredInput,
+    KeyMap,
+    SyncClient,
+    map_key,
+    normalise_desired,
+)
+
+__all__ = [
+    "desired_from_client",
+    "desired_from_csv",
+    "desired_from_json",
+    "desired_from_mapping",
+]
+
+Desired = dict[str, frozenset[str]]
+
+#: Problems listed in one error before the rest are counted.
+_MAX_LISTED = 20
+
+
+def _fail(source: str, problems: list[str]) -> InvalidInputError:
+    listed = problems[:_MAX_LISTED]
+    more = len(problems) - len(listed)
+    tail = f"\n  ... and {more} more" if more else ""
+    return InvalidInputError(
+        f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(listed) + tail
+    )
+
+
+def desired_from_mapping(
+    mapping: DesiredInput,
+) -> Desired:
+    """Validate a mapping of group -> member keys.
+
+    Raises:
+        InvalidInputError: a group or key is empty or malformed.
+    """
+    return normalise_desired(mapping)
+
+
+def desired_from_csv(
+    path: str | os.PathLike[str], *, encoding: str = "utf-8-sig"
+) -> Desired:
+    """Read ``group,member`` rows (with that header; other columns are ignored).
+
+    Raises:
+        InvalidInputError: a column is missing, or rows are malformed or
+            duplicated; every problem is listed with its line number.
+        OSError: the file cannot be read.
+    """
+    source = os.fspath(path)
+    problems: list[str] = []
+    first_seen: dict[tuple[str, str], int] = {}
+    desired: dict[str, set[str]] = {}
+    with open(path, encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise InvalidInputError(
+                f"{source}: empty file; expected a group,member header"
+            )
+        columns = [c.strip().lower() for c in header]
+        missing = [c for c in ("group", "member") if c not in columns]
+        if missing:
+            raise InvalidInputError(
+                f"{source}: line 1: missing column(s) {', '.join(missing)} "
+                f"(header is {','.join(header)!r})"
+            )
+        g_at, m_at = columns.index("group"), columns.index("member")
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(columns):
+                problems.append(
+                    f"line {line}: {len(row)} field(s), the header has {len(columns)}"
+                )
+                continue
+            group, member = row[g_at].strip(), row[m_at].strip()
+            problem = _cell_problem("group", group) or _cell_problem("member", member)
+            if problem:
+                problems.append(f"line {line}: {problem}")
+                continue
+            earlier = first_seen.setdefault((group, member), line)
+            if earlier != line:
+                problems.append(
+                    f"line {line}: duplicate of line {earlier} ({group}, {member})"
+                )
+                continue
+            desired.setdefault(group, set()).add(member)
+    if problems:
+        raise _fail(source, problems)
+    return {g: frozenset(keys) for g, keys in desired.items()}
+
+
+def _cell_problem(what: str, value: str) -> str | None:
+    if not value:
+        return f"empty {what}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return f"{what} {value!r} holds control characters"
+    return None
+
+
+def desired_from_json(
+    path: str | os.PathLike[str], *, encoding: str = "utf-8"
+) -> Desired:
+    """Read ``{"group": ["key", ...], ...}``.
+
+    Raises:
+        InvalidInputError: the file is not JSON of that shape; every problem is
+            listed.
+        OSError: the file cannot be read.
+    """
+    source = os.fspath(path)
+    with open(path, encoding=encoding) as handle:
+        try:
+            data = json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(
+                f"{source}: line {exc.lineno}: not valid JSON ({exc.msg})"
+            ) from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{source}: expected an object mapping groups to lists")
+    problems: list[str] = []
+    for group, keys in data.items():
+        if not isinstance(keys, list):
+            problems.append(f"{group!r}: expected a list of keys")
+            continue
+        problems.extend(
+            f"{group!r}[{i}]: {_json_key_problem(key)}"
+            for i, key in enumerate(keys)
+            if _json_key_problem(key)
+        )
+        if len(set(map(str, keys))) != len(keys):
+            problems.append(f"{group!r}: duplicate keys")
+    if problems:
+        raise _fail(source, problems)
+    try:
+        return normalise_desired(data)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{source}: {exc}") from None
+
+
+def _json_key_problem(key: object) -> str | None:
+    if isinstance(key, bool) or not isinstance(key, str | int):
+        return f"expected a string key, not {type(key).__name__}"
+    return _cell_problem("key", str(key).strip()) if isinstance(key, str) else None
+
+
+async def desired_from_client(
+    source: SyncClient,
+    groups: Iterable[str] | Mapping[str, str] | None = None,
+    *,
+    key_map: KeyMap | Literal["email"] | None = None,
+    by: Literal["name", "id"] = "name",
+) -> Desired:
+    """Read another Client's memberships as a desired state (mirroring backends).
+
+    Args:
+        source: the Client to read from.
+        groups: the source groups (names, or ids with ``by="id"``); a mapping
+            renames them (source -> target name); ``None`` is every group.
+        key_map: turns source keys into target keys: a mapping, a callable
+            (returning ``None`` drops that member), or ``"email"`` to use each
+            member's e-mail. ``None`` keeps keys as they are.
+        by: how ``groups`` names source groups, and how the result names them.
+
+    Returns:
+        Target group name -> target member keys.
+
+    Raises:
+        InvalidInputError: a requested group does not exist, or some keys have
+            no translation (all are listed).
+        AsyncGroupsError: a listing failed (a partial listing is never used).
+    """
+    wanted: dict[str, str] | None
+    if groups is None:
+        wanted = None
+    elif isinstance(groups, Mapping):
+        wanted = {str(k): str(v) for k, v in groups.items()}
+    else:
+        wanted = {str(g): str(g) for g in groups}
+    chosen: dict[str, str] = {}
+    async for group in source.groups.list():
+        label = group.name if by == "name" else group.id
+        if wanted is None or label in wanted:
+            target = label if wanted is None else wanted[label]
+            if target in chosen:
+                raise InvalidInputError(
+                    f"group {label!r} is ambiguous: several source groups map to it"
+                )
+            chosen[target] = group.id
+    absent = [g for g in wanted or {} if (wanted or {})[g] not in chosen]
+    if absent:
+        raise InvalidInputError(f"no source group named {', '.join(map(repr, absent))}")
+    desired: Desired = {}
+    unmapped: list[str] = []
+    for target, gid in chosen.items():
+        keys: set[str] = set()
+        async for member in source.members.list(gid):
+            mapped = _translate(member, key_map, unmapped)
+            if mapped is not None:
+                keys.add(mapped)
+        desired[target] = frozenset(keys)
+    if unmapped:
+        raise _fail("key_map", [f"no target key for {k!r}" for k in unmapped])
+    return desired
+
+
+def _translate(
+    member: Member, key_map: KeyMap | Literal["email"] | None, unmapped: list[str]
+) -> str | None:
+    if key_map is None:
+        return member.key
+    if key_map == "email":
+        if member.email:
+            return member.email
+        unmapped.append(member.key)
+        return None
+    if isinstance(key_map, Mapping):
+        if member.key in key_map:
+            return key_map[member.key]
+        unmapped.append(member.key)
+        return None
+    if callable(key_map):
+        return map_key(member.key, key_map)
+    raise InvalidInputError("key_map must be a mapping, a callable or 'email'")

@@ -1,0 +1,354 @@
+"""SCIM 2.0 requests and responses (RFC 7644), without I/O.
+
+Builds :class:`~asyncgroups.transport.base.Request` values for the ``/Users``,
+``/Groups``, ``/Bulk`` and ``/ServiceProviderConfig`` endpoints and deciphers
+responses into JSON or typed errors. SCIM error bodies (``status``, ``scimType``,
+``detail``) refine the shared status table of :mod:`asyncgroups.backends.status`.
+This code performs no I/O of its own.
+"""
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from attrs import evolve, field, frozen
+
+from asyncgroups import _redact
+from asyncgroups.backends import status
+from asyncgroups.config import Secret
+from asyncgroups.errors import (
+    ConfigurationError,
+    DecodeError,
+    RejectedRequestError,
+    UnsupportedOperationError,
+)
+from asyncgroups.transport.base import Request, Response
+from asyncgroups.validation import check_id
+
+__all__ = [
+    "BACKEND",
+    "MEDIA_TYPE",
+    "Origin",
+    "build_bulk",
+    "build_create",
+    "build_delete",
+    "build_get",
+    "build_list",
+    "build_patch",
+    "build_replace",
+    "build_service_provider_config",
+    "bulk_errors",
+    "check_base_url",
+    "decipher",
+    "error_of",
+    "etag_of",
+    "filter_any",
+    "filter_eq",
+    "member_add_ops",
+    "member_remove_ops",
+    "patch_body",
+    "quote_value",
+    "resource_path",
+    "scim_type_of",
+]
+
+BACKEND = "scim"
+#: RFC 7644 §3.1: the SCIM media type, used for bodies and Accept.
+MEDIA_TYPE = "application/scim+json"
+SCHEMA_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SCHEMA_BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+SCHEMA_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+RESOURCES = frozenset({"Users", "Groups"})
+
+
+def check_base_url(value: str) -> str:
+    """Return the SCIM base URL without a trailing slash.
+
+    Raises:
+        ConfigurationError: it is not an absolute http(s) URL without credentials.
+    """
+    given: object = value
+    if not isinstance(given, str) or not given:
+        raise ConfigurationError("base_url must be a non-empty string")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ConfigurationError("base_url is not a URL") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigurationError("base_url must be an absolute http(s) URL")
+    if parts.username or parts.password:
+        raise ConfigurationError("base_url must not carry credentials")
+    if parts.query or parts.fragment:
+        raise ConfigurationError("base_url must not have a query or fragment")
+    return value.rstrip("/")
+
+
+@frozen
+class Origin:
+    """Where requests go and how they authenticate (the token never shows)."""
+
+    base_url: str
+    token: Secret = field(repr=False)
+
+    def headers(self, *, body: bool = False) -> dict[str, str]:
+        """Headers for one request: bearer auth (RFC 6750) and SCIM media type."""
+        headers = {
+            "Authorization": f"Bearer {self.token.reveal()}",
+            "Accept": MEDIA_TYPE,
+        }
+        if body:
+            headers["Content-Type"] = MEDIA_TYPE
+        return headers
+
+    def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
+        """An absolute URL below the base URL."""
+        url = f"{self.base_url}/{path}"
+        if query:
+            url += "?" + urlencode(query, quote_via=quote)
+        return url
+
+
+def resource_path(resource: str, rid: str | None = None) -> str:
+    """``Users``, ``Groups`` or ``Groups/{id}`` (the id percent-encoded).
+
+    Raises:
+        InvalidInputError: the id is empty or holds control characters.
+    """
+    if resource not in RESOURCES:
+        raise ValueError(f"unknown SCIM resource {resource!r}")
+    if rid is None:
+        return resource
+    check_id(rid, "id")
+    return f"{resource}/{quote(rid, safe='')}"
+
+
+def _encode(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _if_match(headers: dict[str, str], etag: str | None) -> dict[str, str]:
+    if etag:
+        headers["If-Match"] = etag
+    return headers
+
+
+def build_service_provider_config(origin: Origin) -> Request:
+    """``GET /ServiceProviderConfig`` (RFC 7644 §4)."""
+    return Request("GET", origin.url("ServiceProviderConfig"), origin.headers())
+
+
+def build_list(
+    origin: Origin,
+    resource: str,
+    *,
+    start_index: int,
+    count: int,
+    filter: str | None = None,
+    attributes: str | None = None,
+    excluded_attributes: str | None = None,
+) -> Request:
+    """``GET /Users`` or ``/Groups`` with index paging (RFC 7644 §3.4.2.4, 1-based)."""
+    query: dict[str, str] = {"startIndex": str(start_index), "count": str(count)}
+    if filter:
+        query["filter"] = filter
+    if attributes:
+        query["attributes"] = attributes
+    if excluded_attributes:
+        query["excludedAttributes"] = excluded_attributes
+    return Request("GET", origin.url(resource_path(resource), query), origin.headers())
+
+
+def build_get(
+    origin: Origin,
+    resource: str,
+    rid: str,
+    *,
+    attributes: str | None = None,
+    excluded_attributes: str | None = None,
+) -> Request:
+    """``GET /{resource}/{id}``."""
+    query: dict[str, str] = {}
+    if attributes:
+        query["attributes"] = attributes
+    if excluded_attributes:
+        query["excludedAttributes"] = excluded_attributes
+    url = origin.url(resource_path(resource, rid), query)
+    return Request("GET", url, origin.headers())
+
+
+def build_create(origin: Origin, resource: str, payload: Mapping[str, Any]) -> Request:
+    """``POST /{resource}``: not replayable, the backend reconciles a lost answer."""
+    url = origin.url(resource_path(resource))
+    return Request("POST", url, origin.headers(body=True), _encode(payload))
+
+
+def build_replace(
+    origin: Origin,
+    resource: str,
+    rid: str,
+    payload: Mapping[str, Any],
+    *,
+    etag: str | None = None,
+) -> Request:
+    """``PUT /{resource}/{id}``, conditional on ``etag`` when given (RFC 7644 §3.14)."""
+    headers = _if_match(origin.headers(body=True), etag)
+    url = origin.url(resource_path(resource, rid))
+    return Request("PUT", url, headers, _encode(payload))
+
+
+def patch_body(operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A PatchOp message (RFC 7644 §3.5.2)."""
+    return {"schemas": [SCHEMA_PATCH], "Operations": list(operations)}
+
+
+def build_patch(
+    origin: Origin,
+    resource: str,
+    rid: str,
+    operations: Sequence[Mapping[str, Any]],
+    *,
+    etag: str | None = None,
+    idempotent: bool = False,
+) -> Request:
+    """``PATCH /{resource}/{id}`` with a PatchOp body (RFC 7644 §3.5.2).
+
+    ``idempotent`` marks set-style operations (member add/remove) safe to re-send
+    after an unknown outcome.
+    """
+    body = patch_body(operations)
+    headers = _if_match(origin.headers(body=True), etag)
+    url = origin.url(resource_path(resource, rid))
+    return Request("PATCH", url, headers, _encode(body), idempotent=idempotent)
+
+
+def build_delete(
+    origin: Origin, resource: str, rid: str, *, etag: str | None = None
+) -> Request:
+    """``DELETE /{resource}/{id}``."""
+    headers = _if_match(origin.headers(), etag)
+    return Request("DELETE", origin.url(resource_path(resource, rid)), headers)
+
+
+def build_bulk(
+    origin: Origin, operations: Sequence[Mapping[str, Any]], *, idempotent: bool
+) -> Request:
+    """``POST /Bulk`` (RFC 7644 §3.7); ``failOnErrors`` is left to the server."""
+    body = {"schemas": [SCHEMA_BULK], "Operations": list(operations)}
+    return Request(
+        "POST",
+        origin.url("Bulk"),
+        origin.headers(body=True),
+        _encode(body),
+        idempotent=idempotent,
+    )
+
+
+def quote_value(value: str) -> str:
+    """A filter string literal (RFC 7644 §3.4.2.2: a JSON string)."""
+    return json.dumps(value)
+
+
+def filter_eq(attribute: str, value: str) -> str:
+    """``attribute eq "value"``."""
+    return f"{attribute} eq {quote_value(value)}"
+
+
+def filter_any(attribute: str, values: Iterable[str]) -> str:
+    """``attribute eq "a" or attribute eq "b" ...``."""
+    return " or ".join(filter_eq(attribute, v) for v in values)
+
+
+def member_add_ops(keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One ``add`` of ``members`` carrying every key (RFC 7644 §3.5.2.1)."""
+    return [{"op": "add", "path": "members", "value": [{"value": k} for k in keys]}]
+
+
+def member_remove_ops(keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One ``remove`` per key, by value filter (RFC 7644 §3.5.2.2)."""
+    return [{"op": "remove", "path": f"members[{filter_eq('value', k)}]"} for k in keys]
+
+
+def etag_of(response: Response, body: Any = None) -> str | None:
+    """The resource version: the ``ETag`` header, else ``meta.version``."""
+    tag = response.header("etag")
+    if tag:
+        return tag
+    if isinstance(body, Mapping):
+        meta = body.get("meta")
+        if isinstance(meta, Mapping) and isinstance(meta.get("version"), str):
+            return str(meta["version"])
+    return None
+
+
+def scim_type_of(exc: BaseException) -> str | None:
+    """The ``scimType`` a :class:`RejectedRequestError` carried, if any."""
+    if isinstance(exc, RejectedRequestError):
+        for key in exc.errors:
+            return key
+    return None
+
+
+def _error_fields(body: Any) -> tuple[str, str | None]:
+    if not isinstance(body, Mapping):
+        return "", None
+    detail = body.get("detail")
+    scim_type = body.get("scimType")
+    text = detail if isinstance(detail, str) else ""
+    kind = scim_type if isinstance(scim_type, str) and scim_type else None
+    return text, kind
+
+
+def decipher(response: Response) -> Any:
+    """The JSON of a success response (``None`` for 204), or the typed error.
+
+    Raises:
+        APIError: an error status; the class follows the status, the message carries
+            the SCIM ``scimType`` and ``detail``.
+        UnsupportedOperationError: 501, the server does not implement the feature.
+        DecodeError: a success status whose body is not JSON.
+    """
+    if 200 <= response.status < 300:
+        if response.status == 204 or not response.body.strip():
+            return None
+        return status.parse_json(response, backend=BACKEND)
+    raise error_of(response)
+
+
+def bulk_errors(response: Response, data: Any) -> list[Exception]:
+    """The typed errors of the failed operations of a BulkResponse (RFC 7644 §3.7.3).
+
+    Raises:
+        DecodeError: the body is not a BulkResponse.
+    """
+    operations = data.get("Operations") if isinstance(data, Mapping) else None
+    if not isinstance(operations, list):
+        raise DecodeError("BulkResponse without Operations", backend=BACKEND)
+    failed: list[Exception] = []
+    for op in operations:
+        code = op.get("status") if isinstance(op, Mapping) else None
+        try:
+            number = int(code)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise DecodeError(
+                "bulk operation without a status", backend=BACKEND
+            ) from None
+        if number >= 300:
+            body = _encode(op.get("response") or {})
+            failed.append(error_of(evolve(response, status=number, body=body)))
+    return failed
+
+
+def error_of(response: Response) -> Exception:
+    """The exception for an error response, from its SCIM error body."""
+    detail, scim_type = _error_fields(status.try_json(response))
+    if scim_type:
+        detail = f"{scim_type}: {detail}" if detail else scim_type
+    if response.status == 501:
+        secrets = _redact.secret_values(response.request.headers)
+        where = f"{response.request.method} {_redact.url(response.request.url)}"
+        text = _redact.scrub(detail or "not implemented", secrets)[:200]
+        return UnsupportedOperationError(f"[{BACKEND}] 501 {where}: {text}")
+    errors = {scim_type: [detail]} if scim_type else None
+    return status.api_error(response, backend=BACKEND, detail=detail, errors=errors)

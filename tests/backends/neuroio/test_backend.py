@@ -1,0 +1,101 @@
+"""The NeuroIO backend object: configuration, secrets, persons, reconciliation."""
+
+import pytest
+
+import asyncgroups as ag
+from asyncgroups.backends import Capability
+from asyncgroups.testing import Emulator, Fault
+
+
+def test_token_never_shows() -> None:
+    """The token is kept as a Secret and never appears in a repr."""
+    backend = ag.backends.NeuroIO("tok-very-secret-123")
+    assert "tok-very-secret" not in repr(backend)
+    assert "tok-very-secret" not in str(backend)
+    assert backend.base_url == "https://api.neuroio.com"
+    assert ag.connect("neuroio", token="t").name == "neuroio"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"token": "abc\r\nX-Evil: 1"},
+        {"token": ""},
+        {"token": "t", "base_url": "ftp://example.com"},
+        {"token": "t", "base_url": "not a url"},
+        {"token": "t", "max_batch": 101},
+        {"token": "t", "max_batch": 0},
+        {"token": "t", "page_size": 0},
+    ],
+)
+def test_bad_configuration(kwargs: dict[str, object]) -> None:
+    """CR/LF in the token, a bad base URL or bad numbers are ConfigurationErrors."""
+    with pytest.raises(ag.ConfigurationError) as info:
+        ag.backends.NeuroIO(**kwargs)  # type: ignore[arg-type]
+    assert "X-Evil" not in str(info.value)
+
+
+def test_capabilities_are_honest() -> None:
+    """NeuroIO declares group CRUD, pid memberships and person delete, nothing else."""
+    caps = ag.backends.NeuroIO("t").capabilities
+    assert Capability.MEMBERS_ADD_MANY in caps
+    assert Capability.USERS_DELETE in caps
+    for missing in (
+        Capability.USERS_CREATE,
+        Capability.USERS_LIST,
+        Capability.USERS_GET,
+    ):
+        assert missing not in caps
+
+
+async def test_backend_refuses_person_json_calls() -> None:
+    """Called directly, the person create/list/get methods raise Unsupported."""
+    backend = ag.backends.NeuroIO("t")
+    with pytest.raises(ag.UnsupportedOperationError):
+        await backend.create_user(email="a@example.com")
+    with pytest.raises(ag.UnsupportedOperationError):
+        await backend.get_user("p")
+    with pytest.raises(ag.UnsupportedOperationError):
+        [u async for u in backend.iter_users()]
+
+
+async def test_group_fields_other_than_name_are_refused(nclient: ag.Client) -> None:
+    """NeuroIO groups have only a name; a description is refused before any I/O."""
+    with pytest.raises(ag.InvalidInputError):
+        await nclient.groups.create("Eng", description="x")
+
+
+async def test_deleted_person_leaves_every_group(
+    nclient: ag.Client, neuroio: Emulator
+) -> None:
+    """``users.delete(pid)`` removes the person and its memberships; twice is 404."""
+    pids = neuroio.store.seed_users(2)
+    gid = neuroio.store.seed_group("Eng", members=pids)
+    await nclient.users.delete(pids[0])
+    assert pids[0] not in neuroio.store.persons
+    assert neuroio.store.members(gid) == {pids[1]}
+    with pytest.raises(ag.NotFoundError):
+        await nclient.users.delete(pids[0])
+
+
+async def test_ambiguous_create_picks_the_new_group(
+    nclient: ag.Client, neuroio: Emulator
+) -> None:
+    """A dropped create beside an older same-named group returns the new one only."""
+    old = neuroio.store.seed_group("Eng")
+    neuroio.faults.add(
+        Fault.drop(after_apply=True), times=1, route="POST /v1/groups/persons/"
+    )
+    group = await nclient.groups.create("Eng")
+    named = sorted(str(g.id) for g in neuroio.store.groups.values() if g.name == "Eng")
+    assert named == sorted([old, group.id])
+    assert int(group.id) > int(old)
+    assert neuroio.faults.counts["drop"] == 1
+
+
+async def test_non_integer_group_id_is_not_found(nclient: ag.Client) -> None:
+    """A group id that is not an integer is a NotFoundError (the server 404s it)."""
+    with pytest.raises(ag.NotFoundError):
+        await nclient.groups.get("Engineering")
+    result = await nclient.members.add("Engineering", ["p"])
+    assert isinstance(result.failed["p"], ag.NotFoundError)

@@ -1,0 +1,275 @@
+"""Behaviour only the Snip backend has, against the Snip emulator over loopback."""
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+import asyncgroups as ag
+from asyncgroups.backends.snip import Snip
+from asyncgroups.testing import Emulator, Fault, serve_emulator
+from asyncgroups.transport.base import Request
+
+NO_RETRY = ag.RetryPolicy.off()
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with serve_emulator("snip", seed=1) as emulator:
+        yield emulator
+
+
+def client_for(emu: Emulator, token: str | None = None, **kw: object) -> ag.Client:
+    backend = Snip(token=token or emu.credentials["token"], base_url=emu.url)
+    return ag.Client(backend, retry=NO_RETRY, **kw)  # type: ignore[arg-type]
+
+
+def patches(emu: Emulator) -> list[dict[str, object]]:
+    return [r.json() for r in emu.requests if r.method == "PATCH"]
+
+
+async def test_removes_300_of_1000_members_in_one_patch(emu: Emulator) -> None:
+    """300 of 1,000 members go in one PATCH; the other 700 and the owner stay."""
+    keys = emu.store.seed_users(1000)
+    gid = emu.store.seed_group("Big", members=keys)
+    gone, kept = keys[:300], keys[300:]
+    async with client_for(emu) as client:
+        result = await client.members.remove(gid, gone)
+        listed = {m.key async for m in client.members.list(gid)}
+    assert result.ok
+    assert result.succeeded == frozenset(gone)
+    assert result.requests == 1
+    (body,) = patches(emu)
+    assert body == {"remove_members": [int(k) for k in gone]}
+    owner = str(emu.store.owner_id)
+    assert emu.store.members(gid) == frozenset(kept) | {owner}
+    assert listed == frozenset(kept) | {owner}
+
+
+async def test_more_than_max_batch_is_split(emu: Emulator) -> None:
+    """1,200 removals become three PATCHes of at most 500 ids."""
+    keys = emu.store.seed_users(1200)
+    gid = emu.store.seed_group("Bigger", members=keys)
+    async with client_for(emu) as client:
+        result = await client.members.remove(gid, keys)
+    assert result.ok
+    sizes = sorted(len(b["remove_members"]) for b in patches(emu))  # type: ignore[arg-type]
+    assert sizes == [200, 500, 500]
+    assert emu.store.members(gid) == {str(emu.store.owner_id)}
+
+
+async def test_moderator_cannot_delete_group(emu: Emulator) -> None:
+    """A moderator's token gets PermissionDeniedError and the group survives."""
+    (mod,) = emu.store.seed_users(1)
+    gid = emu.store.seed_group("Eng", members=[mod])
+    emu.store.set_role(gid, mod, "moderator")
+    token = emu.store.mint_token(mod)
+    before = emu.store.roles(gid)
+    async with client_for(emu, token) as client:
+        with pytest.raises(ag.errors.PermissionDeniedError) as info:
+            await client.groups.delete(gid)
+    assert info.value.status == 403
+    assert gid in emu.store.group_ids()
+    assert emu.store.roles(gid) == before
+    assert token not in str(info.value)
+    assert token not in repr(info.value)
+
+
+async def test_moderator_may_rename_but_not_remove_owner(emu: Emulator) -> None:
+    """Role rules: moderators rename; removing the owner is refused unchanged."""
+    (mod,) = emu.store.seed_users(1)
+    gid = emu.store.seed_group("Eng", members=[mod])
+    emu.store.set_role(gid, mod, "moderator")
+    async with client_for(emu, emu.store.mint_token(mod)) as client:
+        renamed = await client.groups.update(gid, name="Engineering")
+        result = await client.members.remove(gid, [str(emu.store.owner_id)])
+    assert renamed.name == "Engineering"
+    assert not result.ok
+    assert isinstance(
+        result.failed[str(emu.store.owner_id)], ag.errors.PermissionDeniedError
+    )
+    assert str(emu.store.owner_id) in emu.store.members(gid)
+
+
+async def test_book_token_needs_account_token(emu: Emulator) -> None:
+    """A book token gets AuthenticationError saying an account token is needed."""
+    book = emu.store.mint_token(emu.store.owner_id, kind="book")
+    async with client_for(emu, book) as client:
+        with pytest.raises(ag.errors.AuthenticationError) as info:
+            [g async for g in client.groups.list()]
+    assert "account token" in str(info.value)
+    assert book not in str(info.value)
+
+
+async def test_add_is_unsupported_before_any_request(emu: Emulator) -> None:
+    """members.add raises UnsupportedOperationError and sends nothing."""
+    keys = emu.store.seed_users(2)
+    gid = emu.store.seed_group("Eng")
+    async with client_for(emu) as client:
+        with pytest.raises(ag.errors.UnsupportedOperationError):
+            await client.members.add(gid, keys)
+        with pytest.raises(ag.errors.UnsupportedOperationError):
+            await client.backend.add_members([gid], keys)
+    assert emu.requests == []
+    assert emu.store.members(gid) == {str(emu.store.owner_id)}
+
+
+@pytest.mark.parametrize("after_apply", [True, False], ids=["after", "before"])
+async def test_ambiguous_create_makes_exactly_one_group(
+    emu: Emulator, after_apply: bool
+) -> None:
+    """A create whose connection drops is reconciled: exactly one new group."""
+    # Same name, but older than the clock-skew window, or not owned by us: neither
+    # may be mistaken for the group the lost request created.
+    emu.store.clock = lambda: time.time() - 60
+    emu.store.seed_group("Eng")
+    emu.store.clock = time.time
+    (other,) = emu.store.seed_users(1)
+    theirs = emu.store.new_group("Eng", int(other))
+    emu.store.set_role(theirs.id, emu.store.owner_id, "member")
+    before = set(emu.store.group_ids())
+    emu.faults.add(
+        Fault.drop(after_apply=after_apply),
+        times=1,
+        route="POST /api/account/groups",
+    )
+    async with client_for(emu) as client:
+        group = await client.groups.create("Eng")
+    new = set(emu.store.group_ids()) - before
+    assert new == {group.id}
+    assert emu.store.group(group.id).name == "Eng"
+    assert emu.faults.counts["drop"] == 1
+
+
+async def test_create_twice_same_name_makes_two_groups(emu: Emulator) -> None:
+    """Names are not unique: two creates give two ids."""
+    async with client_for(emu) as client:
+        a = await client.groups.create("Same", description="first")
+        b = await client.groups.create("Same")
+    assert a.id != b.id
+    assert a.description == "first"
+    assert b.description is None
+    bodies = [r.json() for r in emu.requests if r.method == "POST"]
+    assert bodies == [{"name": "Same"}, {"name": "Same"}]
+    assert patches(emu) == [{"description": "first"}]
+
+
+async def test_trailing_slash_base_url_sends_single_slash_paths(
+    emu: Emulator,
+) -> None:
+    """A base_url ending in "/" still gives /api/... on the wire."""
+    gid = emu.store.seed_group("Eng")
+    backend = Snip(token=emu.credentials["token"], base_url=emu.url + "//")
+    async with ag.Client(backend, retry=NO_RETRY) as client:
+        await client.groups.get(gid)
+        [g async for g in client.groups.list()]
+    assert [r.raw_path for r in emu.requests] == [
+        f"/api/account/groups/{gid}",
+        "/api/account/groups",
+    ]
+    assert emu.store.merged_paths == []
+
+
+async def test_emulator_merges_double_slashes(emu: Emulator) -> None:
+    """The emulator answers //api/... and records and fault-matches the merged path."""
+    emu.faults.add(Fault.status(503), times=1, route="GET /api/account/groups")
+    async with client_for(emu) as client:
+        transport = client.transport
+        request = Request(
+            "GET",
+            emu.url + "//api/account/groups",
+            headers={"Authorization": f"Bearer {emu.credentials['token']}"},
+        )
+        first = await transport.send(request)
+        second = await transport.send(request)
+    assert (first.status, second.status) == (503, 200)
+    assert (second.header("content-type") or "").startswith("application/json")
+    assert [r.path for r in emu.requests] == ["/api/account/groups"] * 2
+    assert emu.store.merged_paths == ["//api/account/groups"] * 2
+
+
+async def test_roles_transfer_and_leave(emu: Emulator) -> None:
+    """set_roles, transfer_ownership and leave_group follow Snip's role rules."""
+    a, b = emu.store.seed_users(2)
+    gid = emu.store.seed_group("Eng", members=[a, b])
+    owner = str(emu.store.owner_id)
+    async with client_for(emu) as client:
+        snip = client.backend
+        assert isinstance(snip, Snip)
+        await snip.set_roles(gid, {a: "moderator"})
+        assert emu.store.roles(gid)[a] == "moderator"
+        with pytest.raises(ag.errors.RejectedRequestError):
+            await snip.leave_group(gid)  # the owner cannot leave
+        await snip.transfer_ownership(gid, a)
+        assert emu.store.roles(gid)[a] == "owner"
+        assert emu.store.roles(gid)[owner] == "moderator"
+        await snip.leave_group(gid)
+        with pytest.raises(ag.errors.NotFoundError):
+            await client.groups.get(gid)
+    assert emu.store.members(gid) == {a, b}
+    leaves = [r for r in emu.requests if r.path.endswith("/leave")]
+    assert [r.method for r in leaves] == ["POST", "POST"]
+    # aiohttp itself adds "Content-Type: application/octet-stream" to a bodiless
+    # POST; the backend sends none (see test_sansio_snip).
+    assert all(r.body == b"" for r in leaves)
+
+
+async def test_users_are_derived_from_members(emu: Emulator) -> None:
+    """users.list walks groups once per user; users.get finds a member."""
+    keys = emu.store.seed_users(3)
+    emu.store.seed_group("A", members=keys[:2])
+    emu.store.seed_group("B", members=keys[1:])
+    async with client_for(emu) as client:
+        users = [u async for u in client.users.list()]
+        one = await client.users.get(keys[2])
+        with pytest.raises(ag.errors.NotFoundError):
+            await client.users.get("999999")
+        with pytest.raises(ag.errors.NotFoundError):
+            await client.users.get("not-a-number")
+        with pytest.raises(ag.errors.UnsupportedOperationError):
+            await client.users.create(email="a@example.org")
+    assert sorted(u.id for u in users) == sorted([*keys, str(emu.store.owner_id)])
+    assert one.email == f"user{keys[2]}@example.org"
+
+
+async def test_non_integer_ids_fail_before_sending(emu: Emulator) -> None:
+    """Non-integer group ids and keys never reach the server."""
+    gid = emu.store.seed_group("Eng")
+    async with client_for(emu) as client:
+        with pytest.raises(ag.errors.NotFoundError):
+            await client.groups.get("abc")
+        result = await client.members.remove(gid, ["x"])
+        with pytest.raises(ag.errors.InvalidInputError):
+            await client.groups.create("ab")
+    assert isinstance(result.failed["x"], ag.errors.NotFoundError)
+    assert emu.requests == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.status(429, retry_after=1), ag.errors.RateLimitedError),
+        (Fault.status(503, html=True), ag.errors.ServerError),
+        (Fault.status(500, body=b'{"message": "boom"}'), ag.errors.ServerError),
+        (Fault.malformed(), ag.errors.DecodeError),
+    ],
+    ids=["429", "503-html", "500-envelope", "malformed"],
+)
+async def test_faults_are_classified_by_status(
+    emu: Emulator, fault: Fault, error: type[Exception]
+) -> None:
+    """429 and 5xx are typed by status whatever the body; bad JSON is DecodeError."""
+    emu.faults.add(fault, times=1)
+    async with client_for(emu) as client:
+        with pytest.raises(error):
+            [g async for g in client.groups.list()]
+
+
+async def test_secret_stays_out_of_repr(emu: Emulator) -> None:
+    """The token never shows in the backend's repr; CR/LF tokens are refused."""
+    token = emu.credentials["token"]
+    backend = Snip(token=token, base_url=emu.url)
+    assert token not in repr(backend)
+    with pytest.raises(ag.errors.ConfigurationError) as info:
+        Snip(token="abc\r\nX-Evil: 1")
+    assert "abc" not in str(info.value)

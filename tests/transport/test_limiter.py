@@ -1,0 +1,120 @@
+"""The limiter on a virtual clock: bucket, concurrency cap, gate, headers."""
+
+import asyncio
+import math
+import random
+from typing import Any
+
+import asyncgroups as ag
+from asyncgroups.transport.limiter import Gate, Limiter, TokenBucket
+from asyncgroups.transport.ratelimit_headers import parse_rate_limit_headers
+
+
+def test_bucket_admits_burst_plus_rate_times_time_with_a_concurrency_cap(
+    virtual: Any,
+) -> None:
+    admitted: list[float] = []
+    peak = 0
+
+    async def main() -> None:
+        nonlocal peak
+        loop = asyncio.get_running_loop()
+        limit = ag.RateLimit(per_second=50, burst=10, max_concurrency=8)
+        limiter = Limiter(limit, clock=loop.time, rng=random.Random(1))
+
+        async def task() -> None:
+            nonlocal peak
+            while loop.time() < 10.0:
+                await limiter.acquire()
+                try:
+                    if loop.time() <= 10.0:
+                        admitted.append(loop.time())
+                    peak = max(peak, limiter.in_flight)
+                    await asyncio.sleep(0.1)  # the request takes 100 ms
+                finally:
+                    limiter.release()
+
+        await asyncio.gather(*(task() for _ in range(64)))
+
+    virtual(main)
+    assert abs(len(admitted) - 510) <= 1
+    assert peak == 8
+    # after the burst, admissions are paced one every 20 ms
+    gaps = [b - a for a, b in zip(admitted[20:], admitted[21:], strict=False)]
+    assert min(gaps) >= 0.02 - 1e-9
+
+
+def test_token_bucket_reservations_are_spaced_by_the_rate() -> None:
+    bucket = TokenBucket(rate=10.0, capacity=2.0, now=0.0)
+    delays = [bucket.reserve(0.0) for _ in range(5)]
+    assert delays == [0.0, 0.0, 0.1, 0.2, 0.30000000000000004] or all(
+        math.isclose(d, e) for d, e in zip(delays, [0.0, 0.0, 0.1, 0.2, 0.3], strict=True)
+    )
+    unlimited = TokenBucket(rate=math.inf, capacity=1.0, now=0.0)
+    assert all(unlimited.reserve(0.0) == 0.0 for _ in range(100))
+
+
+def test_gate_releases_waiters_after_the_pause_spread_with_jitter(virtual: Any) -> None:
+    resumed: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        limiter = Limiter(ag.RateLimit(), clock=loop.time, rng=random.Random(3))
+        limiter.throttled(retry_after=2.0)
+
+        async def task() -> None:
+            await limiter.acquire()
+            resumed.append(loop.time())
+            limiter.release()
+
+        await asyncio.gather(*(task() for _ in range(50)))
+
+    virtual(main)
+    assert min(resumed) >= 2.0
+    assert max(resumed) <= 2.0 + 0.5 + 1e-9  # spread window: a quarter of the pause
+    assert max(resumed) - min(resumed) > 0.3  # not a thundering herd
+    assert len(set(resumed)) > 40
+
+
+def test_gate_without_retry_after_pauses_a_default_second() -> None:
+    gate = Gate()
+    gate.close(10.0, 1.0)
+    gate.close(10.5, 0.2)  # a shorter pause never shortens the gate
+    assert gate.remaining(10.0) == 1.0
+    limiter = Limiter(ag.RateLimit(), clock=lambda: 5.0)
+    limiter.observe(429, {})
+    assert limiter.gate.remaining(5.0) == 1.0
+
+
+def test_low_remaining_header_paces_the_rest_until_reset() -> None:
+    now = [0.0]
+    limiter = Limiter(ag.RateLimit(per_second=100), clock=lambda: now[0])
+    limiter.observe(200, {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "50", "x-ratelimit-reset": "10"})
+    assert limiter.rate == 100  # plenty left
+    limiter.observe(200, {"ratelimit-limit": "100", "ratelimit-remaining": "5", "ratelimit-reset": "10"})
+    assert limiter.rate == 0.5  # 5 left over 10 s
+    now[0] = 11.0
+    limiter.observe(200, {})
+    assert limiter.rate == 100  # the window reset
+    limiter.observe(200, {"x-rate-limit-limit": "600", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "30"})
+    assert limiter.gate.remaining(11.0) == 30.0  # nothing left: wait for the reset
+
+
+def test_rate_limit_header_families() -> None:
+    wall = 1_700_000_000.0
+    okta = parse_rate_limit_headers(
+        {"x-rate-limit-limit": "600", "x-rate-limit-remaining": "3", "x-rate-limit-reset": str(int(wall) + 20)},
+        now=wall,
+    )
+    assert okta is not None
+    assert (okta.limit, okta.remaining, okta.reset) == (600, 3, 20)
+    ietf = parse_rate_limit_headers(
+        {"ratelimit-remaining": "9", "ratelimit-reset": "4", "ratelimit-policy": "100;w=60"}, now=wall
+    )
+    assert ietf is not None
+    assert (ietf.limit, ietf.remaining, ietf.reset) == (100, 9, 4)
+    combined = parse_rate_limit_headers({"ratelimit": '"default";r=2;t=7'}, now=wall)
+    assert combined is not None
+    assert (combined.remaining, combined.reset) == (2, 7)
+    assert parse_rate_limit_headers({"x-ratelimit-remaining": "oops"}, now=wall) is None
+    assert parse_rate_limit_headers({}, now=wall) is None
