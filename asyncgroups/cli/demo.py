@@ -269,11 +269,11 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
                 "backend",
                 "applied",
                 "failed",
-                "requests",
+                "reqs",
                 "retries",
                 "429s",
-                "429/503/drop injected",
-                "seconds",
+                "429/503/drop",
+                "secs",
                 "ops/s",
                 "re-plan",
             ],
@@ -292,7 +292,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
                 )
                 for row in results
             ],
-            title="demo: sync under injected faults",
+            title="demo: sync under injected faults (429/503/drop: injected)",
         )
         out.line(
             f"{applied} operations in {apply_seconds:.1f} s "

@@ -184,9 +184,10 @@ class Output:
         if self.json_mode:
             return
         if self._fancy_out:
+            from rich.box import SIMPLE_HEAD
             from rich.table import Table
 
-            table = Table(title=title)
+            table = Table(title=title, box=SIMPLE_HEAD)
             for column in columns:
                 table.add_column(column)
             for row in rows:
