@@ -24,7 +24,7 @@ import aiohttp
 
 import asyncgroups as ag
 from asyncgroups.transport.aiohttp import AiohttpTransport
-from asyncgroups.transport.base import Request
+from asyncgroups.transport.base import AsyncTransport, Request
 from asyncgroups.transport.stack import build_stack
 from asyncgroups.transport.stats import TransportStats
 
@@ -61,19 +61,27 @@ async def wait_up(url: str) -> None:
     raise RuntimeError("benchmark server did not start")
 
 
+HEADERS = {"Authorization": "Token bench-token-123456"}
+
+
 async def run_raw(url: str, n: int) -> float:
     async with aiohttp.ClientSession() as session:
         counter = iter(range(n))
 
         async def worker() -> None:
             for i in counter:
-                async with session.get(f"{url}/groups/{i}") as resp:
+                async with session.get(f"{url}/groups/{i}", headers=HEADERS) as resp:
                     await resp.read()
                     assert resp.status == 200
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         return time.perf_counter() - started
+
+
+async def run_transport(url: str, n: int) -> float:
+    """The bare AiohttpTransport: attributes overhead to it vs the layers above."""
+    return await _run(AiohttpTransport(), url, n)
 
 
 async def run_stack(url: str, n: int) -> float:
@@ -84,14 +92,19 @@ async def run_stack(url: str, n: int) -> float:
         retry=ag.RetryPolicy(),
         rate_limit=ag.RateLimit.unlimited(),
     )
-    headers = {"Authorization": "Token bench-token-123456"}
+    elapsed = await _run(transport, url, n)
+    assert stats.requests == n
+    return elapsed
+
+
+async def _run(transport: AsyncTransport, url: str, n: int) -> float:
     try:
         counter = iter(range(n))
 
         async def worker() -> None:
             for i in counter:
                 response = await transport.send(
-                    Request("GET", f"{url}/groups/{i}", headers=headers)
+                    Request("GET", f"{url}/groups/{i}", headers=HEADERS)
                 )
                 assert response.status == 200
 
@@ -100,7 +113,6 @@ async def run_stack(url: str, n: int) -> float:
         elapsed = time.perf_counter() - started
     finally:
         await transport.aclose()
-    assert stats.requests == n
     return elapsed
 
 
@@ -113,10 +125,14 @@ async def main(rounds: int, n: int) -> dict[str, object]:
         await run_raw(url, 500)  # warm-up
         await run_stack(url, 500)
         raw: list[float] = []
+        bare: list[float] = []
         stack: list[float] = []
-        for _ in range(rounds):
-            raw.append(await run_raw(url, n))
-            stack.append(await run_stack(url, n))
+        runs = [(raw, run_raw), (bare, run_transport), (stack, run_stack)]
+        for round_ in range(rounds):
+            # rotate the order each round so no variant always runs first or last
+            shift = round_ % len(runs)
+            for times, run in runs[shift:] + runs[:shift]:
+                times.append(await run(url, n))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -127,10 +143,14 @@ async def main(rounds: int, n: int) -> dict[str, object]:
         "concurrency": CONCURRENCY,
         "rounds": rounds,
         "raw_seconds": raw,
+        "transport_seconds": bare,
         "stack_seconds": stack,
         "raw_median_rps": n / statistics.median(raw),
+        "transport_median_rps": n / statistics.median(bare),
         "stack_median_rps": n / statistics.median(stack),
         "ratio": ratio,
+        "transport_ratio": statistics.median(bare) / statistics.median(raw),
+        "layers_ratio": statistics.median(stack) / statistics.median(bare),
         "target": 1.10,
         "python": platform.python_version(),
         "aiohttp": aiohttp.__version__,
@@ -139,7 +159,7 @@ async def main(rounds: int, n: int) -> dict[str, object]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--requests", type=int, default=5000)
     args = parser.parse_args()
     result = asyncio.run(main(args.rounds, args.requests))
@@ -148,5 +168,7 @@ if __name__ == "__main__":
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"raw {result['raw_median_rps']:.0f} req/s, stack {result['stack_median_rps']:.0f} req/s, "
-        f"ratio {result['ratio']:.3f} (target <= 1.10) -> {out}"
+        f"ratio {result['ratio']:.3f} (target <= 1.10); AiohttpTransport alone "
+        f"{result['transport_ratio']:.3f}, retry+limiter layers on top "
+        f"{result['layers_ratio']:.3f} -> {out}"
     )
