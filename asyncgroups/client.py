@@ -31,6 +31,7 @@ from asyncgroups.transport.aiohttp import DEFAULT_MAX_BODY, AiohttpTransport
 from asyncgroups.transport.base import AsyncTransport
 from asyncgroups.transport.stack import build_stack
 from asyncgroups.transport.stats import TransportStats
+from asyncgroups.validation import normalise_id
 
 __all__ = ["Client", "connect"]
 
@@ -191,6 +192,18 @@ class Client:
             replan=replan,
             verify=verify,
         )
+
+    def _check_group_id(self, group_id: str | int) -> str:
+        """Normalise a group id and let the backend refuse it before any batching.
+
+        A backend may offer ``check_group_id(group_id)`` (e.g. Periscope, whose group
+        names become path segments) so a bad id is one error, not one per key.
+        """
+        gid = normalise_id(group_id, "group id")
+        check = getattr(self.backend, "check_group_id", None)
+        if check is not None:
+            check(gid)
+        return gid
 
     async def aclose(self) -> None:
         """Close the transport stack (a borrowed session stays open); idempotent."""

@@ -233,7 +233,7 @@ class MembersAPI(_Namespace):
         *,
         add: bool,
     ) -> BatchResult:
-        gid = normalise_id(group_id, "group id")
+        gid = self._client._check_group_id(group_id)
         ordered = dedupe_keys(keys)
         backend = self._client.backend
         send = backend.add_members if add else backend.remove_members
@@ -254,7 +254,7 @@ class MembersAPI(_Namespace):
         if not isinstance(memberships, Mapping):
             raise InvalidInputError("memberships must map group ids to member keys")
         normalised = {
-            normalise_id(g, "group id"): dedupe_keys(k) for g, k in memberships.items()
+            self._client._check_group_id(g): dedupe_keys(k) for g, k in memberships.items()
         }
         backend = self._client.backend
         many = Capability.MEMBERS_ADD_MANY if add else Capability.MEMBERS_REMOVE_MANY

@@ -132,6 +132,11 @@ BROKEN_LISTING: dict[
             and "next_page_start" in r.query
         ),
     ),
+    "scim": (
+        {},
+        {},
+        lambda r: r.method == "GET" and r.query.get("attributes") == "members",
+    ),
     "snip": (
         {},
         {},

@@ -153,7 +153,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
-        self._selector = _VirtualSelector(self._selector, self)  # type: ignore[has-type]
+        self._selector = _VirtualSelector(self._selector, self)  # type: ignore[has-type,arg-type]
 
     def time(self) -> float:
         return self.now

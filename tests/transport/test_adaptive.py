@@ -6,7 +6,12 @@ from typing import Any
 
 import asyncgroups as ag
 from asyncgroups.testing import TokenBucket
-from asyncgroups.transport import RateLimitedTransport, Request, Response, RetryingTransport
+from asyncgroups.transport import (
+    RateLimitedTransport,
+    Request,
+    Response,
+    RetryingTransport,
+)
 from asyncgroups.transport.adaptive import AdaptiveRate
 
 SERVER_LIMIT = 50.0
@@ -42,7 +47,9 @@ def test_adaptive_rate_converges_on_the_servers_hidden_limit(virtual: Any) -> No
         loop = asyncio.get_running_loop()
         server = SimulatedServer(loop.time, SERVER_LIMIT, burst=10)
         limit = ag.RateLimit(per_second=4 * SERVER_LIMIT, adaptive=True)
-        limited = RateLimitedTransport(server, limit, clock=loop.time, rng=random.Random(5))
+        limited = RateLimitedTransport(
+            server, limit, clock=loop.time, rng=random.Random(5)
+        )
         transport = RetryingTransport(
             limited,
             ag.RetryPolicy(base_delay=0.05, max_delay=1.0, deadline=None, budget=None),

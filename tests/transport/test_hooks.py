@@ -32,14 +32,22 @@ async def test_hooks_fire_with_frozen_redacted_events(
     async def on_retry(event: ag.RetryEvent) -> None:  # async hooks are awaited
         events.append(event)
 
-    hooks = ag.Hooks(on_request=events.append, on_response=events.append, on_retry=on_retry)
+    hooks = ag.Hooks(
+        on_request=events.append, on_response=events.append, on_retry=on_retry
+    )
     retry = ag.RetryPolicy(base_delay=0.01, max_delay=0.02)
     backend = toy(str(server.make_url("/")), token=SECRET, query=f"?token={SECRET}")
     async with ag.Client(backend, retry=retry, hooks=hooks) as client:
         await client.groups.get("1")
 
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["RequestEvent", "ResponseEvent", "RetryEvent", "RequestEvent", "ResponseEvent"]
+    assert kinds == [
+        "RequestEvent",
+        "ResponseEvent",
+        "RetryEvent",
+        "RequestEvent",
+        "ResponseEvent",
+    ]
     first, answered, retried, second, done = events
     assert (first.attempt, second.attempt) == (1, 2)
     assert (answered.status, done.status) == (503, 200)
@@ -88,7 +96,9 @@ async def test_a_failing_hook_never_breaks_a_request() -> None:
         ag.RetryPolicy(),
         hooks=ag.Hooks(on_request=boom),
     )
-    assert (await transport.send(Request("GET", "https://api.example.com/g"))).status == 200
+    assert (
+        await transport.send(Request("GET", "https://api.example.com/g"))
+    ).status == 200
 
 
 def test_hooks_reject_non_callables() -> None:

@@ -1,6 +1,7 @@
 """The limiter on a virtual clock: bucket, concurrency cap, gate, headers."""
 
 import asyncio
+import itertools
 import math
 import random
 from typing import Any
@@ -40,7 +41,7 @@ def test_bucket_admits_burst_plus_rate_times_time_with_a_concurrency_cap(
     assert abs(len(admitted) - 510) <= 1
     assert peak == 8
     # after the burst, admissions are paced one every 20 ms
-    gaps = [b - a for a, b in zip(admitted[20:], admitted[21:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(admitted[20:])]
     assert min(gaps) >= 0.02 - 1e-9
 
 
@@ -48,7 +49,8 @@ def test_token_bucket_reservations_are_spaced_by_the_rate() -> None:
     bucket = TokenBucket(rate=10.0, capacity=2.0, now=0.0)
     delays = [bucket.reserve(0.0) for _ in range(5)]
     assert delays == [0.0, 0.0, 0.1, 0.2, 0.30000000000000004] or all(
-        math.isclose(d, e) for d, e in zip(delays, [0.0, 0.0, 0.1, 0.2, 0.3], strict=True)
+        math.isclose(d, e)
+        for d, e in zip(delays, [0.0, 0.0, 0.1, 0.2, 0.3], strict=True)
     )
     unlimited = TokenBucket(rate=math.inf, capacity=1.0, now=0.0)
     assert all(unlimited.reserve(0.0) == 0.0 for _ in range(100))
@@ -89,27 +91,53 @@ def test_gate_without_retry_after_pauses_a_default_second() -> None:
 def test_low_remaining_header_paces_the_rest_until_reset() -> None:
     now = [0.0]
     limiter = Limiter(ag.RateLimit(per_second=100), clock=lambda: now[0])
-    limiter.observe(200, {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "50", "x-ratelimit-reset": "10"})
+    limiter.observe(
+        200,
+        {
+            "x-ratelimit-limit": "100",
+            "x-ratelimit-remaining": "50",
+            "x-ratelimit-reset": "10",
+        },
+    )
     assert limiter.rate == 100  # plenty left
-    limiter.observe(200, {"ratelimit-limit": "100", "ratelimit-remaining": "5", "ratelimit-reset": "10"})
+    limiter.observe(
+        200,
+        {"ratelimit-limit": "100", "ratelimit-remaining": "5", "ratelimit-reset": "10"},
+    )
     assert limiter.rate == 0.5  # 5 left over 10 s
     now[0] = 11.0
     limiter.observe(200, {})
     assert limiter.rate == 100  # the window reset
-    limiter.observe(200, {"x-rate-limit-limit": "600", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "30"})
+    limiter.observe(
+        200,
+        {
+            "x-rate-limit-limit": "600",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": "30",
+        },
+    )
     assert limiter.gate.remaining(11.0) == 30.0  # nothing left: wait for the reset
 
 
 def test_rate_limit_header_families() -> None:
     wall = 1_700_000_000.0
     okta = parse_rate_limit_headers(
-        {"x-rate-limit-limit": "600", "x-rate-limit-remaining": "3", "x-rate-limit-reset": str(int(wall) + 20)},
+        {
+            "x-rate-limit-limit": "600",
+            "x-rate-limit-remaining": "3",
+            "x-rate-limit-reset": str(int(wall) + 20),
+        },
         now=wall,
     )
     assert okta is not None
     assert (okta.limit, okta.remaining, okta.reset) == (600, 3, 20)
     ietf = parse_rate_limit_headers(
-        {"ratelimit-remaining": "9", "ratelimit-reset": "4", "ratelimit-policy": "100;w=60"}, now=wall
+        {
+            "ratelimit-remaining": "9",
+            "ratelimit-reset": "4",
+            "ratelimit-policy": "100;w=60",
+        },
+        now=wall,
     )
     assert ietf is not None
     assert (ietf.limit, ietf.remaining, ietf.reset) == (100, 9, 4)

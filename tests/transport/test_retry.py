@@ -30,7 +30,9 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-def answer(request: Request, status: int, headers: dict[str, str] | None = None) -> Response:
+def answer(
+    request: Request, status: int, headers: dict[str, str] | None = None
+) -> Response:
     return Response(status, headers or {}, b'{"id": "1", "name": "g"}', request)
 
 
@@ -45,7 +47,9 @@ async def test_retry_after_http_date_is_waited_out(serve: Any, toy: Any) -> None
         hits.append(time.time())
         if len(hits) == 1:
             when = email.utils.formatdate(time.time() + 3, usegmt=True)
-            return web.json_response({"m": "busy"}, status=429, headers={"Retry-After": when})
+            return web.json_response(
+                {"m": "busy"}, status=429, headers={"Retry-After": when}
+            )
         return web.json_response({"id": "1", "name": "g"})
 
     server = await serve(handler)
@@ -56,7 +60,9 @@ async def test_retry_after_http_date_is_waited_out(serve: Any, toy: Any) -> None
         limited, ag.RetryPolicy(), clock=clock, sleep=clock.sleep
     )
     try:
-        response = await transport.send(Request("GET", str(server.make_url("/groups/1"))))
+        response = await transport.send(
+            Request("GET", str(server.make_url("/groups/1")))
+        )
     finally:
         await transport.aclose()
     assert response.status == 200
@@ -74,7 +80,9 @@ async def test_429_on_a_post_is_re_sent(serve: Any, toy: Any) -> None:
         nonlocal posts
         posts += 1
         if posts == 1:
-            return web.json_response({"m": "busy"}, status=429, headers={"Retry-After": "0"})
+            return web.json_response(
+                {"m": "busy"}, status=429, headers={"Retry-After": "0"}
+            )
         return web.json_response({"id": "7", "name": "Eng"}, status=201)
 
     server = await serve(handler)
@@ -137,14 +145,18 @@ async def test_the_deadline_ends_retrying() -> None:
     policy = ag.RetryPolicy(
         max_attempts=1000, base_delay=1.0, max_delay=2.0, deadline=10.0, jitter=False
     )
-    transport = RetryingTransport(mock, policy, clock=clock, sleep=clock.sleep, budget=None)
+    transport = RetryingTransport(
+        mock, policy, clock=clock, sleep=clock.sleep, budget=None
+    )
     response = await transport.send(GET)
     assert response.status == 503
     assert response.elapsed <= 10.0
     # waits 1, 2, 2, 2, 2 = 9 s; one more would pass the deadline
     assert clock.sleeps == [1.0, 2.0, 2.0, 2.0, 2.0]
     assert response.attempts == len(mock.requests) == 6
-    error = ag.ServerError(status=503, attempts=response.attempts, elapsed=response.elapsed)
+    error = ag.ServerError(
+        status=503, attempts=response.attempts, elapsed=response.elapsed
+    )
     assert "gave up after 6 attempts over 9.0 s" in str(error)
 
 
@@ -163,7 +175,9 @@ async def test_retry_after_longer_than_the_time_left_returns_the_429_at_once() -
 async def test_a_drained_budget_fails_fast() -> None:
     clock = FakeClock()
     mock = MockTransport(lambda r: answer(r, 503))
-    policy = ag.RetryPolicy(max_attempts=5, base_delay=0.1, budget=3.0, budget_refill=1.0)
+    policy = ag.RetryPolicy(
+        max_attempts=5, base_delay=0.1, budget=3.0, budget_refill=1.0
+    )
     transport = RetryingTransport(mock, policy, clock=clock, sleep=clock.sleep)
     first = await transport.send(GET)
     assert first.attempts == 4  # the budget paid for 3 retries
@@ -204,11 +218,15 @@ async def test_a_final_transport_error_says_how_many_attempts() -> None:
 async def test_non_retryable_statuses_and_errors_return_at_once() -> None:
     clock = FakeClock()
     mock = MockTransport(lambda r: answer(r, 404))
-    transport = RetryingTransport(mock, ag.RetryPolicy(), clock=clock, sleep=clock.sleep)
+    transport = RetryingTransport(
+        mock, ag.RetryPolicy(), clock=clock, sleep=clock.sleep
+    )
     assert (await transport.send(GET)).status == 404
     # 502 on a POST: the gateway may have passed it on, so no blind re-send
     mock502 = MockTransport(lambda r: answer(r, 502))
-    transport = RetryingTransport(mock502, ag.RetryPolicy(), clock=clock, sleep=clock.sleep)
+    transport = RetryingTransport(
+        mock502, ag.RetryPolicy(), clock=clock, sleep=clock.sleep
+    )
     assert (await transport.send(POST)).status == 502
     assert len(mock502.requests) == 1
     idempotent_post = Request("POST", "https://api.example.com/x", idempotent=True)
@@ -217,10 +235,14 @@ async def test_non_retryable_statuses_and_errors_return_at_once() -> None:
 
 async def test_rate_limited_error_carries_retry_after(serve: Any, toy: Any) -> None:
     async def handler(request: web.Request) -> web.Response:
-        return web.json_response({"m": "busy"}, status=429, headers={"Retry-After": "500"})
+        return web.json_response(
+            {"m": "busy"}, status=429, headers={"Retry-After": "500"}
+        )
 
     server = await serve(handler)
-    async with ag.Client(toy(str(server.make_url("/"))), retry=ag.RetryPolicy(deadline=10.0)) as client:
+    async with ag.Client(
+        toy(str(server.make_url("/"))), retry=ag.RetryPolicy(deadline=10.0)
+    ) as client:
         with pytest.raises(ag.RateLimitedError) as info:
             await client.groups.get("1")
     assert info.value.retry_after == 500.0

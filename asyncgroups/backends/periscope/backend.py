@@ -117,6 +117,14 @@ class Periscope:
         """What this backend can do."""
         return self.CAPABILITIES
 
+    def check_group_id(self, group_id: str) -> None:
+        """Refuse a group name that cannot become a path segment, before any batching.
+
+        Raises:
+            InvalidInputError: the name holds ``/``, ``?``, ``#`` or control characters.
+        """
+        sansio.check_group_name(group_id)
+
     def bind(self, transport: AsyncTransport) -> None:
         """Receive the Client's transport stack."""
         self._transport = transport

@@ -3,7 +3,7 @@
 import pytest
 
 import asyncgroups as ag
-from asyncgroups.testing import Emulator
+from asyncgroups.testing import Emulator, serve_emulator
 
 from .conftest import FAST
 
@@ -170,3 +170,17 @@ async def test_dropped_create_is_reconciled(
     user = await pclient.users.create(email="once@example.com", first_name="O")
     assert user.id == "once@example.com"
     assert periscope.store.site().user("once@example.com") is not None
+
+
+@pytest.mark.parametrize("name", ["a/b", "a?b", "a#b", "a\r\nb"])
+async def test_member_add_to_a_bad_group_name_raises_before_any_request(name):
+    """A group name that cannot be a path segment is one error, not one per key."""
+    async with serve_emulator("periscope", seed=1) as emu:
+        keys = emu.store.seed_users(3)
+        backend = ag.connect(emu.name, base_url=emu.url, **emu.credentials)
+        async with ag.Client(backend) as client:
+            with pytest.raises(ag.InvalidInputError):
+                await client.members.add(name, keys)
+            with pytest.raises(ag.InvalidInputError):
+                await client.members.add_many({name: keys})
+        assert emu.requests == []
