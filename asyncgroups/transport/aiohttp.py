@@ -8,6 +8,7 @@ aiohttp exceptions are translated here, most specific first, into
 
 import asyncio
 import logging
+import re
 import ssl
 import time
 import warnings
@@ -27,13 +28,15 @@ from asyncgroups.errors import (
     TransportError,
 )
 from asyncgroups.transport.base import Request, Response
-from asyncgroups.validation import has_control_chars
 
 __all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]
 
 logger = logging.getLogger("asyncgroups.transport")
 
 _NO_BODY_AUTO_HEADERS = ("Content-Type",)
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+_BAD_HEADER = re.compile(r"[\r\n\x00]")
+_BAD_HEADER_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
 #: Default cap on one response body: far above the largest real page.
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
@@ -75,8 +78,8 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = session
         self._timeout = aiohttp.ClientTimeout(
             total=timeout,
-            connect=connect_timeout or timeout,
-            sock_read=read_timeout or timeout,
+            connect=connect_timeout,
+            sock_read=read_timeout,
         )
         if not verify and ssl_context is None:
             logger.warning("TLS certificate verification is OFF for this client")
@@ -129,87 +132,51 @@ class AiohttpTransport:
             ClientClosedError: the transport was closed.
         """
         for name, value in request.headers.items():
-            if (
-                has_control_chars(name)
-                or "\r" in value
-                or "\n" in value
-                or "\0" in value
-            ):
+            if _BAD_HEADER.search(value) or _BAD_HEADER_NAME.search(name):
                 raise ConfigurationError(
                     f"header {name!r} must not contain CR, LF or NUL characters"
                 )
         session = self._get_session()
-        safe_url = _redact.url(request.url)
         started = time.monotonic()
         try:
             async with session.request(
                 request.method,
                 request.url,
-                headers=dict(request.headers),
-                data=request.body if request.body else None,
+                headers=request.headers,
+                data=request.body or None,
                 # aiohttp would label an empty POST body application/octet-stream.
-                skip_auto_headers=None if request.body else _NO_BODY_AUTO_HEADERS,
+                skip_auto_headers=(
+                    _NO_BODY_AUTO_HEADERS
+                    if not request.body and request.method not in _BODYLESS
+                    else None
+                ),
                 allow_redirects=False,
                 ssl=self._ssl,
             ) as resp:
-                body = await self._read(resp, request, safe_url)
+                body = await self._read(resp, request)
                 return Response(
                     status=resp.status,
-                    headers=dict(resp.headers.items()),
+                    headers=resp.headers,
                     body=body,
                     request=request,
                     elapsed=time.monotonic() - started,
                 )
-        except aiohttp.ClientConnectorCertificateError as exc:
-            raise ConnectError(
-                f"TLS certificate verification failed for {safe_url}: "
-                f"{exc.certificate_error}",
-                method=request.method,
-                url=safe_url,
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise ConnectError(
-                f"cannot connect to {safe_url}: {exc.os_error.strerror or exc.os_error}",
-                method=request.method,
-                url=safe_url,
-            ) from exc
-        except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
+        except aiohttp.ClientError as exc:
+            raise _translate(exc, request) from exc
+        except TimeoutError as exc:
+            safe_url = _redact.url(request.url)
             raise RequestTimeoutError(
                 f"{request.method} {safe_url} timed out",
                 method=request.method,
                 url=safe_url,
             ) from exc
-        except (
-            aiohttp.ServerDisconnectedError,
-            aiohttp.ClientPayloadError,
-            aiohttp.ClientOSError,
-        ) as exc:
-            raise ConnectionDroppedError(
-                f"connection dropped during {request.method} {safe_url}: "
-                f"{type(exc).__name__}",
-                method=request.method,
-                url=safe_url,
-            ) from exc
-        except aiohttp.InvalidURL as exc:
-            raise ConfigurationError(f"invalid URL {safe_url}") from exc
-        except aiohttp.ClientResponseError as exc:
-            raise ConnectionDroppedError(
-                f"malformed HTTP response to {request.method} {safe_url}: {exc.message}",
-                method=request.method,
-                url=safe_url,
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise TransportError(
-                f"{request.method} {safe_url} failed: {type(exc).__name__}",
-                method=request.method,
-                url=safe_url,
-            ) from exc
 
-    async def _read(
-        self, resp: aiohttp.ClientResponse, request: Request, safe_url: str
-    ) -> bytes:
+    async def _read(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
         length = resp.content_length
-        if length is not None and length > self._max_body:
+        if length is not None and length <= self._max_body:
+            return await resp.read()
+        safe_url = _redact.url(request.url)
+        if length is not None:
             raise DecodeError(
                 f"response to {request.method} {safe_url} is {length} bytes, "
                 f"over the {self._max_body}-byte cap"
@@ -244,3 +211,47 @@ class AiohttpTransport:
                 ResourceWarning,
                 stacklevel=1,
             )
+
+
+def _translate(exc: aiohttp.ClientError, request: Request) -> Exception:
+    """Map an aiohttp exception to the typed error, most specific first."""
+    method, safe_url = request.method, _redact.url(request.url)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ConnectError(
+            f"TLS certificate verification failed for {safe_url}: "
+            f"{exc.certificate_error}",
+            method=method,
+            url=safe_url,
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(
+            f"cannot connect to {safe_url}: {exc.os_error.strerror or exc.os_error}",
+            method=method,
+            url=safe_url,
+        )
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return RequestTimeoutError(
+            f"{method} {safe_url} timed out", method=method, url=safe_url
+        )
+    if isinstance(
+        exc,
+        aiohttp.ServerDisconnectedError
+        | aiohttp.ClientPayloadError
+        | aiohttp.ClientOSError,
+    ):
+        return ConnectionDroppedError(
+            f"connection dropped during {method} {safe_url}: {type(exc).__name__}",
+            method=method,
+            url=safe_url,
+        )
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ConfigurationError(f"invalid URL {safe_url}")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return ConnectionDroppedError(
+            f"malformed HTTP response to {method} {safe_url}: {exc.message}",
+            method=method,
+            url=safe_url,
+        )
+    return TransportError(
+        f"{method} {safe_url} failed: {type(exc).__name__}", method=method, url=safe_url
+    )
