@@ -2,7 +2,7 @@
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -77,7 +77,7 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def captured_logs(
     caplog: pytest.LogCaptureFixture,
-) -> Iterator[pytest.LogCaptureFixture]:
+) -> pytest.LogCaptureFixture:
     """DEBUG logs of the ``asyncgroups`` logger, for secret-leak checks."""
     caplog.set_level(logging.DEBUG, logger="asyncgroups")
     return caplog
