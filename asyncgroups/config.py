@@ -14,7 +14,7 @@ from asyncgroups.errors import ConfigurationError
 __all__ = ["RateLimit", "RetryPolicy", "Secret"]
 
 
-def _positive(_: Any, attribute: Any, value: float | None) -> None:
+def _positive(_: Any, attribute: Any, value: object) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -23,14 +23,14 @@ def _positive(_: Any, attribute: Any, value: float | None) -> None:
         raise ConfigurationError(f"{attribute.name} must be a positive finite number")
 
 
-def _non_negative(_: Any, attribute: Any, value: float) -> None:
+def _non_negative(_: Any, attribute: Any, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigurationError(f"{attribute.name} must be a number")
     if not math.isfinite(value) or value < 0:
         raise ConfigurationError(f"{attribute.name} must be a finite number >= 0")
 
 
-def _at_least_one(_: Any, attribute: Any, value: int | None) -> None:
+def _at_least_one(_: Any, attribute: Any, value: object) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -7,12 +7,14 @@ Limits specific to one API live in that backend's ``sansio`` module.
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
 from asyncgroups.errors import ConfigurationError, InvalidInputError
 
 __all__ = [
+    "check_base_url",
     "check_email",
     "check_header_value",
     "check_id",
@@ -96,7 +98,7 @@ def check_email(value: str, what: str = "e-mail") -> None:
         raise InvalidInputError(f"{what} is not an e-mail address")
 
 
-def check_header_value(value: str, what: str) -> None:
+def check_header_value(value: object, what: str) -> None:
     """Check a configured value that becomes an HTTP header (no CR/LF, no controls).
 
     The message names ``what``, never the value, which may be a secret.
@@ -118,10 +120,36 @@ def attrs_name(_: Any, attribute: "attrs.Attribute[Any]", value: str) -> None:
 
 
 def attrs_optional_text(
-    _: Any, attribute: "attrs.Attribute[Any]", value: str | None
+    _: Any, attribute: "attrs.Attribute[Any]", value: object
 ) -> None:
     """An attrs validator: ``None`` or a string without CR/LF or NUL."""
     if value is not None and (
         not isinstance(value, str) or re.search(r"[\r\n\x00]", value)
     ):
         raise InvalidInputError(f"{attribute.name} must be text without CR, LF or NUL")
+
+
+def check_base_url(value: object) -> str:
+    """Validate an API base URL and return it without trailing slashes.
+
+    It must be an absolute http(s) URL with a host, and carry no credentials, query,
+    fragment or control characters (the message never repeats the value).
+
+    Raises:
+        ConfigurationError: the URL is unusable.
+    """
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError("base_url must be a non-empty string")
+    check_header_value(value, "base_url")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        raise ConfigurationError("base_url is not a URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigurationError("base_url must be an absolute http(s) URL with a host")
+    if "@" in parts.netloc:
+        raise ConfigurationError("base_url must not carry credentials")
+    if parts.query or parts.fragment:
+        raise ConfigurationError("base_url must not have a query or fragment")
+    return value.rstrip("/")

@@ -10,15 +10,14 @@ This code performs no I/O of its own.
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from attrs import evolve, field, frozen
 
-from asyncgroups import _redact
+from asyncgroups import _redact, validation
 from asyncgroups.backends import status
 from asyncgroups.config import Secret
 from asyncgroups.errors import (
-    ConfigurationError,
     DecodeError,
     RejectedRequestError,
     UnsupportedOperationError,
@@ -69,20 +68,7 @@ def check_base_url(value: str) -> str:
     Raises:
         ConfigurationError: it is not an absolute http(s) URL without credentials.
     """
-    given: object = value
-    if not isinstance(given, str) or not given:
-        raise ConfigurationError("base_url must be a non-empty string")
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        raise ConfigurationError("base_url is not a URL") from None
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigurationError("base_url must be an absolute http(s) URL")
-    if parts.username or parts.password:
-        raise ConfigurationError("base_url must not carry credentials")
-    if parts.query or parts.fragment:
-        raise ConfigurationError("base_url must not have a query or fragment")
-    return value.rstrip("/")
+    return validation.check_base_url(value)
 
 
 @frozen

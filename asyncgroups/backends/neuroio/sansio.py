@@ -9,15 +9,14 @@ This code has been constructed to perform no I/O of its own.
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from attrs import field, frozen
 
-from asyncgroups import _redact
+from asyncgroups import _redact, validation
 from asyncgroups.backends.status import api_error, parse_json, try_json
-from asyncgroups.errors import ConfigurationError, InvalidInputError, NotFoundError
+from asyncgroups.errors import InvalidInputError, NotFoundError
 from asyncgroups.transport.base import Request, Response
-from asyncgroups.validation import check_header_value
 
 __all__ = [
     "BACKEND",
@@ -61,19 +60,7 @@ def check_base_url(value: object) -> str:
     Raises:
         ConfigurationError: the URL is unusable.
     """
-    if not isinstance(value, str) or not value:
-        raise ConfigurationError("base_url must be a non-empty string")
-    check_header_value(value, "base_url")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            f"base_url must be an http(s) URL with a host, not {_redact.url(value)!r}"
-        )
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        raise ConfigurationError(
-            "base_url must not carry credentials, query or fragment"
-        )
-    return value.rstrip("/")
+    return validation.check_base_url(value)
 
 
 @frozen

@@ -19,7 +19,7 @@ from asyncgroups.config import Secret
 from asyncgroups.errors import ConfigurationError, InvalidInputError, NotFoundError
 from asyncgroups.models import Group, Member, User
 from asyncgroups.transport.base import AsyncTransport, Request, Response
-from asyncgroups.validation import check_email, check_header_value
+from asyncgroups.validation import check_base_url, check_email, check_header_value
 
 __all__ = ["DEFAULT_ACCESS", "DEFAULT_BASE_URL", "Periscope"]
 
@@ -29,10 +29,7 @@ DEFAULT_ACCESS = "View"
 
 
 def _base_url(value: str) -> str:
-    check_header_value(value, "base_url")
-    if not value.startswith(("http://", "https://")):
-        raise ConfigurationError("base_url must start with http:// or https://")
-    value = value.rstrip("/")
+    value = check_base_url(value)
     # The vendor's examples include the prefix; accept it either way.
     return value.removesuffix(sansio.PREFIX)
 
@@ -224,7 +221,9 @@ class Periscope:
             return sansio.groups_page(data)
 
         needle = query.casefold() if query else None
-        async for item in cursor_pages(fetch, backend=self.name):
+        async for item in cursor_pages(
+            fetch, backend=self.name, key=sansio.item_key("name")
+        ):
             group = wire.structure_group(item)
             if needle is None or needle in group.name.casefold():
                 yield group
@@ -324,7 +323,9 @@ class Periscope:
             data = await self._call(sansio.build_list_users(self._endpoint, cursor))
             return sansio.users_page(data)
 
-        async for item in cursor_pages(fetch, backend=self.name):
+        async for item in cursor_pages(
+            fetch, backend=self.name, key=sansio.item_key("email")
+        ):
             yield item
 
     # -- memberships --------------------------------------------------------------

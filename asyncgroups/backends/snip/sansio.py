@@ -13,17 +13,16 @@ error bodies are ``{"message": str, "details": any}``.
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, cast
-from urllib.parse import urlsplit
 
+from asyncgroups import validation
 from asyncgroups.backends.status import api_error, parse_json, try_json
 from asyncgroups.config import Secret
 from asyncgroups.errors import (
-    ConfigurationError,
     InvalidInputError,
     NotFoundError,
 )
 from asyncgroups.transport.base import Request, Response
-from asyncgroups.validation import check_header_value, has_control_chars
+from asyncgroups.validation import check_header_value
 
 __all__ = [
     "BACKEND",
@@ -66,14 +65,7 @@ def normalise_base_url(url: str) -> str:
     Raises:
         ConfigurationError: not an absolute http(s) URL, or it holds control chars.
     """
-    if not isinstance(cast("object", url), str) or has_control_chars(url):
-        raise ConfigurationError("base_url must be a string without control characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError("base_url must be an absolute http(s) URL")
-    if parts.query or parts.fragment:
-        raise ConfigurationError("base_url must not have a query or fragment")
-    return url.rstrip("/")
+    return validation.check_base_url(url)
 
 
 def auth_headers(token: Secret) -> dict[str, str]:
