@@ -1,0 +1,1 @@
+"""Ratio benchmarks for asyncgroups; see ``benchmarks/README.md``."""

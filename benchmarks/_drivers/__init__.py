@@ -1,0 +1,1 @@
+"""Driver scripts run inside the vendors' own virtualenvs (no asyncgroups import)."""
