@@ -36,6 +36,8 @@ from asyncgroups.errors import (
 from asyncgroups.models import BatchResult, Group, Member, User
 from asyncgroups.sync import SyncPlan, SyncReport
 from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from asyncgroups.transport.limiter_store import MemoryStore
+from asyncgroups.transport.redis_store import RedisStore
 from asyncgroups.transport.stats import TransportStats
 
 __all__ = [
@@ -56,11 +58,13 @@ __all__ = [
     "Hooks",
     "InvalidInputError",
     "Member",
+    "MemoryStore",
     "NotFoundError",
     "PartialSyncError",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitedError",
+    "RedisStore",
     "RejectedRequestError",
     "RequestEvent",
     "RequestTimeoutError",

@@ -6,6 +6,7 @@ import asyncgroups.testing
 PUBLIC = {
     # client and configuration
     "Client", "connect", "RateLimit", "RetryPolicy", "Secret", "TransportStats",
+    "MemoryStore", "RedisStore",
     "Hooks", "RequestEvent", "ResponseEvent", "RetryEvent",
     # backend contract
     "Capability", "GroupBackend",

@@ -4,6 +4,7 @@ The desired state comes from ``--from``: a CSV file (``group,member``), a JSON f
 (``{"group": ["key", ...]}``), or ``BACKEND:GROUP`` (another backend's groups; ``*``
 for all, credentials from ``--source-*`` flags or ``ASYNCGROUPS_SOURCE_*``). A saved
 plan (``plan --save FILE``) can be applied later with ``sync --plan FILE``.
+``--shard I/N`` keeps the groups of one shard, so N processes share one sync.
 """
 
 import argparse
@@ -24,6 +25,7 @@ from asyncgroups.cli.output import Output, ProgressBar
 from asyncgroups.errors import ConfigurationError, InvalidInputError
 from asyncgroups.sync.plan import SyncPlan
 from asyncgroups.sync.report import ProgressEvent, SyncReport
+from asyncgroups.sync.shard import parse_shard, shard_desired
 
 __all__ = ["progress_callback", "register", "show_report"]
 
@@ -53,6 +55,13 @@ def _add_plan_arguments(parser: argparse.ArgumentParser, *, required: bool) -> N
         choices=("keys", "email"),
         default="keys",
         help="with BACKEND:GROUP: take member keys as they are, or use e-mails",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only the groups of shard I of N (1 <= I <= N, split by a stable hash "
+        "of the group): N processes run one sync together; --prune touches only "
+        "this shard's groups",
     )
     parser.add_argument(
         "--email-keys",
@@ -141,7 +150,10 @@ EMAIL_KEYED = frozenset({"periscope"})
 
 
 async def _plan(args: argparse.Namespace, client: ag.Client) -> SyncPlan:
+    shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
     desired = await load_desired(args)
+    if shard is not None:
+        desired = shard_desired(desired, shard)
     is_file = pathlib.PurePath(args.source).suffix.lower() in (".csv", ".json")
     if is_file and (args.email_keys or client.backend.name in EMAIL_KEYED):
         await asyncio.to_thread(check_member_emails, args.source, desired)
@@ -195,6 +207,8 @@ async def run_sync(args: argparse.Namespace, out: Output) -> int:
     """
     if bool(args.source) == bool(args.plan_file):
         raise ConfigurationError("sync needs exactly one of --from or --plan")
+    if args.plan_file and args.shard:
+        raise ConfigurationError("--shard goes with --from, not --plan")
     if args.max_removals is not None and args.max_removals < 0:
         raise ConfigurationError("--max-removals must be >= 0")
     async with build_client(args, build_backend(args)) as client:

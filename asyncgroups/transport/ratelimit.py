@@ -5,6 +5,8 @@ A token bucket (``per_second``, ``burst``), a concurrency cap, the shared 429 ga
 spread with jitter), adaptive rate (multiplicative decrease on 429, CUBIC recovery)
 and early slow-down from rate-limit headers. The decisions live in
 :mod:`asyncgroups.transport.limiter`; this module only wraps a transport around them.
+With ``RateLimit(store=RedisStore(...))`` the bucket, gate and adaptive rate are
+shared by every process using the same store and identity.
 """
 
 import asyncio
@@ -14,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asyncgroups.config import RateLimit
+from asyncgroups.errors import ConfigurationError
 from asyncgroups.transport.base import AsyncTransport, Request, Response
 from asyncgroups.transport.limiter import DEFAULT_PAUSE, Limiter
+from asyncgroups.transport.limiter_store import LimiterStore, request_identity
 
 __all__ = ["RateLimitedTransport"]
 
@@ -30,6 +34,8 @@ class RateLimitedTransport:
         sleep: async sleep, injectable for tests.
         rng: randomness for the gate's release jitter.
         default_pause: pause after a 429 that has no ``Retry-After``.
+        identity: what is limited, for a shared store's keys; ``None`` derives it
+            from the first request (origin and a hash of its credentials).
     """
 
     def __init__(
@@ -41,16 +47,40 @@ class RateLimitedTransport:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: random.Random | None = None,
         default_pause: float = DEFAULT_PAUSE,
+        identity: str | None = None,
     ) -> None:
         self._inner = inner
         self._clock = clock
-        self.limiter = Limiter(
-            limit, clock=clock, sleep=sleep, rng=rng, default_pause=default_pause
-        )
+        self._settings: dict[str, Any] = {
+            "clock": clock,
+            "sleep": sleep,
+            "rng": rng,
+            "default_pause": default_pause,
+        }
+        if limit.store is not None and not isinstance(limit.store, LimiterStore):
+            raise ConfigurationError(
+                "RateLimit.store must be a limiter store (MemoryStore, RedisStore)"
+            )
+        self._limit = limit
+        self._limiter: Limiter | None = None
+        if identity is not None or limit.store is None:
+            self._limiter = Limiter(limit, identity=identity or "", **self._settings)
+
+    @property
+    def limiter(self) -> Limiter:
+        """The limiter (built at the first request when its identity is derived)."""
+        if self._limiter is None:
+            self._limiter = Limiter(self._limit, identity="", **self._settings)
+        return self._limiter
 
     async def send(self, request: Request) -> Response:
         """Wait for the limiter, send, and let the limiter learn from the answer."""
-        limiter = self.limiter
+        limiter = self._limiter
+        if limiter is None:
+            identity = request_identity(request.url, request.headers)
+            limiter = self._limiter = Limiter(
+                self._limit, identity=identity, **self._settings
+            )
         if not limiter.try_admit():
             await limiter.acquire()
         sent_at = self._clock()
@@ -59,8 +89,13 @@ class RateLimitedTransport:
         finally:
             limiter.release()
         limiter.observe(response.status, response.headers, sent_at)
+        await limiter.flush()
         return response
 
     async def aclose(self) -> None:
-        """Close the inner transport."""
-        await self._inner.aclose()
+        """Close the inner transport and the limiter's store connections."""
+        try:
+            if self._limiter is not None:
+                await self._limiter.aclose()
+        finally:
+            await self._inner.aclose()

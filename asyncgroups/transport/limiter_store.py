@@ -1,0 +1,371 @@
+"""Where a limiter's state lives: the :class:`LimiterStore` Protocol and :class:`MemoryStore`.
+
+A store is configuration (``RateLimit(store=...)``): it may be shared by many
+Clients, and ``open()`` makes the state of one Client's limiter. The state holds
+what every sender sharing a limit must agree on: the token bucket, the 429 gate
+(a pause-until) and the adaptive rate. :class:`MemoryStore` keeps it in this
+process (the default); :class:`~asyncgroups.transport.redis_store.RedisStore`
+keeps it in Redis, shared by processes and machines.
+
+Feedback (a 429, a rate-limit header) is recorded synchronously so it takes effect
+in this process at once; a shared store publishes it in the background and
+:meth:`LimiterState.flush` waits for that. This module performs no I/O.
+"""
+
+import hashlib
+import math
+from collections.abc import Callable, Mapping
+from typing import Protocol, runtime_checkable
+from urllib.parse import parse_qsl, urlsplit
+
+from attrs import frozen
+
+from asyncgroups import _redact
+from asyncgroups.config import RateLimit
+from asyncgroups.transport.adaptive import AdaptiveRate
+
+__all__ = [
+    "MAX_SPREAD",
+    "Gate",
+    "LimiterState",
+    "LimiterStore",
+    "MemoryState",
+    "MemoryStore",
+    "Reservation",
+    "TokenBucket",
+    "request_identity",
+]
+
+#: Largest jitter window over which gate waiters are released, in seconds.
+MAX_SPREAD = 2.0
+
+
+def gate_spread(pause: float) -> float:
+    """The window over which waiters resume after a pause of ``pause`` seconds."""
+    return min(MAX_SPREAD, max(0.05, 0.25 * pause))
+
+
+class TokenBucket:
+    """A token bucket handing out reservations.
+
+    Args:
+        rate: tokens added per second (``math.inf``: unlimited).
+        capacity: the most tokens held (the burst).
+        now: the current time.
+    """
+
+    __slots__ = ("capacity", "changed_at", "epoch", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.tokens = capacity
+        self.stamp = now
+        #: Bumped whenever the rate goes down: reservations made before are stale.
+        self.epoch = 0
+        self.changed_at = now
+
+    def _refill(self, now: float) -> None:
+        if math.isinf(self.rate):
+            self.tokens = self.capacity
+        elif now > self.stamp:
+            self.tokens = min(
+                self.capacity, self.tokens + (now - self.stamp) * self.rate
+            )
+        self.stamp = max(self.stamp, now)
+
+    def reserve(self, now: float) -> float:
+        """Take one token; return the seconds to wait before using it (0: at once)."""
+        self._refill(now)
+        self.tokens -= 1.0
+        if self.tokens >= 0.0:
+            return 0.0
+        return -self.tokens / self.rate
+
+    def stretch(self, reserved_at: float, reserved_rate: float, now: float) -> float:
+        """Extra wait for a reservation made at ``reserved_rate`` if the rate fell since.
+
+        The queue ahead of it now drains at the lower rate, so its remaining
+        wait grows in proportion: waiters keep their order and stay spread out.
+        """
+        if self.rate >= reserved_rate or math.isinf(reserved_rate):
+            return 0.0
+        since = now - max(reserved_at, self.changed_at)
+        return max(0.0, since * (reserved_rate / self.rate - 1.0))
+
+    def set_rate(self, rate: float, now: float, capacity: float | None = None) -> None:
+        """Change the rate (and capacity) from ``now`` on."""
+        self._refill(now)
+        if rate < self.rate:
+            self.epoch += 1
+            self.changed_at = now
+        self.rate = rate
+        if capacity is not None:
+            self.capacity = capacity
+            self.tokens = min(self.tokens, capacity)
+
+
+class Gate:
+    """Closed after a 429 until a point in time; then opens for everyone."""
+
+    __slots__ = ("spread", "until")
+
+    def __init__(self) -> None:
+        self.until = -math.inf
+        self.spread = 0.0
+
+    def close(self, now: float, pause: float) -> None:
+        """Keep everyone from sending for ``pause`` seconds from ``now``."""
+        until = now + pause
+        if until > self.until:
+            self.until = until
+            self.spread = gate_spread(pause)
+
+    def remaining(self, now: float) -> float:
+        """Seconds until the gate opens (<= 0: open)."""
+        return self.until - now
+
+
+@frozen
+class Reservation:
+    """A token taken from the bucket.
+
+    Attributes:
+        delay: seconds to wait before using it.
+        at: when it was taken (the limiter's clock).
+        rate: the rate in force when it was taken.
+        epoch: the bucket's epoch then (a lower rate since makes it stale).
+    """
+
+    delay: float
+    at: float
+    rate: float
+    epoch: int = 0
+
+
+@runtime_checkable
+class LimiterState(Protocol):
+    """The state of one limiter: bucket, 429 gate and adaptive rate.
+
+    ``now`` is the limiter's clock; a shared store may keep its own time (Redis's)
+    for what it shares, so that hosts need not agree on their clocks.
+    """
+
+    @property
+    def rate(self) -> float:
+        """The rate in force now (``math.inf``: unlimited)."""
+        ...
+
+    def admits_at_once(self, now: float) -> bool:
+        """Whether a request may go now without asking anyone (unlimited, gate open)."""
+        ...
+
+    async def gate(self, now: float) -> tuple[float, float]:
+        """Seconds until the 429 gate opens (<= 0: open) and the release spread."""
+        ...
+
+    async def reserve(self, now: float) -> Reservation:
+        """Take one token from the bucket."""
+        ...
+
+    async def extra_wait(self, reservation: Reservation, now: float) -> float:
+        """More seconds to wait for ``reservation`` because the rate fell since."""
+        ...
+
+    def sent(self, now: float) -> None:
+        """One request was sent (the adaptive meter)."""
+        ...
+
+    def close_gate(self, now: float, pause: float) -> None:
+        """Nobody sends for ``pause`` seconds."""
+        ...
+
+    def throttled(self, now: float, sent_at: float | None) -> None:
+        """A 429 arrived: if adaptive, lower the rate."""
+        ...
+
+    def succeeded(self, now: float) -> None:
+        """A non-429 answer arrived: if adaptive and lowered, recover."""
+        ...
+
+    def cap(self, rate: float, until: float, now: float) -> None:
+        """Hold the rate at or below ``rate`` until ``until`` (rate-limit headers)."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until recorded feedback is visible to every sharer."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; idempotent."""
+        ...
+
+
+@runtime_checkable
+class LimiterStore(Protocol):
+    """Makes limiter state; ``RateLimit(store=...)`` takes one."""
+
+    def open(
+        self,
+        limit: RateLimit,
+        *,
+        identity: str,
+        clock: Callable[[], float],
+    ) -> LimiterState:
+        """The state of one limiter for ``limit``.
+
+        Args:
+            limit: the rate limit.
+            identity: a secret-free name of what is limited (backend, host,
+                credential hash); senders with the same identity share state.
+            clock: the limiter's monotonic clock.
+        """
+        ...
+
+
+def _capacity(limit: RateLimit, rate: float) -> float:
+    if limit.burst is not None:
+        return float(limit.burst)
+    if math.isinf(rate):
+        return 1.0
+    if limit.per_second is not None:
+        return float(min(limit.bucket_size, max(1, math.ceil(rate))))
+    return float(max(1, math.ceil(rate)))
+
+
+class MemoryState:
+    """Limiter state in this process: a :class:`TokenBucket`, a :class:`Gate`, adaptive.
+
+    Args:
+        limit: the rate limit.
+        now: the current time.
+        base_rate: the configured rate (default ``limit.per_second``); a shared
+            store's fallback passes its share.
+    """
+
+    def __init__(
+        self, limit: RateLimit, now: float, base_rate: float | None = None
+    ) -> None:
+        self.limit = limit
+        if base_rate is None:
+            base_rate = limit.per_second if limit.per_second is not None else math.inf
+        self.base_rate = base_rate
+        ceiling = None if math.isinf(base_rate) else base_rate
+        self.adaptive = AdaptiveRate(ceiling) if limit.adaptive else None
+        self.gate_state = Gate()
+        self.bucket = TokenBucket(base_rate, _capacity(limit, base_rate), now)
+        self._cap_rate = math.inf
+        self._cap_until = -math.inf
+
+    @property
+    def rate(self) -> float:
+        """The rate in force now."""
+        return self.bucket.rate
+
+    def admits_at_once(self, now: float) -> bool:
+        """Unlimited and the gate open."""
+        return math.isinf(self.bucket.rate) and self.gate_state.until <= now
+
+    async def gate(self, now: float) -> tuple[float, float]:
+        """Seconds until the gate opens, and the release spread."""
+        return self.gate_state.remaining(now), self.gate_state.spread
+
+    async def reserve(self, now: float) -> Reservation:
+        """Take a token."""
+        bucket = self.bucket
+        epoch, rate = bucket.epoch, bucket.rate
+        return Reservation(bucket.reserve(now), now, rate, epoch)
+
+    async def extra_wait(self, reservation: Reservation, now: float) -> float:
+        """Stretch a reservation made before the rate went down."""
+        if self.bucket.epoch == reservation.epoch:
+            return 0.0
+        return self.bucket.stretch(reservation.at, reservation.rate, now)
+
+    def sent(self, now: float) -> None:
+        """Feed the adaptive meter."""
+        if self.adaptive is not None:
+            self.adaptive.sent(now)
+
+    def close_gate(self, now: float, pause: float) -> None:
+        """Close the gate."""
+        self.gate_state.close(now, pause)
+
+    def throttled(self, now: float, sent_at: float | None) -> None:
+        """Multiplicative decrease, if adaptive."""
+        if self.adaptive is not None:
+            self.adaptive.on_throttle(now, sent_at)
+            self._apply_rate(now)
+
+    def succeeded(self, now: float) -> None:
+        """Recovery, if adaptive and lowered; expire a header cap."""
+        if self.adaptive is not None and self.adaptive.throttled:
+            self.adaptive.on_success(now)
+            self._apply_rate(now)
+        elif self._cap_until > -math.inf:
+            self._apply_rate(now)
+
+    def cap(self, rate: float, until: float, now: float) -> None:
+        """Hold the rate at or below ``rate`` until ``until``."""
+        self._cap_rate = rate
+        self._cap_until = until
+        self._apply_rate(now)
+
+    def _apply_rate(self, now: float) -> None:
+        rate = self.adaptive.rate if self.adaptive is not None else self.base_rate
+        if now < self._cap_until:
+            rate = min(rate, self._cap_rate)
+        else:
+            self._cap_until = -math.inf
+            self._cap_rate = math.inf
+        if rate != self.bucket.rate:
+            self.bucket.set_rate(rate, now, _capacity(self.limit, rate))
+
+    async def flush(self) -> None:
+        """Nothing to publish."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+class MemoryStore:
+    """Limiter state in process memory (the default): one Client, one limit."""
+
+    def open(
+        self,
+        limit: RateLimit,
+        *,
+        identity: str = "",
+        clock: Callable[[], float],
+    ) -> MemoryState:
+        """A fresh in-memory state."""
+        return MemoryState(limit, clock())
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+
+def request_identity(url: str, headers: Mapping[str, str], backend: str = "") -> str:
+    """A secret-free name for what a request is limited as: origin and credential hash.
+
+    Senders that reach the same origin with the same credentials (headers, user
+    info, query tokens) share a limit; the credentials appear only as a truncated
+    SHA-256.
+    """
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    origin = f"{parts.scheme}://{host}".lower()
+    secrets = sorted(
+        f"{name.lower()}={value}"
+        for name, value in headers.items()
+        if name.lower() in _redact.SENSITIVE_HEADERS
+    )
+    secrets += sorted(
+        f"?{name.lower()}={value}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if name.lower() in _redact.SENSITIVE_QUERY
+    )
+    if userinfo:
+        secrets.append(f"@{userinfo}")
+    digest = hashlib.sha256("\n".join([backend, origin, *secrets]).encode())
+    return digest.hexdigest()[:24]
