@@ -77,20 +77,44 @@ async def cursor_pages(
     fetch: Callable[[C | None], Awaitable[tuple[Sequence[T], C | None]]],
     *,
     backend: str = "",
+    key: Callable[[T], Hashable] | None = None,
 ) -> AsyncIterator[T]:
     """Walk a cursor listing: ``fetch(cursor) -> (items, next_cursor)``.
 
+    Args:
+        fetch: ``fetch(cursor) -> (items, next_cursor)``; ``None`` ends the walk.
+        backend: backend name for error messages.
+        key: identity of an item; when given, items already seen are skipped and
+            a walk whose fresh cursors keep bringing only those is declared stuck.
+
     Raises:
-        DecodeError: a cursor came back that was already used.
+        DecodeError: a cursor came back that was already used, or (with ``key``)
+            the listing does not advance.
     """
     cursor: C | None = None
     used: set[C] = set()
+    seen: set[Hashable] = set()
+    stale = 0
     while True:
         items, nxt = await fetch(cursor)
+        fresh = 0
         for item in items:
+            if key is not None:
+                k = key(item)
+                if k in seen:
+                    continue
+                seen.add(k)
+            fresh += 1
             yield item
         if nxt is None:
             return
+        stale = 0 if fresh else stale + 1
+        if stale >= STUCK_PAGES:
+            raise DecodeError(
+                f"pagination is not advancing: {STUCK_PAGES} pages in a row repeated "
+                "items already seen",
+                backend=backend,
+            )
         if nxt in used:
             raise DecodeError(f"pagination cursor {nxt!r} repeated", backend=backend)
         used.add(nxt)

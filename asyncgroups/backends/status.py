@@ -131,23 +131,29 @@ def parse_json(response: Response, *, backend: str) -> Any:
         DecodeError: the body is empty, not UTF-8, not JSON, or an HTML page.
     """
     body = response.body
-    where = f"{response.request.method} {_redact.url(response.request.url)}"
     if not body.strip():
         raise DecodeError(
-            f"empty body in {response.status} answer to {where}", backend=backend
+            f"empty body in {response.status} answer to {_where(response)}",
+            backend=backend,
         )
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError also covers integers over Python's digit limit (CVE-2020-10735).
+    except (ValueError, RecursionError) as exc:
         kind = "an HTML page" if body.lstrip()[:1] == b"<" else "malformed JSON"
         raise DecodeError(
-            f"{kind} in {response.status} answer to {where}", backend=backend
+            f"{kind} in {response.status} answer to {_where(response)}",
+            backend=backend,
         ) from exc
+
+
+def _where(response: Response) -> str:
+    return f"{response.request.method} {_redact.url(response.request.url)}"
 
 
 def try_json(response: Response) -> Any:
     """The body as JSON, or ``None`` if it is not JSON (for error bodies)."""
     try:
         return json.loads(response.body) if response.body.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return None

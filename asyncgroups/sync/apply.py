@@ -141,11 +141,18 @@ class _Run:
     done: int = 0
 
     async def progress(
-        self, phase: Phase, keys: Sequence[str], ok: int, bad: int
+        self,
+        phase: Phase,
+        keys: Sequence[str],
+        ok: int,
+        bad: int,
+        applied: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.done += ok + bad
         if self.on_progress is not None:
-            event = ProgressEvent(phase, tuple(keys), ok, bad, self.done, self.total)
+            event = ProgressEvent(
+                phase, tuple(keys), ok, bad, self.done, self.total, dict(applied or {})
+            )
             result = self.on_progress(event)
             if inspect.isawaitable(result):
                 await result
@@ -181,14 +188,16 @@ class _Run:
                 }
         ok = bad = 0
         by_id = {o.group_id: o for o in self.outcomes.values()}
+        applied: dict[str, tuple[str, ...]] = {}
         for gid, result in results.items():
             outcome = by_id[gid]
+            applied[outcome.plan.key] = tuple(sorted(result.succeeded))
             (outcome.added if phase == "add" else outcome.removed).update(
                 result.succeeded
             )
             outcome.failed.update(result.failed)
             ok, bad = ok + len(result.succeeded), bad + len(result.failed)
-        await self.progress(phase, [by_id[g].plan.key for g in gids], ok, bad)
+        await self.progress(phase, [by_id[g].plan.key for g in gids], ok, bad, applied)
 
     async def phase(self, phase: Phase) -> None:
         wanted = {
@@ -265,7 +274,8 @@ async def apply(
             Checked for every group before any request.
         concurrency: requests in flight (default: the Client's).
         on_progress: called with a :class:`ProgressEvent` as work completes; may
-            return an awaitable.
+            return an awaitable. Each event's ``applied`` names the member keys
+            written, so a caller that cancels the apply knows what was applied.
         raise_on_error: raise :class:`PartialSyncError` if anything failed.
         dry_run: send no write; report every change as skipped.
         replan: on drift, plan again from the same desired state instead of

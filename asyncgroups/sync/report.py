@@ -37,6 +37,9 @@ class ProgressEvent:
         failed: operations of this unit that failed.
         done: operations completed so far, this unit included.
         total: operations the sync will attempt.
+        applied: member keys this unit added or removed, by group key. If the
+            apply is cancelled, the events received so far say exactly what was
+            applied (a unit still in flight at that moment may or may not have been).
     """
 
     phase: Phase
@@ -45,6 +48,7 @@ class ProgressEvent:
     failed: int
     done: int
     total: int
+    applied: Mapping[str, tuple[str, ...]] = field(factory=dict)
 
 
 @frozen

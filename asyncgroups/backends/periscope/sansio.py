@@ -17,7 +17,7 @@ Wire rules (WIRE.md §3):
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -47,6 +47,7 @@ __all__ = [
     "decipher",
     "error_detail",
     "groups_page",
+    "item_key",
     "unwrap",
     "users_page",
 ]
@@ -273,6 +274,22 @@ def _page(data: Any, key: str) -> tuple[Sequence[Any], str | None]:
             raise DecodeError("next_page_start must be a string", backend=BACKEND)
         return data[key], (None if cursor in (None, "") else str(cursor))
     raise DecodeError(f"expected a {key} list", backend=BACKEND)
+
+
+def item_key(name: str) -> Callable[[Any], Hashable]:
+    """The identity of a listed item, by its ``name`` field, for paging loops.
+
+    A page whose items all were seen before does not advance the listing, whatever
+    cursor came with it. Items without the field count by their JSON text.
+    """
+
+    def key(item: Any) -> Hashable:
+        value = item.get(name) if isinstance(item, Mapping) else None
+        if isinstance(value, str):
+            return (name, value)
+        return json.dumps(item, sort_keys=True, default=repr)
+
+    return key
 
 
 def users_page(data: Any) -> tuple[Sequence[Any], str | None]:
