@@ -18,7 +18,7 @@ __all__ = ["parse_shard", "shard_desired", "shard_of"]
 V = TypeVar("V")
 
 
-def parse_shard(value: "str | tuple[int, int]") -> tuple[int, int]:
+def parse_shard(value: object) -> tuple[int, int]:
     """Read ``"I/N"`` (or ``(I, N)``) with ``1 <= I <= N``.
 
     Raises:
@@ -31,10 +31,15 @@ def parse_shard(value: "str | tuple[int, int]") -> tuple[int, int]:
         if not count_text.strip().isdigit():
             raise InvalidInputError(f"shard {value!r}: expected I/N, e.g. 1/4")
         index, count = int(index_text), int(count_text)
-    else:
+    elif (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(type(n) is int for n in value)
+    ):
         index, count = value
-    valid = all(type(n) is int for n in (index, count))
-    if not valid or count < 1 or not 1 <= index <= count:
+    else:
+        raise InvalidInputError(f"shard {value!r}: expected I/N, e.g. 1/4")
+    if count < 1 or not 1 <= index <= count:
         raise InvalidInputError(f"shard {index}/{count}: need 1 <= I <= N")
     return index, count
 

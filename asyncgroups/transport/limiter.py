@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from asyncgroups.config import RateLimit
-from asyncgroups.errors import ConfigurationError
+from asyncgroups.errors import ConfigurationError, RateLimitedError
 from asyncgroups.transport.limiter_store import (
     MAX_SPREAD,
     Gate,
@@ -52,6 +52,9 @@ class Limiter:
         default_pause: pause after a 429 without ``Retry-After``.
         identity: a secret-free name of what is limited; senders with the same
             identity share a store's state.
+        max_wait: the longest a request waits at a closed 429 gate; a longer pause
+            (a ``Retry-After`` of days) fails the request at once with
+            ``RateLimitedError`` instead of blocking it. ``None``: wait it out.
 
     Raises:
         ConfigurationError: ``limit.store`` is not a limiter store.
@@ -66,8 +69,10 @@ class Limiter:
         rng: random.Random | None = None,
         default_pause: float = DEFAULT_PAUSE,
         identity: str = "",
+        max_wait: float | None = None,
     ) -> None:
         self.limit = limit
+        self.max_wait = max_wait
         self._clock = clock
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()  # noqa: S311
@@ -148,6 +153,14 @@ class Limiter:
             left, spread = await state.gate(self._clock())
             if left <= 0.0:
                 return waited
+            if self.max_wait is not None and left > self.max_wait:
+                raise RateLimitedError(
+                    "not sent: the client is paused by an earlier 429 for "
+                    f"{left:.0f} s more, longer than the {self.max_wait:.0f} s "
+                    "it may wait",
+                    status=429,
+                    retry_after=left,
+                )
             waited = True
             await self._sleep(left + self._rng.uniform(0.0, spread))
 

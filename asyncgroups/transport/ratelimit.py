@@ -36,6 +36,8 @@ class RateLimitedTransport:
         default_pause: pause after a 429 that has no ``Retry-After``.
         identity: what is limited, for a shared store's keys; ``None`` derives it
             from the first request (origin and a hash of its credentials).
+        max_wait: the longest a request waits at a closed 429 gate before failing
+            with ``RateLimitedError`` (no request is sent); ``None``: wait it out.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class RateLimitedTransport:
         rng: random.Random | None = None,
         default_pause: float = DEFAULT_PAUSE,
         identity: str | None = None,
+        max_wait: float | None = None,
     ) -> None:
         self._inner = inner
         self._clock = clock
@@ -56,6 +59,7 @@ class RateLimitedTransport:
             "sleep": sleep,
             "rng": rng,
             "default_pause": default_pause,
+            "max_wait": max_wait,
         }
         if limit.store is not None and not isinstance(limit.store, LimiterStore):
             raise ConfigurationError(

@@ -28,7 +28,7 @@ _FAMILIES = (
 )
 #: A reset value above this is a Unix time, not a number of seconds.
 _EPOCH_THRESHOLD = 1e8
-_PARAM = re.compile(r"\b([a-z]+)\s*=\s*\"?([0-9.]+)")
+_PARAM = re.compile(r"\b([a-z]+)\s*=\s*\"?([0-9]+(?:\.[0-9]+)?)")
 _NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)")
 
 

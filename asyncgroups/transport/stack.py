@@ -66,13 +66,17 @@ def build_stack(
     """
     if hooks is not None and not isinstance(hooks, Hooks):
         raise ConfigurationError("hooks must be an asyncgroups.Hooks instance")
+    policy = retry if retry is not None else RetryPolicy()
     counted = CountingTransport(base, stats)
+    # A request never waits at the 429 gate longer than it may take in all.
     limited = RateLimitedTransport(
-        counted, rate_limit if rate_limit is not None else RateLimit()
+        counted,
+        rate_limit if rate_limit is not None else RateLimit(),
+        max_wait=policy.deadline,
     )
     return RetryingTransport(
         limited,
-        retry if retry is not None else RetryPolicy(),
+        policy,
         stats=stats,
         hooks=hooks,
     )

@@ -403,11 +403,6 @@ def test_retry_after_parsing_never_raises(value: str | None) -> None:
     assert seconds is None or 0.0 <= seconds < float("inf")
 
 
-@pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="transport/ratelimit_headers.py: _structured() float()s '1.2.3'",
-)
 @example(hdrs={"ratelimit": "remaining=1.2.3, reset=1"})
 @given(
     hdrs=st.dictionaries(

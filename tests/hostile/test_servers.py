@@ -73,6 +73,15 @@ async def test_retry_after_of_days_fails_at_once(
         with pytest.raises(ag.RateLimitedError) as caught:
             async with asyncio.timeout(5):  # a missing guard would sleep for days
                 await client.groups.get(_GROUP[name])
+        # The Client stays paused for the days asked, but a later call fails fast
+        # (nothing sent) instead of blocking until then.
+        sent = len(hostile.hits)
+        with pytest.raises(ag.RateLimitedError) as later:
+            async with asyncio.timeout(5):
+                await client.groups.get(_GROUP[name])
+        assert len(hostile.hits) == sent
+        assert later.value.retry_after is not None
+        assert later.value.retry_after > days - 60
     assert time.monotonic() - started < 5.0
     assert caught.value.retry_after is not None
     assert caught.value.retry_after > days - 60
