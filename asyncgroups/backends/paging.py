@@ -3,8 +3,12 @@
 The loops advance by what the server actually returned (servers clamp ``limit``),
 de-duplicate by key (offset pages shift while data changes) and stop with a
 :class:`~asyncgroups.errors.DecodeError` when a server's paging never ends.
+De-duplication remembers the keys of the last :data:`RECENT_PAGES` pages only, so
+memory stays flat however long the listing: an item shifted by a concurrent
+insert or delete reappears on a neighbouring page, not many pages later.
 """
 
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import TypeVar
 
@@ -17,6 +21,28 @@ C = TypeVar("C", bound=Hashable)
 
 #: Pages in a row that bring nothing new before a walk is declared stuck.
 STUCK_PAGES = 3
+
+#: Pages whose keys are remembered for de-duplication.
+RECENT_PAGES = 8
+
+
+class _Recent:
+    """The keys of the last few pages (bounded memory de-duplication)."""
+
+    __slots__ = ("_pages",)
+
+    def __init__(self) -> None:
+        self._pages: deque[set[Hashable]] = deque(maxlen=RECENT_PAGES)
+
+    def new_page(self) -> None:
+        self._pages.append(set())
+
+    def add(self, key: Hashable) -> bool:
+        """Remember ``key``; whether it is new."""
+        if any(key in page for page in self._pages):
+            return False
+        self._pages[-1].add(key)
+        return True
 
 
 async def offset_pages(
@@ -37,7 +63,7 @@ async def offset_pages(
     Raises:
         DecodeError: the listing does not advance, or its count keeps growing.
     """
-    seen: set[Hashable] = set()
+    recent = _Recent()
     offset = 0
     stale = 0
     first_count: int | None = None
@@ -48,11 +74,10 @@ async def offset_pages(
         if not items:
             return
         fresh = 0
+        recent.new_page()
         for item in items:
-            k = key(item)
-            if k in seen:
+            if not recent.add(key(item)):
                 continue
-            seen.add(k)
             fresh += 1
             yield item
         offset += len(items)
@@ -93,17 +118,15 @@ async def cursor_pages(
     """
     cursor: C | None = None
     used: set[C] = set()
-    seen: set[Hashable] = set()
+    recent = _Recent()
     stale = 0
     while True:
         items, nxt = await fetch(cursor)
         fresh = 0
+        recent.new_page()
         for item in items:
-            if key is not None:
-                k = key(item)
-                if k in seen:
-                    continue
-                seen.add(k)
+            if key is not None and not recent.add(key(item)):
+                continue
             fresh += 1
             yield item
         if nxt is None:

@@ -100,3 +100,39 @@ async def test_cursor_paging_stops_on_a_repeated_cursor():
 
     with pytest.raises(ag.DecodeError, match="repeated"):
         _ = [i async for i in cursor_pages(fetch)]
+
+
+async def test_offset_paging_skips_items_shifted_onto_the_next_page():
+    """An insert at the front mid-walk shifts items by one: each is yielded once."""
+    data = list(range(300))
+
+    async def fetch(offset: int, limit: int) -> tuple[list[int], int]:
+        page = data[offset : offset + limit]
+        if offset == 100:
+            data.insert(0, -1)  # the server's data changes under the walk
+        return page, len(data)
+
+    walked = [i async for i in offset_pages(fetch, limit=100, key=lambda i: i)]
+    assert len(walked) == len(set(walked))
+    assert set(range(300)) <= set(walked)
+
+
+async def test_offset_paging_memory_stays_flat():
+    """De-duplication remembers a few pages, not every key of a long listing."""
+    import tracemalloc
+
+    total = 60_000
+
+    async def fetch(offset: int, limit: int) -> tuple[list[str], int]:
+        return [f"pid-{i:08d}" for i in range(offset, min(offset + 100, total))], total
+
+    tracemalloc.start()
+    try:
+        count = 0
+        async for _ in offset_pages(fetch, limit=100, key=lambda i: i):
+            count += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == total
+    assert peak < 1_000_000  # all 60,000 keys would take several MB
