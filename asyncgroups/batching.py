@@ -5,7 +5,14 @@ into one :class:`BatchResult`.
 
 A chunk the server rejects because of some of its items (400/404/409/422) is split
 in halves and retried until the offending keys stand alone; the rest still apply.
-Errors that are not about items (auth, 5xx, transport) fail the whole chunk at once.
+When both halves fail exactly as the whole chunk did (same class, status, message
+and field errors), the rejection is about the request, not the keys (a missing
+group): the chunk fails whole and later chunks failing alike are not split. Servers
+that name the offending items in their messages (all built-in backends do) get
+exact isolation. Errors that are not about items (auth, 5xx, transport) fail the whole chunk at
+once; set-up errors (configuration, a closed client) are raised. Chunks run in a
+task group, so an unexpected exception cancels its siblings instead of leaving them
+writing in the background.
 """
 
 import asyncio
@@ -13,19 +20,31 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from asyncgroups.errors import (
     AsyncGroupsError,
+    ClientClosedError,
+    ConfigurationError,
     ConflictError,
     NotFoundError,
     RejectedRequestError,
+    UnsupportedOperationError,
 )
 from asyncgroups.models import BatchResult
 from asyncgroups.validation import normalise_id
 
-__all__ = ["ItemOperation", "chunked", "dedupe_keys", "run_batches"]
+__all__ = [
+    "ItemOperation",
+    "chunked",
+    "dedupe_keys",
+    "first_exception",
+    "invert",
+    "run_batches",
+]
 
 #: One request's worth: takes the chunk of keys, raises on rejection.
 ItemOperation = Callable[[Sequence[str]], Awaitable[None]]
 
 _ITEM_ERRORS = (RejectedRequestError, NotFoundError, ConflictError)
+#: Errors about the call or the client, not the keys: raised, never recorded per key.
+_SETUP_ERRORS = (ConfigurationError, ClientClosedError, UnsupportedOperationError)
 
 
 def dedupe_keys(keys: Iterable[str | int], what: str = "member key") -> list[str]:
@@ -73,31 +92,80 @@ async def run_batches(
     succeeded: set[str] = set()
     failed: dict[str, AsyncGroupsError] = {}
     requests = 0
+    # Rejections shown not to be about the keys: both halves of a rejected chunk
+    # failed exactly as the chunk did (a missing group, say). They are not bisected.
+    chunk_wide: set[tuple[object, ...]] = set()
 
-    async def attempt(chunk: Sequence[str]) -> None:
+    async def send(chunk: Sequence[str]) -> AsyncGroupsError | None:
+        """One request for ``chunk``; the rejection, if any."""
         nonlocal requests
         async with semaphore:
             requests += 1
             try:
                 await operation(chunk)
-            except _ITEM_ERRORS as exc:
-                error: AsyncGroupsError | None = exc
-                isolatable = True
+            except _SETUP_ERRORS:
+                raise
             except AsyncGroupsError as exc:
-                error, isolatable = exc, False
-            else:
-                error, isolatable = None, False
+                return exc
+        return None
+
+    async def settle(chunk: Sequence[str], error: AsyncGroupsError) -> None:
+        """``chunk`` was rejected with ``error``: find the keys that caused it."""
+        signature = _signature(error)
+        if (
+            not isinstance(error, _ITEM_ERRORS)
+            or len(chunk) == 1
+            or signature in chunk_wide
+        ):
+            failed.update(dict.fromkeys(chunk, error))
+            return
+        middle = len(chunk) // 2
+        halves = (chunk[:middle], chunk[middle:])
+        async with asyncio.TaskGroup() as tasks:
+            sent = [tasks.create_task(send(half)) for half in halves]
+        errors = [task.result() for task in sent]
+        if all(e is not None and _signature(e) == signature for e in errors):
+            chunk_wide.add(signature)
+            failed.update(dict.fromkeys(chunk, error))
+            return
+        async with asyncio.TaskGroup() as tasks:
+            for half, half_error in zip(halves, errors, strict=True):
+                if half_error is None:
+                    succeeded.update(half)
+                else:
+                    tasks.create_task(settle(half, half_error))
+
+    async def attempt(chunk: Sequence[str]) -> None:
+        error = await send(chunk)
         if error is None:
             succeeded.update(chunk)
-        elif isolatable and len(chunk) > 1:
-            middle = len(chunk) // 2
-            await asyncio.gather(attempt(chunk[:middle]), attempt(chunk[middle:]))
         else:
-            for key in chunk:
-                failed[key] = error
+            await settle(chunk, error)
 
-    await asyncio.gather(*(attempt(c) for c in chunked(keys, max(1, max_batch))))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for chunk in chunked(keys, max(1, max_batch)):
+                group.create_task(attempt(chunk))
+    except BaseExceptionGroup as eg:
+        raise first_exception(eg) from None
     return BatchResult(succeeded, failed, requests)
+
+
+def _signature(error: AsyncGroupsError) -> tuple[object, ...]:
+    """What makes two rejections the same: class, status, message, field errors."""
+    fields = getattr(error, "errors", {}) or {}
+    return (
+        type(error),
+        getattr(error, "status", None),
+        str(error),
+        tuple(sorted((k, tuple(v)) for k, v in fields.items())),
+    )
+
+
+def first_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first leaf exception of a (possibly nested) exception group."""
+    first = group.exceptions[0]
+    return first_exception(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def invert(mapping: Mapping[str, Sequence[str]]) -> dict[frozenset[str], list[str]]:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from asyncgroups.backends.base import Capability
-from asyncgroups.batching import dedupe_keys, invert, run_batches
+from asyncgroups.batching import dedupe_keys, first_exception, invert, run_batches
 from asyncgroups.errors import InvalidInputError, UnsupportedOperationError
 from asyncgroups.models import BatchResult, Group, Member, User
 from asyncgroups.validation import check_name, normalise_id
@@ -229,7 +229,7 @@ class MembersAPI(_Namespace):
         self,
         group_id: str | int,
         keys: Iterable[str | int],
-        concurrency: int | None,
+        concurrency: "int | asyncio.Semaphore | None",
         *,
         add: bool,
     ) -> BatchResult:
@@ -253,19 +253,21 @@ class MembersAPI(_Namespace):
     ) -> dict[str, BatchResult]:
         if not isinstance(memberships, Mapping):
             raise InvalidInputError("memberships must map group ids to member keys")
-        normalised = {
-            self._client._check_group_id(g): dedupe_keys(k) for g, k in memberships.items()
-        }
+        normalised: dict[str, list[str]] = {}
+        for group, keys in memberships.items():
+            gid = self._client._check_group_id(group)
+            if gid in normalised:
+                raise InvalidInputError(f"group {gid!r} is given twice")
+            normalised[gid] = dedupe_keys(keys)
         backend = self._client.backend
         many = Capability.MEMBERS_ADD_MANY if add else Capability.MEMBERS_REMOVE_MANY
-        limit = concurrency or self._client.concurrency
+        # One semaphore for every group's chunks: the cap holds across the call.
+        shared = asyncio.Semaphore(concurrency or self._client.concurrency)
         results: dict[str, BatchResult] = {g: BatchResult() for g in normalised}
-        if many not in self._client.capabilities:
-            for gid, keys in normalised.items():
-                results[gid] = await self._batch(gid, keys, limit, add=add)
-            return results
         send = backend.add_members if add else backend.remove_members
-        shared = asyncio.Semaphore(limit)
+
+        async def one_group(gid: str, keys: list[str]) -> None:
+            results[gid] = await self._batch(gid, keys, shared, add=add)
 
         async def one_set(groups: list[str], keys: list[str]) -> None:
             result = await run_batches(
@@ -277,10 +279,14 @@ class MembersAPI(_Namespace):
             for gid in groups:
                 results[gid] = results[gid].merge(result)
 
-        await asyncio.gather(
-            *(
-                one_set(sorted(groups), keys)
-                for groups, keys in invert(normalised).items()
-            )
-        )
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                if many in self._client.capabilities:
+                    for groups, keys in invert(normalised).items():
+                        tasks.create_task(one_set(sorted(groups), keys))
+                else:
+                    for gid, keys in normalised.items():
+                        tasks.create_task(one_group(gid, keys))
+        except BaseExceptionGroup as eg:
+            raise first_exception(eg) from None
         return results

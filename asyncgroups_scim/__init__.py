@@ -26,7 +26,7 @@ What scim2-server (0.8) lacks, and how the backend copes:
   of deleted users are listed as the server reports them.
 - members carry no ``display`` or e-mail, so ``Member.email`` is ``None`` unless
   ``member_emails=True`` (one user lookup per 50 members).
-- core Groups have no description; ``description`` is accepted and not stored.
+- core Groups have no description; a ``description`` raises ``InvalidInputError``.
 - members of a group are not paged (RFC 7644 offers no member paging): a group is
   read in one document.
 """

@@ -46,6 +46,13 @@ def _check_fields(fields: dict[str, Any], allowed: frozenset[str], what: str) ->
         raise InvalidInputError(f"unknown {what} fields: {', '.join(unknown)}")
 
 
+def _check_group_fields(fields: dict[str, Any]) -> None:
+    """Refuse what a core SCIM Group cannot store rather than drop it silently."""
+    _check_fields(fields, _GROUP_FIELDS, "group")
+    if fields.get("description") is not None:
+        raise InvalidInputError("core SCIM Groups have no description")
+
+
 class SCIM:
     """A SCIM 2.0 service provider (RFC 7644), e.g. an IdP or directory.
 
@@ -161,10 +168,13 @@ class SCIM:
     async def create_group(self, name: str, **fields: Any) -> Group:
         """Create a Group; a lost answer is reconciled by ``externalId``.
 
-        ``description`` is accepted and not stored: core SCIM Groups have none. An
-        ``externalId`` is generated unless ``external_id`` is given.
+        An ``externalId`` is generated unless ``external_id`` is given.
+
+        Raises:
+            InvalidInputError: a ``description`` was given (core SCIM Groups have
+                none), or an unknown field.
         """
-        _check_fields({"name": name, **fields}, _GROUP_FIELDS, "group")
+        _check_group_fields({"name": name, **fields})
         external_id = fields.get("external_id") or uuid.uuid4().hex
         body = wire.group_payload(display_name=name, external_id=external_id)
         request = sansio.build_create(self._origin, "Groups", body)
@@ -188,8 +198,13 @@ class SCIM:
         )
 
     async def update_group(self, group_id: str, **fields: Any) -> Group:
-        """Rename a Group or change its ``externalId``."""
-        _check_fields(fields, _GROUP_FIELDS, "group")
+        """Rename a Group or change its ``externalId``.
+
+        Raises:
+            InvalidInputError: a ``description`` was given (core SCIM Groups have
+                none), or an unknown field.
+        """
+        _check_group_fields(fields)
         changes = {
             k: v
             for k, v in {

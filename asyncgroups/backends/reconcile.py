@@ -1,7 +1,7 @@
 """Reconciling a create whose outcome is unknown, so a retry cannot duplicate it.
 
-A POST whose connection dropped after sending (or timed out) may or may not have been
-applied. The retrying transport does not blindly re-send it; the backend looks the
+A POST whose connection dropped after sending (or timed out), or that a gateway
+answered 502/503/504, may or may not have been applied. The retrying transport does not blindly re-send it; the backend looks the
 object up with its own rule (by unique name, by e-mail, or by owner and creation time)
 and re-sends only if it is not there.
 """
@@ -9,13 +9,16 @@ and re-sends only if it is not there.
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from asyncgroups.errors import ConnectionDroppedError, RequestTimeoutError
+from asyncgroups.errors import ConnectionDroppedError, RequestTimeoutError, ServerError
 
 __all__ = ["create_reconciled"]
 
 T = TypeVar("T")
 
 _UNKNOWN_OUTCOME = (ConnectionDroppedError, RequestTimeoutError)
+
+#: Gateway statuses after which the upstream may or may not have applied a create.
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
 async def create_reconciled(
@@ -32,8 +35,8 @@ async def create_reconciled(
         attempts: how many times the create may be sent in all.
 
     Raises:
-        ConnectionDroppedError | RequestTimeoutError: every attempt was lost and the
-            object was never found.
+        ConnectionDroppedError | RequestTimeoutError | ServerError: every attempt was
+            lost (or answered 502/503/504) and the object was never found.
     """
     last: BaseException | None = None
     for _ in range(max(1, attempts)):
@@ -41,8 +44,12 @@ async def create_reconciled(
             return await send()
         except _UNKNOWN_OUTCOME as exc:
             last = exc
-            found = await find()
-            if found is not None:
-                return found
+        except ServerError as exc:
+            if exc.status not in _GATEWAY_STATUSES:
+                raise
+            last = exc
+        found = await find()
+        if found is not None:
+            return found
     assert last is not None  # noqa: S101 - the loop ran at least once
     raise last

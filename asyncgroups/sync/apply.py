@@ -12,13 +12,13 @@ import asyncio
 import inspect
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import define, field
 
 from asyncgroups.backends.base import Capability
-from asyncgroups.batching import chunked, invert
+from asyncgroups.batching import chunked, first_exception, invert
 from asyncgroups.errors import (
     AsyncGroupsError,
     InvalidInputError,
@@ -216,13 +216,27 @@ class _Run:
         else:
             sets = [((gid,), keys) for gid, keys in wanted.items()]
         size = max(1, self.client.backend.max_batch)
-        await asyncio.gather(
-            *(
-                self.send(phase, gids, chunk)
-                for gids, keys in sets
-                for chunk in chunked(keys, size)
-            )
+        await _together(
+            self.send(phase, gids, chunk)
+            for gids, keys in sets
+            for chunk in chunked(keys, size)
         )
+
+
+async def _together(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run ``coros`` concurrently; the first to raise cancels the others.
+
+    A failure that is not an outcome (an ``on_progress`` callback's bug, a
+    backend's ``TypeError``) must not leave sibling branches sending writes after
+    ``apply`` has returned. The exception is raised as itself, not wrapped in an
+    ``ExceptionGroup``; if several branches fail at once, the first is raised.
+    """
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            for coro in coros:
+                tasks.create_task(coro)
+    except BaseExceptionGroup as eg:
+        raise first_exception(eg) from None
 
 
 async def _verify(
@@ -334,9 +348,7 @@ async def apply(
             plan.operations,
             on_progress,
         )
-        await asyncio.gather(
-            *(run.create(o) for o in outcomes.values() if o.plan.create)
-        )
+        await _together(run.create(o) for o in outcomes.values() if o.plan.create)
         await run.phase("add")
         await run.phase("remove")
         if verify:

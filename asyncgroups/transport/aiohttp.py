@@ -74,6 +74,11 @@ class AiohttpTransport:
             raise ConfigurationError("timeout must be positive")
         if max_body < 1:
             raise ConfigurationError("max_body must be positive")
+        if session is not None and trace_configs:
+            raise ConfigurationError(
+                "trace_configs apply to a session the client creates; "
+                "give them to the borrowed session instead"
+            )
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
         self._timeout = aiohttp.ClientTimeout(
@@ -152,6 +157,9 @@ class AiohttpTransport:
                 ),
                 allow_redirects=False,
                 ssl=self._ssl,
+                # Per request, so a borrowed session gets the Client's settings too.
+                timeout=self._timeout,
+                raise_for_status=False,
             ) as resp:
                 body = await self._read(resp, request)
                 return Response(
@@ -161,15 +169,17 @@ class AiohttpTransport:
                     request=request,
                     elapsed=time.monotonic() - started,
                 )
+        # ``from None``: aiohttp's exceptions carry the raw URL and request headers,
+        # which must not reach a traceback, a log or an error reporter.
         except aiohttp.ClientError as exc:
-            raise _translate(exc, request) from exc
-        except TimeoutError as exc:
+            raise _translate(exc, request) from None
+        except TimeoutError:
             safe_url = _redact.url(request.url)
             raise RequestTimeoutError(
                 f"{request.method} {safe_url} timed out",
                 method=request.method,
                 url=safe_url,
-            ) from exc
+            ) from None
 
     async def _read(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
         length = resp.content_length
@@ -229,6 +239,10 @@ def _translate(exc: aiohttp.ClientError, request: Request) -> Exception:
             method=method,
             url=safe_url,
         )
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectError(
+            f"timed out connecting to {safe_url}", method=method, url=safe_url
+        )
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return RequestTimeoutError(
             f"{method} {safe_url} timed out", method=method, url=safe_url
@@ -237,7 +251,8 @@ def _translate(exc: aiohttp.ClientError, request: Request) -> Exception:
         exc,
         aiohttp.ServerDisconnectedError
         | aiohttp.ClientPayloadError
-        | aiohttp.ClientOSError,
+        | aiohttp.ClientOSError
+        | aiohttp.ClientConnectionResetError,
     ):
         return ConnectionDroppedError(
             f"connection dropped during {method} {safe_url}: {type(exc).__name__}",

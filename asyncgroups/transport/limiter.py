@@ -26,6 +26,7 @@ from asyncgroups.transport.limiter_store import (
     LimiterStore,
     MemoryState,
     MemoryStore,
+    Reservation,
     TokenBucket,
 )
 from asyncgroups.transport.ratelimit_headers import (
@@ -52,9 +53,10 @@ class Limiter:
         default_pause: pause after a 429 without ``Retry-After``.
         identity: a secret-free name of what is limited; senders with the same
             identity share a store's state.
-        max_wait: the longest a request waits at a closed 429 gate; a longer pause
-            (a ``Retry-After`` of days) fails the request at once with
-            ``RateLimitedError`` instead of blocking it. ``None``: wait it out.
+        max_wait: the longest a request waits at a closed 429 gate or for a token;
+            a longer wait (a ``Retry-After`` of days, a long queue at a low rate)
+            fails the request at once with ``RateLimitedError`` instead of
+            blocking it, and gives its token back. ``None``: wait it out.
 
     Raises:
         ConfigurationError: ``limit.store`` is not a limiter store.
@@ -124,14 +126,23 @@ class Limiter:
         semaphore = self._semaphore
         if semaphore is not None:
             await semaphore.acquire()
+        state = self.state
+        reservation: Reservation | None = None  # a token taken and not yet used
         try:
             await self._wait_gate()
-            state = self.state
             requeue = getattr(state, "requeue_after_gate", False)
             for _ in range(8):  # bounded: a token taken before a pause is renewed
                 reservation = await state.reserve(self._clock())
                 if reservation.delay <= 0.0:
                     break
+                if self.max_wait is not None and reservation.delay > self.max_wait:
+                    raise RateLimitedError(
+                        "not sent: the rate limit would delay this request "
+                        f"{reservation.delay:.1f} s, longer than the "
+                        f"{self.max_wait:.1f} s it may wait",
+                        status=429,
+                        retry_after=reservation.delay,
+                    )
                 await self._sleep(reservation.delay)
                 extra = await state.extra_wait(reservation, self._clock())
                 if extra > 0.0:  # the rate went down meanwhile
@@ -141,6 +152,8 @@ class Limiter:
         except BaseException:
             if semaphore is not None:
                 semaphore.release()
+            if reservation is not None:  # the request was never sent
+                await state.refund(reservation)
             raise
         self.state.sent(self._clock())
         self.in_flight += 1

@@ -82,6 +82,10 @@ class TokenBucket:
             return 0.0
         return -self.tokens / self.rate
 
+    def refund(self) -> None:
+        """Give back one unused token (never above capacity)."""
+        self.tokens = min(self.capacity, self.tokens + 1.0)
+
     def stretch(self, reserved_at: float, reserved_rate: float, now: float) -> float:
         """Extra wait for a reservation made at ``reserved_rate`` if the rate fell since.
 
@@ -135,12 +139,14 @@ class Reservation:
         at: when it was taken (the limiter's clock).
         rate: the rate in force when it was taken.
         epoch: the bucket's epoch then (a lower rate since makes it stale).
+        shared: taken from a shared store's bucket (not this process's).
     """
 
     delay: float
     at: float
     rate: float
     epoch: int = 0
+    shared: bool = False
 
 
 @runtime_checkable
@@ -170,6 +176,10 @@ class LimiterState(Protocol):
 
     async def extra_wait(self, reservation: Reservation, now: float) -> float:
         """More seconds to wait for ``reservation`` because the rate fell since."""
+        ...
+
+    async def refund(self, reservation: Reservation) -> None:
+        """Give back a token that was never used (its waiter gave up)."""
         ...
 
     def sent(self, now: float) -> None:
@@ -281,6 +291,10 @@ class MemoryState:
         if self.bucket.epoch == reservation.epoch:
             return 0.0
         return self.bucket.stretch(reservation.at, reservation.rate, now)
+
+    async def refund(self, reservation: Reservation) -> None:
+        """Give the token back, up to the bucket's capacity."""
+        self.bucket.refund()
 
     def sent(self, now: float) -> None:
         """Feed the adaptive meter."""

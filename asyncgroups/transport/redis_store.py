@@ -63,6 +63,21 @@ if stamp > now then delay = delay + (stamp - now) end  -- bucket paused by the g
 return {string.format('%.6f', delay), string.format('%.6f', rate)}
 """
 
+#: KEYS: bucket. ARGV: capacity, ttl ms. Gives back one unused token, never above
+#: capacity; not while the bucket is paused by the gate (closing it forgave the debt).
+_REFUND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+local tokens = tonumber(b[1])
+local stamp = tonumber(b[2])
+if (not tokens) or (not stamp) or stamp > now then return 0 end
+tokens = math.min(tonumber(ARGV[1]), tokens + 1)
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 #: KEYS: gate, bucket. ARGV: pause seconds. Moves the pause-until later, never
 #: earlier; the bucket holds no token until then (senders resume paced).
 _CLOSE_GATE = """
@@ -274,6 +289,7 @@ class RedisState:
             )
             for name, source in (
                 ("reserve", _RESERVE),
+                ("refund", _REFUND),
                 ("close_gate", _CLOSE_GATE),
                 ("gate", _GATE),
                 ("throttle", _THROTTLE),
@@ -371,13 +387,27 @@ class RedisState:
         if result is None:
             return await self.local.reserve(now)
         self._rate = float(result[1])
-        return Reservation(float(result[0]), now, self._rate)
+        return Reservation(float(result[0]), now, self._rate, shared=True)
 
     async def extra_wait(self, reservation: Reservation, now: float) -> float:
         """Shared reservations are not stretched; the gate is checked again."""
         if reservation.rate == math.inf or self.available:
             return 0.0
         return await self.local.extra_wait(reservation, now)
+
+    async def refund(self, reservation: Reservation) -> None:
+        """Give an unused token back to the bucket it came from.
+
+        A shared token goes back to Redis; while Redis is away, to the local bucket.
+        """
+        if math.isinf(reservation.rate):
+            return
+        if reservation.shared:
+            ttl = int(self.store.key_ttl * 1000)
+            args = [repr(self.capacity), ttl]
+            if await self._run("refund", [self.keys["bucket"]], args) is not None:
+                return
+        await self.local.refund(reservation)
 
     def sent(self, now: float) -> None:
         """Feed the local adaptive meter."""

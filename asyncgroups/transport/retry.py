@@ -50,8 +50,9 @@ __all__ = ["RetryBudget", "RetryingTransport"]
 
 logger = logging.getLogger("asyncgroups.transport")
 
-#: Statuses the server did not apply: re-sent for any method.
-_NOT_APPLIED = frozenset({429, 503})
+#: Statuses the server did not apply: re-sent for any method. Only 429: a gateway
+#: may answer 502/503/504 after its upstream applied the request.
+_NOT_APPLIED = frozenset({429})
 
 
 class RetryBudget:

@@ -1,5 +1,6 @@
 """End-to-end desired-state sync on every backend, checked from both sides."""
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -242,3 +243,32 @@ async def test_mirror_neuroio_group_into_periscope_with_key_map():
             assert report.converged, str(report)
             assert peri.store.members("dst") == set(emails)
             assert (await dst.plan_sync(desired, prune=True)).empty
+
+
+async def test_a_failing_progress_callback_stops_every_write():
+    """A bug in ``on_progress`` fails apply and cancels the sibling writes with it."""
+    async with serve_emulator("neuroio", seed=1) as emu:
+        keys = emu.store.seed_users(1000)
+        gids = [emu.store.seed_group(f"g{i}") for i in range(5)]
+        emu.faults.add(Fault.latency(0.05))
+        sent: list[str] = []
+        hooks = ag.Hooks(on_request=lambda event: sent.append(event.method))
+        backend = ag.connect("neuroio", base_url=emu.url, **emu.credentials)
+
+        def members() -> int:
+            return sum(len(emu.store.members(g)) for g in gids)
+
+        def boom(event: Any) -> None:
+            raise RuntimeError("progress callback bug")
+
+        async with ag.Client(backend, concurrency=2, hooks=hooks) as client:
+            plan = await client.plan_sync({f"g{i}": keys for i in range(5)})
+            sent.clear()
+            with pytest.raises(RuntimeError, match="progress callback bug"):
+                await client.apply(plan, on_progress=boom)
+            sent_at_raise, members_at_raise = len(sent), members()
+            await asyncio.sleep(0.5)
+            assert len(sent) == sent_at_raise  # nothing sent after apply raised
+            # at most the writes already in flight when it raised landed since
+            assert members() - members_at_raise <= 2 * backend.max_batch
+            assert members() < 5000

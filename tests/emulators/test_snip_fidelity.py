@@ -310,4 +310,12 @@ async def test_backend_log_matches_real_client(snip_python: Path) -> None:
     assert all(p.startswith("//api/") for p in raw_theirs)
     assert merged_ours == []
     assert all(p.startswith("/api/") for p in raw_ours)
+    # Deliberate differences: a listing before each create (the ids a lost create
+    # is reconciled against) and a GET before each delete (so a 404 from a re-sent
+    # DELETE can be told apart from "no such group").
+    post = next(i for i, r in enumerate(ours) if r[0] == "POST")
+    delete = next(i for i, r in enumerate(ours) if r[0] == "DELETE")
+    assert ours[post - 1][:2] == ("GET", "/api/account/groups")
+    assert ours[delete - 1][:2] == ("GET", ours[delete][1])
+    del ours[delete - 1], ours[post - 1]
     assert ours == theirs

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+import asyncgroups as ag
 from asyncgroups.sync.shard import shard_of
 from asyncgroups.testing import Fault, serve_emulator
+from asyncgroups.transport.limiter import Limiter
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -150,3 +152,25 @@ async def _ids_by_name(emu: Any) -> dict[str, str]:
     backend = ag.connect(emu.name, base_url=emu.url, **emu.credentials)
     async with ag.Client(backend) as client:
         return {g.name: g.id async for g in client.groups.list()}
+
+
+async def test_cancelled_waiters_give_their_tokens_back_to_redis(
+    redis_url: str, key_prefix: str
+):
+    store = ag.RedisStore(redis_url, key_prefix=key_prefix)
+    limiter = Limiter(ag.RateLimit(per_second=10, burst=1, store=store))
+    try:
+        await limiter.acquire()  # the burst token
+        limiter.release()
+        waiters = [asyncio.create_task(limiter.acquire()) for _ in range(50)]
+        await asyncio.sleep(0.2)  # every waiter has its shared token
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        started = time.monotonic()
+        await limiter.acquire()  # without refunds: ~5 s of debt in Redis
+        waited = time.monotonic() - started
+        limiter.release()
+    finally:
+        await limiter.aclose()
+    assert waited < 1.0

@@ -146,3 +146,57 @@ def test_rate_limit_header_families() -> None:
     assert (combined.remaining, combined.reset) == (2, 7)
     assert parse_rate_limit_headers({"x-ratelimit-remaining": "oops"}, now=wall) is None
     assert parse_rate_limit_headers({}, now=wall) is None
+
+
+def test_cancelled_waiters_give_their_tokens_back(virtual: Any) -> None:
+    waited = 0.0
+
+    async def main() -> None:
+        nonlocal waited
+        loop = asyncio.get_running_loop()
+        limiter = Limiter(ag.RateLimit(per_second=10, burst=1), clock=loop.time)
+        await limiter.acquire()  # the burst token
+        limiter.release()
+        waiters = [asyncio.create_task(limiter.acquire()) for _ in range(100)]
+        await asyncio.sleep(0.05)
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        assert limiter.in_flight == 0
+        started = loop.time()
+        await limiter.acquire()  # nothing in flight, nobody queued
+        waited = loop.time() - started
+        limiter.release()
+
+    virtual(main)
+    assert waited <= 0.1 + 1e-9  # at most one token's wait, not 100 tokens' (~10 s)
+
+
+def test_a_token_wait_longer_than_max_wait_fails_at_once(virtual: Any) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        limit = ag.RateLimit(per_second=1, burst=1)
+        limiter = Limiter(limit, clock=loop.time, max_wait=2.5)
+        for _ in range(3):  # the burst token, then waits of 1 s and 2 s
+            await limiter.acquire()
+            limiter.release()
+        assert loop.time() == 2.0
+        waiters = [asyncio.create_task(limiter.acquire()) for _ in range(3)]
+        await asyncio.sleep(0)
+        # waits of 1 s and 2 s are within max_wait; a third would wait 3 s
+        done, _ = await asyncio.wait(waiters, timeout=0.01)
+        assert [w for w in done if w.exception() is not None] == [waiters[2]]
+        error = waiters[2].exception()
+        assert isinstance(error, ag.RateLimitedError)
+        assert error.retry_after == 3.0
+        assert "longer than the 2.5 s it may wait" in str(error)
+        await asyncio.gather(*waiters[:2])
+        assert loop.time() == 4.0
+        for _ in range(2):
+            limiter.release()
+        # the refused request gave its token back: the next one waits 1 s, not 2 s
+        await limiter.acquire()
+        limiter.release()
+        assert loop.time() == 5.0
+
+    virtual(main)

@@ -120,9 +120,37 @@ def test_list_query_order_and_commas() -> None:
     )
 
 
-def test_group_id_is_a_path_segment() -> None:
-    """Odd ids are escaped into one segment (the server answers 404)."""
-    assert sansio.build_get_group(ORIGIN, "a/b?c").url.endswith("/persons/a%2Fb%3Fc/")
+@pytest.mark.parametrize("group_id", ["..", ".", "", "a/b?c", "²", "-1", "1.0"])
+def test_group_ids_must_be_integers(group_id: str) -> None:
+    """A non-integer id (".." would hit the collection) is NotFoundError, unsent."""
+    builders = [
+        lambda: sansio.build_get_group(ORIGIN, group_id),
+        lambda: sansio.build_update_group(ORIGIN, group_id, "x"),
+        lambda: sansio.build_delete_group(ORIGIN, group_id),
+        lambda: sansio.build_list_members(ORIGIN, group_id, limit=5, offset=0),
+    ]
+    for build in builders:
+        with pytest.raises(ag.NotFoundError):
+            build()
+
+
+def test_group_id_is_the_integer() -> None:
+    """An integer id, as a string or an int, is the path segment."""
+    assert sansio.build_get_group(ORIGIN, " 7 ").url.endswith("/persons/7/")
+    assert sansio.build_delete_group(ORIGIN, 7).url.endswith("/persons/7/")
+
+
+@pytest.mark.parametrize("pid", [".", "..", "a/b", "/", "a?b", "a#b", ""])
+def test_person_pid_must_be_one_segment(pid: str) -> None:
+    """A pid that is not one plain path segment is refused before sending."""
+    with pytest.raises(ag.InvalidInputError):
+        sansio.build_delete_person(ORIGIN, pid)
+
+
+def test_person_pid_is_escaped() -> None:
+    """Other pids are escaped into one segment."""
+    url = sansio.build_delete_person(ORIGIN, "a b%2e").url
+    assert url == "https://api.neuroio.com/v1/persons/a%20b%252e/"
 
 
 def test_hundred_pid_rule() -> None:
@@ -189,12 +217,23 @@ def test_success_samples(sample: str, expected: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "body"),
-    [(204, b""), (200, b""), (201, b""), (200, b'{"ok": true}'), (200, b"OK")],
+    ("status", "body", "expected"),
+    [
+        (204, b"", None),
+        (200, b"", None),
+        (201, b"", None),
+        (200, b'{"ok": true}', {"ok": True}),
+        (200, b"OK", None),
+    ],
 )
-def test_bodiless_successes_are_accepted(status: int, body: bytes) -> None:
-    """Deletes and membership changes accept 200/201/204, empty or any body."""
-    sansio.decipher(_response(status, body), body=False)
+def test_bodiless_successes_are_accepted(
+    status: int, body: bytes, expected: Any
+) -> None:
+    """Deletes and membership changes accept 200/201/204, empty or any body.
+
+    They return the body's JSON, or ``None`` for an empty or non-JSON body.
+    """
+    assert sansio.decipher(_response(status, body), body=False) == expected
 
 
 @pytest.mark.parametrize(

@@ -156,20 +156,37 @@ def build_create_group(origin: Origin, name: str) -> Request:
     return origin.request("POST", GROUPS_PATH, body={"name": name})
 
 
-def build_get_group(origin: Origin, group_id: str) -> Request:
-    """``GET /v1/groups/persons/{id}/``."""
-    return origin.request("GET", f"{GROUPS_PATH}{_segment(group_id)}/")
+def _group_path(group_id: str | int, tail: str = "") -> str:
+    # An integer id only: "." or ".." would be normalised away by URL handling
+    # and hit the collection itself (``DELETE /v1/groups/persons/``).
+    return f"{GROUPS_PATH}{group_id_int(group_id)}/{tail}"
 
 
-def build_update_group(origin: Origin, group_id: str, name: str) -> Request:
-    """``PATCH /v1/groups/persons/{id}/`` with ``{"name": ...}``."""
-    path = f"{GROUPS_PATH}{_segment(group_id)}/"
-    return origin.request("PATCH", path, body={"name": name})
+def build_get_group(origin: Origin, group_id: str | int) -> Request:
+    """``GET /v1/groups/persons/{id}/``.
+
+    Raises:
+        NotFoundError: the id is not an integer (nothing is sent).
+    """
+    return origin.request("GET", _group_path(group_id))
 
 
-def build_delete_group(origin: Origin, group_id: str) -> Request:
-    """``DELETE /v1/groups/persons/{id}/`` (answered 204, empty)."""
-    return origin.request("DELETE", f"{GROUPS_PATH}{_segment(group_id)}/")
+def build_update_group(origin: Origin, group_id: str | int, name: str) -> Request:
+    """``PATCH /v1/groups/persons/{id}/`` with ``{"name": ...}``.
+
+    Raises:
+        NotFoundError: the id is not an integer (nothing is sent).
+    """
+    return origin.request("PATCH", _group_path(group_id), body={"name": name})
+
+
+def build_delete_group(origin: Origin, group_id: str | int) -> Request:
+    """``DELETE /v1/groups/persons/{id}/`` (answered 204, empty).
+
+    Raises:
+        NotFoundError: the id is not an integer (nothing is sent).
+    """
+    return origin.request("DELETE", _group_path(group_id))
 
 
 def build_list_groups(
@@ -204,18 +221,22 @@ def build_list_groups(
 
 def build_list_members(
     origin: Origin,
-    group_id: str,
+    group_id: str | int,
     *,
     limit: int,
     offset: int,
     pids: Sequence[str] | None = None,
 ) -> Request:
-    """``GET /v1/groups/persons/{id}/pids/``, optionally only the given pids."""
+    """``GET /v1/groups/persons/{id}/pids/``, optionally only the given pids.
+
+    Raises:
+        NotFoundError: the id is not an integer (nothing is sent).
+    """
+    path = _group_path(group_id, "pids/")
     query: list[tuple[str, str]] = []
     if pids is not None:
         query.append(("pids", _joined(pids)))
     query += [("limit", str(limit)), ("offset", str(offset))]
-    path = f"{GROUPS_PATH}{_segment(group_id)}/pids/"
     return origin.request("GET", path, query=query)
 
 
@@ -258,7 +279,13 @@ def build_remove_members(
 
 
 def build_delete_person(origin: Origin, pid: str) -> Request:
-    """``DELETE /v1/persons/{pid}/`` (answered 204)."""
+    """``DELETE /v1/persons/{pid}/`` (answered 204).
+
+    Raises:
+        InvalidInputError: the pid is empty, holds ``/ ? #`` or control characters,
+            or is ``.``/``..`` (which would address another path).
+    """
+    validation.check_path_segment(pid, "pid")
     return origin.request("DELETE", f"{PERSONS_PATH}{_segment(pid)}/")
 
 

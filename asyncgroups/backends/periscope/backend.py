@@ -284,7 +284,7 @@ class Periscope:
         payload = wire.user_payload(fields)
         request = sansio.build_update_user(self._endpoint, user_id, payload)
         if "groups" in payload:
-            async with self.memberships.lock(user_id):
+            async with self.memberships.locked(user_id):
                 data = await self._call(request, empty_ok=True)
         else:
             data = await self._call(request, empty_ok=True)

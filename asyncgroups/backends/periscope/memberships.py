@@ -13,8 +13,15 @@ This module performs no I/O itself; it calls the functions it is given.
 """
 
 import asyncio
+import contextlib
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 
 from attrs import define, field
 
@@ -117,9 +124,17 @@ class MembershipQueues:
             self._queues[key] = queue
         return queue
 
-    def lock(self, email: str) -> asyncio.Lock:
-        """The user's lock, for other writes of the user's groups (keep a reference)."""
-        return self._queue(email).lock
+    @contextlib.asynccontextmanager
+    async def locked(self, email: str) -> AsyncIterator[None]:
+        """Hold the user's lock for another write of their groups, in queue order.
+
+        The block keeps the user's queue alive, so changes made meanwhile wait for
+        it (a bare lock would not: the queue, held weakly, would be collected and
+        the next change would get a new queue with a lock of its own).
+        """
+        queue = self._queue(email)
+        async with queue.lock:
+            yield
 
     async def change(
         self, email: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()

@@ -6,8 +6,9 @@ sends requests through the transport the Client binds. It reconciles creates and
 removals whose outcome is unknown, so a lost answer never duplicates a group.
 """
 
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from asyncgroups.backends.base import Capability
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Snip"]
 
-#: Tolerated difference between our clock and the server's when reconciling.
-CLOCK_SKEW = 2.0
+#: How much older than the pre-create listing (server clock) a reconciled group may
+#: claim to be: a sanity check only, the id decides.
+RECONCILE_WINDOW = timedelta(minutes=10)
 _UNKNOWN_OUTCOME = (ConnectionDroppedError, RequestTimeoutError)
 _GROUP_FIELDS = frozenset({"name", "description"})
 
@@ -122,8 +124,14 @@ class Snip:
     async def create_group(self, name: str, **fields: Any) -> Group:
         """Create a group; a ``description`` is set by a follow-up PATCH.
 
-        A create whose answer was lost is reconciled by owner and creation time
-        (names are not unique on Snip), never re-sent blindly.
+        A create whose answer was lost is reconciled, never re-sent blindly: names
+        are not unique on Snip and our clock may disagree with the server's, so the
+        groups are listed once before sending and only a group we own with that
+        name and an id above every id listed then is taken as the lost one.
+
+        If the group was created but the follow-up that sets its ``description``
+        failed, the error is raised with a ``created_group_id`` attribute (the new
+        group's id) and a note saying so: re-sending the create would duplicate it.
 
         Raises:
             InvalidInputError: a name outside 3-255 characters or an unknown field.
@@ -131,34 +139,60 @@ class Snip:
         """
         _check_fields(fields)
         request = sansio.build_create_group(self.base_url, self._headers, name)
-        started = time.time()
+        # Snip numbers groups from one increasing counter (ids are never reused),
+        # so the group a lost POST made is above every id visible before sending.
+        # This costs one listing per create; the server's Date header of that
+        # listing is the reference for a wide, clock-skew-proof sanity check.
+        listing = await self._send(
+            sansio.build_list_groups(self.base_url, self._headers)
+        )
+        floor = max(
+            (g.id for g in wire.structure_groups(sansio.decipher(listing))), default=0
+        )
+        since = _server_time(listing)
 
         async def send() -> wire.WireGroup:
             return wire.structure_group(await self._call(request))
 
         async def find() -> wire.WireGroup | None:
-            return self._reconcile(await self._fetch_groups(), name, started)
+            return self._reconcile(await self._fetch_groups(), name, floor, since)
 
         group = await create_reconciled(send, find)
         self._created.add(group.id)
         if fields.get("description") is not None:
-            return await self.update_group(str(group.id), **fields)
+            try:
+                return await self.update_group(str(group.id), **fields)
+            except Exception as exc:
+                exc.created_group_id = str(group.id)  # type: ignore[attr-defined]
+                exc.add_note(
+                    f"snip group {group.id} was created; its description may not "
+                    "have been set (do not re-send the create)"
+                )
+                raise
         return wire.group_to_model(group)
 
     def _reconcile(
-        self, groups: Sequence[wire.WireGroup], name: str, started: float
+        self,
+        groups: Sequence[wire.WireGroup],
+        name: str,
+        floor: int,
+        since: datetime | None,
     ) -> wire.WireGroup | None:
-        """The group a lost create made: ours, owned by us, created since we sent."""
-        floor = int(started) - CLOCK_SKEW
+        """The group a lost create made: named so, owned by us, newer than ``floor``.
+
+        ``created`` is only a sanity check against the server's own clock (the
+        ``Date`` of the listing taken before sending), with a wide window.
+        """
+        oldest = None if since is None else since - RECONCILE_WINDOW
         candidates = [
             g
             for g in groups
             if g.name == name
+            and g.id > floor
             and g.id not in self._created
             and (owner := g.owner) is not None
             and owner.self_
-            and g.created is not None
-            and g.created.timestamp() >= floor
+            and (oldest is None or g.created is None or g.created >= oldest)
         ]
         return max(candidates, key=lambda g: g.id, default=None)
 
@@ -191,21 +225,25 @@ class Snip:
         return wire.group_to_model(await self._fetch_group(gid))
 
     async def delete_group(self, group_id: str) -> None:
-        """Delete a group (owner only).
+        """Delete a group (owner only): GET it, then DELETE it.
+
+        A DELETE may be re-sent below us after its answer was lost (by the retry
+        policy, and by aiohttp itself, which silently re-sends an idempotent
+        request once when the connection drops), so its 404 may just mean "an
+        earlier attempt deleted it". The GET first tells "no such group" apart:
+        after it, a 404 means the group is gone, which is what was asked.
 
         Raises:
             PermissionDeniedError: the token's user is not the owner.
             NotFoundError: no such group.
         """
         gid = sansio.int_id(group_id)
+        await self._fetch_group(gid)
         request = sansio.build_delete_group(self.base_url, self._headers, gid)
-        response = await self._send(request)
         try:
-            sansio.decipher(response, expect_body=False)
+            sansio.decipher(await self._send(request), expect_body=False)
         except NotFoundError:
-            # A re-sent DELETE finding nothing means an earlier attempt deleted it.
-            if response.attempts <= 1:
-                raise
+            return
 
     async def iter_groups(self, query: str | None = None) -> AsyncIterator[Group]:
         """The groups the token's user is a member of (one unpaged array).
@@ -378,6 +416,15 @@ class Snip:
             UnsupportedOperationError: always.
         """
         raise UnsupportedOperationError("the snip API cannot delete users")
+
+
+def _server_time(response: Response) -> datetime | None:
+    """The server's clock from a response's ``Date`` header, if it has a valid one."""
+    try:
+        moment = parsedate_to_datetime(response.header("date") or "")
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _check_fields(fields: Mapping[str, Any]) -> None:

@@ -104,9 +104,14 @@ def _space(request: web.Request) -> int:
     return found[1]
 
 
+def _digits(raw: str) -> bool:
+    """Whether ``int()`` reads ``raw`` as a plain number (``"²".isdigit()`` is true)."""
+    return raw.isascii() and raw.isdigit()
+
+
 def _group(request: web.Request, space: int) -> NeuroIOGroup:
     raw = request.match_info["id"]
-    group = _store(request).groups.get(int(raw)) if raw.isdigit() else None
+    group = _store(request).groups.get(int(raw)) if _digits(raw) else None
     if group is None or group.space_id != space:
         raise _RejectedError(404, "Not found.")
     return group
@@ -150,7 +155,7 @@ def _csv(request: web.Request, name: str) -> list[str] | None:
 
 def _csv_ints(request: web.Request, name: str) -> list[int] | None:
     values = _csv(request, name)
-    if values is not None and not all(v.isdigit() for v in values):
+    if values is not None and not all(_digits(v) for v in values):
         raise _invalid(**{name: "Enter a whole number."})
     return None if values is None else [int(v) for v in values]
 
@@ -160,7 +165,7 @@ def _page(request: web.Request, items: list[Any]) -> web.Response:
 
     def number(name: str, default: int) -> int:
         raw = request.query.get(name, "")
-        return int(raw) if raw.isdigit() else default
+        return int(raw) if _digits(raw) else default
 
     limit = min(max(1, number("limit", store.default_limit)), store.max_page_size)
     offset = number("offset", 0)

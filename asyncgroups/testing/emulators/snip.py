@@ -89,7 +89,11 @@ class _Api:
         return uid
 
     def visible(self, raw: str, caller: int) -> tuple[SnipGroup, str]:
-        group = self.store.groups.get(int(raw)) if raw.isdigit() else None
+        group = (
+            self.store.groups.get(int(raw))
+            if raw.isascii() and raw.isdigit()
+            else None
+        )
         if group is None or caller not in group.members:
             raise SnipError(404, "Group not found")
         return group, group.members[caller][0]

@@ -5,6 +5,7 @@ seed and inspect it directly; it writes Snip's wire JSON by hand and never impor
 the client's ``sansio``/``wire`` modules.
 """
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -19,9 +20,9 @@ ROLES = ("owner", "moderator", "member")
 
 
 def timestamp(seconds: float) -> str:
-    """A time as Snip writes it: ``2025-09-29T11:16:08.000Z``."""
-    moment = datetime.fromtimestamp(seconds, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """A time as Snip writes it, in whole seconds: ``2025-09-29T11:16:08.000Z``."""
+    moment = datetime.fromtimestamp(math.floor(seconds), UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 @define
@@ -126,8 +127,9 @@ class SnipStore:
         return token
 
     def touch(self, group: SnipGroup) -> None:
-        """Advance ``last_updated`` (strictly, even within one millisecond)."""
-        group.last_updated = max(self._now(), group.last_updated + 0.001)
+        """Advance ``last_updated`` visibly: timestamps show whole seconds, so by at
+        least one second, even for two PATCHes within the same second."""
+        group.last_updated = max(self._now(), math.floor(group.last_updated) + 1.0)
 
     def _now(self) -> float:
         return self.clock()

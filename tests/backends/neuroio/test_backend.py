@@ -1,10 +1,13 @@
 """The NeuroIO backend object: configuration, secrets, persons, reconciliation."""
 
+import json
+
 import pytest
 
 import asyncgroups as ag
 from asyncgroups.backends import Capability
 from asyncgroups.testing import Emulator, Fault
+from asyncgroups.transport.base import Request
 
 
 def test_token_never_shows() -> None:
@@ -99,3 +102,59 @@ async def test_non_integer_group_id_is_not_found(nclient: ag.Client) -> None:
         await nclient.groups.get("Engineering")
     result = await nclient.members.add("Engineering", ["p"])
     assert isinstance(result.failed["p"], ag.NotFoundError)
+
+
+async def test_emulator_reads_only_ascii_digits_as_ids(neuroio: Emulator) -> None:
+    """ "²" passes str.isdigit() but is no number: 404/400/default, never a 500."""
+    neuroio.store.seed_group("Eng")
+    auth = {"Authorization": f"Token {neuroio.credentials['token']}"}
+    base = neuroio.url + "/v1/groups/persons/"
+    cases = [
+        ("GET", base + "%C2%B2/", 404),
+        ("GET", base + "%C2%B2/pids/", 404),
+        ("DELETE", base + "%C2%B2/", 404),
+        ("GET", base + "?groups_ids=%C2%B2", 400),
+        ("GET", base + "?limit=%C2%B2&offset=%C2%B2", 200),
+    ]
+    async with ag.Client(
+        ag.backends.NeuroIO(base_url=neuroio.url, token="t"),
+        retry=ag.RetryPolicy.off(),
+    ) as client:
+        for method, url, status in cases:
+            request = Request(method, url, headers=auth)
+            response = await client.transport.send(request)
+            assert response.status == status, url
+            body = json.loads(response.body)
+            if status == 404:
+                assert body["error_codes"] == [404]
+                assert body["message"] == "Not found."
+            elif status == 400:
+                assert "groups_ids" in {f["name"] for f in body["fields"]}
+
+
+@pytest.mark.parametrize("group_id", ["..", ".", "1/..", "²"])
+async def test_non_integer_group_ids_send_nothing(
+    neuroio: Emulator, nclient: ag.Client, group_id: str
+) -> None:
+    """"." and ".." would be normalised onto the collection: NotFoundError, unsent."""
+    gid = neuroio.store.seed_group("Eng")
+    with pytest.raises(ag.NotFoundError):
+        await nclient.groups.get(group_id)
+    with pytest.raises(ag.NotFoundError):
+        await nclient.groups.update(group_id, name="x")
+    with pytest.raises(ag.NotFoundError):
+        await nclient.groups.delete(group_id)
+    with pytest.raises(ag.NotFoundError):
+        [m async for m in nclient.members.list(group_id)]
+    assert neuroio.requests == []
+    assert neuroio.store.group_ids() == [gid]
+
+
+@pytest.mark.parametrize("pid", [".", "..", "a/b"])
+async def test_path_like_pids_send_nothing(
+    neuroio: Emulator, nclient: ag.Client, pid: str
+) -> None:
+    """A pid that is not one path segment is InvalidInputError, unsent."""
+    with pytest.raises(ag.InvalidInputError):
+        await nclient.users.delete(pid)
+    assert neuroio.requests == []

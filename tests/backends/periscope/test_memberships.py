@@ -3,7 +3,7 @@
 import asyncio
 
 import asyncgroups as ag
-from asyncgroups.testing import Emulator
+from asyncgroups.testing import Emulator, Fault
 
 
 async def test_200_concurrent_adds_to_one_user_lose_nothing(
@@ -103,3 +103,34 @@ async def test_users_are_paged_by_cursor() -> None:
         assert sorted(listed) == sorted([*emails, emu.credentials["admin_email"]])
         assert len(listed) == len(set(listed))
         assert sum(1 for r in emu.requests if "next_page_start" in r.query) == 4
+
+
+async def test_groups_replacement_is_serialised_with_member_changes(
+    pclient: ag.Client, periscope: Emulator
+) -> None:
+    """users.update(groups=) and members.add overlapping on one user lose nothing.
+
+    With slow PUTs, the replacement used to take a lock of its own (the user's queue
+    was collected as soon as the lock was returned), so the add read the old list,
+    the replacement landed, and the add's PUT then overwrote it.
+    """
+    (email,) = periscope.store.seed_users(1)
+    site = periscope.store.site()
+    for name in ("A", "B"):
+        periscope.store.seed_group(name)
+    periscope.faults.add(Fault.latency(0.05), route="PUT /api/v1/users*")
+
+    periscope.clear_requests()
+    update = asyncio.create_task(pclient.users.update(email, groups=["A"]))
+    # Start the add while the replacement's PUT is held up at the server.
+    while not any(r.method == "PUT" for r in periscope.requests):
+        await asyncio.sleep(0.001)
+    added = await pclient.members.add("B", [email])
+    user = await update
+
+    assert added.ok
+    assert added.succeeded == {email}
+    assert user.email == email
+    # Serial order: the replacement, then the add read-modify-writing its result.
+    assert site.user_groups(email) == {"A", "B", "Everyone"}
+    assert len(pclient.backend.memberships) == 0  # type: ignore[attr-defined]

@@ -62,6 +62,21 @@ async def test_group_crud(client: ag.Client, emulator: Emulator):
         await client.groups.get(group.id)
 
 
+async def test_group_description_is_refused_not_dropped(
+    client: ag.Client, emulator: Emulator
+):
+    """Core SCIM Groups have no description: asking for one is an error, not a no-op."""
+    with pytest.raises(ag.InvalidInputError, match="description"):
+        await client.groups.create("Docs", description="the writers")
+    assert emulator.store.group_ids() == []
+    group = await client.groups.create("Docs", description=None)
+    with pytest.raises(ag.InvalidInputError, match="description"):
+        await client.groups.update(group.id, description="the writers")
+    with pytest.raises(ag.InvalidInputError, match="description"):
+        await client.groups.update(group.id, name="Writers", description="x")
+    assert emulator.store.group(group.id)["displayName"] == "Docs"
+
+
 async def test_user_crud(client: ag.Client, emulator: Emulator):
     """Users are created, read, updated, listed and deleted, on the server too."""
     user = await client.users.create(

@@ -1,6 +1,8 @@
 """Behaviour only the Snip backend has, against the Snip emulator over loopback."""
 
+import json
 import time
+from itertools import pairwise
 from collections.abc import AsyncIterator
 
 import pytest
@@ -273,3 +275,94 @@ async def test_secret_stays_out_of_repr(emu: Emulator) -> None:
     with pytest.raises(ag.errors.ConfigurationError) as info:
         Snip(token="abc\r\nX-Evil: 1")
     assert "abc" not in str(info.value)
+
+
+async def test_lost_create_is_reconciled_whatever_the_server_clock() -> None:
+    """A server clock 5 s behind ours still gives one group after a lost create."""
+    async with serve_emulator("snip", seed=1, now=lambda: time.time() - 5) as emu:
+        emu.store.seed_group("Eng")
+        before = set(emu.store.group_ids())
+        emu.faults.add(
+            Fault.drop(after_apply=True), times=1, route="POST /api/account/groups"
+        )
+        async with client_for(emu) as client:
+            group = await client.groups.create("Eng")
+        assert set(emu.store.group_ids()) - before == {group.id}
+        assert [r.method for r in emu.requests if r.method == "POST"] == ["POST"]
+
+
+async def test_failed_description_names_the_created_group(emu: Emulator) -> None:
+    """If the description PATCH fails, the error carries the group that exists."""
+    emu.faults.add(Fault.status(503), times=1, route="PATCH /api/account/groups/*")
+    async with client_for(emu) as client:
+        with pytest.raises(ag.errors.ServerError) as info:
+            await client.groups.create("Eng", description="d")
+    (gid,) = emu.store.group_ids()
+    assert info.value.created_group_id == gid  # type: ignore[attr-defined]
+    assert any(f"group {gid} was created" in n for n in info.value.__notes__)
+    assert emu.store.group(gid).description is None
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault.drop(after_apply=True), Fault.drop()], ids=["after", "before"]
+)
+async def test_lost_delete_is_reconciled(emu: Emulator, fault: Fault) -> None:
+    """A DELETE whose answer was lost is re-sent; a 404 then means it is gone.
+
+    aiohttp re-sends a dropped DELETE itself, so even with retries off the
+    backend may see the 404 of a second attempt with ``attempts == 1``.
+    """
+    gid = emu.store.seed_group("Eng")
+    emu.faults.add(fault, times=1, route="DELETE /api/account/groups/*")
+    async with client_for(emu) as client:
+        await client.groups.delete(gid)
+    assert gid not in emu.store.group_ids()
+
+
+async def test_delete_missing_group_after_429_is_not_found(emu: Emulator) -> None:
+    """A 429 was never applied: a 404 on the retry means there was no such group."""
+    emu.faults.add(
+        Fault.status(429, retry_after=0), times=1, route="DELETE /api/account/groups/*"
+    )
+    backend = Snip(token=emu.credentials["token"], base_url=emu.url)
+    retry = ag.RetryPolicy(max_attempts=3, base_delay=0.001, budget=None)
+    async with ag.Client(backend, retry=retry) as client:
+        with pytest.raises(ag.errors.NotFoundError):
+            await client.groups.delete("424242")
+    assert emu.store.group_ids() == []
+
+
+async def test_emulator_times_are_whole_seconds_and_patches_show() -> None:
+    """Times are ``...:SS.000Z``; each PATCH visibly advances ``last_updated``."""
+    async with serve_emulator("snip", seed=1, now=lambda: 1_760_447_300.789) as emu:
+        gid = emu.store.seed_group("Eng")
+        async with client_for(emu) as client:
+            backend = client.backend
+            assert isinstance(backend, Snip)
+            stamps = [(await backend._fetch_group(int(gid))).last_updated]
+            for name in ("Eng2", "Eng3"):
+                await client.groups.update(gid, name=name)
+                stamps.append((await backend._fetch_group(int(gid))).last_updated)
+        group = emu.store.render(emu.store.group(gid), emu.store.owner_id)
+    assert group["created"] == "2025-10-14T13:08:20.000Z"
+    assert group["members"][0]["joined_at"] == "2025-10-14T13:08:20.000Z"
+    assert group["last_updated"] == "2025-10-14T13:08:22.000Z"
+    assert stamps[0] is not None
+    assert all(a is not None and b is not None and a < b for a, b in pairwise(stamps))
+
+
+async def test_emulator_answers_404_for_non_ascii_digit_ids(emu: Emulator) -> None:
+    """ "²" passes str.isdigit() but is no id: the enveloped 404, not a 500."""
+    emu.store.seed_group("Eng")
+    auth = {"Authorization": f"Bearer {emu.credentials['token']}"}
+    async with client_for(emu) as client:
+        for path in ("/api/account/groups/%C2%B2", "/api/account/groups/%C2%B2/leave"):
+            method = "POST" if path.endswith("leave") else "GET"
+            response = await client.transport.send(
+                Request(method, emu.url + path, headers=auth)
+            )
+            assert response.status == 404
+            assert json.loads(response.body) == {
+                "message": "Group not found",
+                "details": None,
+            }
