@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from asyncgroups.backends.base import Capability
 from asyncgroups.errors import InvalidInputError
@@ -54,6 +54,9 @@ DesiredInput = (
 #: Source key -> target key: a mapping, or a callable returning ``None`` for no match.
 KeyMap = Mapping[str, str] | Callable[[str], str | None]
 
+#: Why a source key is in a plan's ``unknown``: the ``key_map`` did not translate it.
+NO_MAPPING = "no mapping for source key"
+
 #: Owners cannot be pruned: removing one would orphan the group (Snip refuses it).
 _PROTECTED_ROLES = frozenset({"owner"})
 
@@ -82,7 +85,8 @@ class GroupPlan:
         to_add: keys to add.
         to_remove: keys to remove.
         unsupported: key -> why the backend cannot make that change.
-        unknown: key -> why the key is not a known user (not added).
+        unknown: key -> why the key is not added (not a known user, or a source
+            key the ``key_map`` does not translate).
         observed_count: how many members were observed.
         fingerprint: a digest of the observed members (drift detection).
         complete: whether the members listing was read to the end.
@@ -230,13 +234,21 @@ def normalise_desired(
     """Validate a desired-state mapping: group -> member keys.
 
     Raises:
-        InvalidInputError: it is not a mapping, or a group or key is malformed.
+        InvalidInputError: it is not a mapping, a group or key is malformed, or two
+            groups normalise to the same key (``1`` and ``"1"``).
     """
     if not isinstance(desired, Mapping):
         raise InvalidInputError("desired state must map groups to member keys")
     result: dict[str, frozenset[str]] = {}
+    spelt: dict[str, object] = {}
     for group, keys in desired.items():
         name = normalise_id(group, "group")
+        if name in spelt:
+            raise InvalidInputError(
+                f"group {name!r} is given twice in the desired state "
+                f"(as {spelt[name]!r} and as {group!r}): one would overwrite the other"
+            )
+        spelt[name] = group
         if isinstance(keys, str | bytes) or not isinstance(keys, Iterable):
             raise InvalidInputError(f"members of {name!r} must be a collection of keys")
         result[name] = frozenset(normalise_id(k, f"member of {name!r}") for k in keys)
@@ -254,6 +266,7 @@ def build_plan(
     prune: bool = False,
     create_groups: bool = False,
     by: By = "name",
+    unmapped: Mapping[str, Iterable[str]] | None = None,
 ) -> SyncPlan:
     """Compare desired and observed state; pure (no I/O).
 
@@ -267,6 +280,8 @@ def build_plan(
         prune: remove members that are not desired.
         create_groups: create desired groups that do not exist.
         by: how desired groups are named.
+        unmapped: group key -> source keys the ``key_map`` could not translate;
+            listed under the group's ``unknown`` (never added).
 
     Returns:
         The plan.
@@ -280,14 +295,16 @@ def build_plan(
     plans: list[GroupPlan] = []
     for key, wanted in desired.items():
         gid = resolved.get(key)
+        lost = dict.fromkeys((unmapped or {}).get(key, ()), NO_MAPPING)
         if gid is None:
-            plans.append(_missing(key, wanted, capabilities, by, create_groups, no_add))
+            plan = _missing(key, wanted, capabilities, by, create_groups, no_add)
+            plans.append(evolve(plan, unknown={**lost, **plan.unknown}))
             continue
         seen = observed.get(gid, Observed())
         additions = wanted - seen.keys
         removals = seen.keys - wanted if prune else frozenset()
         unsupported: dict[str, str] = {}
-        unknown: dict[str, str] = {}
+        unknown: dict[str, str] = lost
         if not can_add:
             unsupported.update(dict.fromkeys(additions, no_add))
             additions = frozenset()
@@ -379,7 +396,8 @@ async def plan_sync(
         create_groups: create desired groups that do not exist.
         by: ``"name"`` or ``"id"``.
         key_map: source key -> target key (a mapping or a callable), applied to
-            every desired key first; keys it does not map are kept as they are.
+            every desired key first; keys it does not map are not added: they are
+            listed under the group's ``unknown`` ("no mapping for source key").
         concurrency: member listings in flight (default: the Client's).
 
     Returns:
@@ -393,10 +411,15 @@ async def plan_sync(
     if by not in ("name", "id"):
         raise InvalidInputError("by must be 'name' or 'id'")
     wanted = normalise_desired(desired)
+    unmapped: dict[str, frozenset[str]] = {}
     if key_map is not None:
+        mapped = {g: {k: map_key(k, key_map) for k in ks} for g, ks in wanted.items()}
         wanted = {
-            g: frozenset(map_key(k, key_map) or k for k in ks)
-            for g, ks in wanted.items()
+            g: frozenset(t for t in pairs.values() if t) for g, pairs in mapped.items()
+        }
+        unmapped = {
+            g: frozenset(k for k, t in pairs.items() if not t)
+            for g, pairs in mapped.items()
         }
     resolved = await resolve_groups(client, wanted, by)
     ids = [gid for gid in resolved.values() if gid is not None]
@@ -421,4 +444,5 @@ async def plan_sync(
         prune=prune,
         create_groups=create_groups,
         by=by,
+        unmapped=unmapped,
     )

@@ -135,14 +135,7 @@ class Limiter:
                 reservation = await state.reserve(self._clock())
                 if reservation.delay <= 0.0:
                     break
-                if self.max_wait is not None and reservation.delay > self.max_wait:
-                    raise RateLimitedError(
-                        "not sent: the rate limit would delay this request "
-                        f"{reservation.delay:.1f} s, longer than the "
-                        f"{self.max_wait:.1f} s it may wait",
-                        status=429,
-                        retry_after=reservation.delay,
-                    )
+                self._check_token_wait(reservation.delay)
                 await self._sleep(reservation.delay)
                 extra = await state.extra_wait(reservation, self._clock())
                 if extra > 0.0:  # the rate went down meanwhile
@@ -157,6 +150,16 @@ class Limiter:
             raise
         self.state.sent(self._clock())
         self.in_flight += 1
+
+    def _check_token_wait(self, delay: float) -> None:
+        """Refuse a token wait longer than ``max_wait`` (the request's deadline)."""
+        if self.max_wait is not None and delay > self.max_wait:
+            raise RateLimitedError(
+                "not sent: the rate limit would delay this request "
+                f"{delay:.1f} s, longer than the {self.max_wait:.1f} s it may wait",
+                status=429,
+                retry_after=delay,
+            )
 
     async def _wait_gate(self) -> bool:
         """Wait while the gate is closed; whether it was."""

@@ -36,8 +36,9 @@ class RateLimitedTransport:
         default_pause: pause after a 429 that has no ``Retry-After``.
         identity: what is limited, for a shared store's keys; ``None`` derives it
             from the first request (origin and a hash of its credentials).
-        max_wait: the longest a request waits at a closed 429 gate before failing
-            with ``RateLimitedError`` (no request is sent); ``None``: wait it out.
+        max_wait: the longest a request waits at a closed 429 gate or for a token
+            before failing with ``RateLimitedError`` (no request is sent);
+            ``None``: wait it out.
     """
 
     def __init__(

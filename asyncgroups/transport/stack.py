@@ -68,7 +68,8 @@ def build_stack(
         raise ConfigurationError("hooks must be an asyncgroups.Hooks instance")
     policy = retry if retry is not None else RetryPolicy()
     counted = CountingTransport(base, stats)
-    # A request never waits at the 429 gate longer than it may take in all.
+    # A request never waits at the 429 gate, or for a token, longer than it may
+    # take in all: a longer wait fails it at once, unsent.
     limited = RateLimitedTransport(
         counted,
         rate_limit if rate_limit is not None else RateLimit(),

@@ -1,6 +1,7 @@
 """A small test backend and its app, used to exercise the harness and the Client."""
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, ClassVar
@@ -45,6 +46,11 @@ class ToyStore:
 def build(*, seed: int | None = None, **options: Any) -> EmulatorApp:
     store = ToyStore()
     delay = float(options.get("delay", 0.0))
+    # hold_until=N: member additions wait until N are in flight at once (or until
+    # hold_timeout passes), so a concurrency cap is reached however slow the host
+    hold_until = options.get("hold_until")
+    hold_timeout = float(options.get("hold_timeout", 5.0))
+    all_in = asyncio.Event()
 
     @web.middleware
     async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -65,6 +71,11 @@ def build(*, seed: int | None = None, **options: Any) -> EmulatorApp:
         store.in_flight += 1
         store.max_in_flight = max(store.max_in_flight, store.in_flight)
         try:
+            if hold_until is not None:
+                if store.in_flight >= hold_until:
+                    all_in.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(all_in.wait(), hold_timeout)
             await asyncio.sleep(delay)
         finally:
             store.in_flight -= 1

@@ -27,10 +27,14 @@ async def test_batches_split_to_max_batch_with_bounded_concurrency(toy, toy_clie
 
 
 async def test_concurrency_cap_is_reached_not_exceeded():
-    """With a slow server the batch runs exactly the configured number at once."""
+    """The batch runs exactly the configured number at once, never more.
+
+    The server holds each addition until 3 are in flight (or 5 s pass), so the cap
+    is reached however slowly a loaded host starts them.
+    """
     from asyncgroups.testing import serve_emulator
 
-    async with serve_emulator("toy", delay=0.05) as emu:
+    async with serve_emulator("toy", delay=0.01, hold_until=3) as emu:
         keys = emu.store.seed_users(1000)
         gid = emu.store.seed_group("eng")
         backend = ToyBackend(token=TOKEN, base_url=emu.url)

@@ -7,7 +7,7 @@ import time
 import aiohttp
 import pytest
 
-from asyncgroups.testing import Fault
+from asyncgroups.testing import Fault, serve_emulator
 
 from .conftest import TOKEN
 
@@ -93,16 +93,18 @@ async def test_drop_after_apply_leaves_the_effect(toy):
     assert toy.faults.counts["drop_after"] == 1
 
 
-async def test_server_side_rate_limit(toy):
-    toy.store.seed_group("g")
-    toy.faults.add(Fault.rate_limit(per_second=5, burst=3, retry_after=1))
-    async with aiohttp.ClientSession() as s:
-        statuses = [(await get(s, toy.url + "/groups/1"))[0] for _ in range(6)]
-        last = await get(s, toy.url + "/groups/1")
-    assert statuses[:3] == [200, 200, 200]
-    assert 429 in statuses[3:]
-    assert last[0] in (200, 429)
-    assert toy.faults.counts["rate_limit"] >= 1
+async def test_server_side_rate_limit():
+    now = [1000.0]  # the server's clock stands still unless the test moves it
+    async with serve_emulator("toy", clock=lambda: now[0]) as toy:
+        toy.store.seed_group("g")
+        toy.faults.add(Fault.rate_limit(per_second=5, burst=3, retry_after=1))
+        async with aiohttp.ClientSession() as s:
+            statuses = [(await get(s, toy.url + "/groups/1"))[0] for _ in range(6)]
+            now[0] += 0.3  # 1.5 tokens refilled: room for one request
+            after = [(await get(s, toy.url + "/groups/1"))[0] for _ in range(2)]
+        assert statuses == [200, 200, 200, 429, 429, 429]
+        assert after == [200, 429]
+        assert toy.faults.counts["rate_limit"] == 4
 
 
 async def test_after_lets_first_matches_through(toy):

@@ -501,3 +501,34 @@ async def test_desired_from_client_maps_keys_and_names_unmapped_ones(client, mem
         await desired_from_client(client, ["src"], key_map="email")
     with pytest.raises(ag.InvalidInputError, match="no source group"):
         await desired_from_client(client, ["nope"])
+
+
+async def test_key_map_lists_keys_it_cannot_map_as_unknown(client, memory):
+    """A source key without a mapping is never used as a target key as it is."""
+    memory.users.update({"A", "b"})  # "b" happens to be a target user too
+    memory.seed("eng")
+    for key_map in ({"a": "A"}, {"a": "A"}.get):
+        plan = await client.plan_sync(
+            {"eng": {"a", "b"}, "new": {"b"}}, key_map=key_map, create_groups=True
+        )
+        eng, new = plan.groups
+        assert eng.to_add == ("A",)
+        assert eng.desired == ("A",)
+        assert dict(eng.unknown) == {"b": "no mapping for source key"}
+        assert new.create
+        assert new.to_add == ()
+        assert dict(new.unknown) == {"b": "no mapping for source key"}
+        assert "? b (no mapping for source key)" in str(plan)
+    report = await client.apply(plan)
+    assert memory.members("eng") == {"A"}
+    assert report.groups[0].skipped == {"b": "no mapping for source key"}
+
+
+@pytest.mark.parametrize("desired", [{1: {"a"}, "1": {"b"}}, {"1": {"a"}, 1: {"b"}}])
+async def test_group_keys_that_normalise_alike_are_refused(client, memory, desired):
+    """``1`` and ``"1"`` name the same group: refused, never silently merged."""
+    memory.users.update({"a", "b"})
+    memory.seed("one", ["a", "b"])
+    with pytest.raises(ag.InvalidInputError, match="'1' is given twice"):
+        await client.plan_sync(desired, by="id", prune=True)
+    assert memory.writes == []

@@ -130,11 +130,21 @@ class NeuroIO:
     async def create_group(self, name: str, **fields: Any) -> Group:
         """Create a person group; an ambiguous attempt is reconciled, never doubled.
 
+        Before sending, the groups named exactly ``name`` are listed (``?q=name``,
+        filtered to exact matches): usually one request, more only when over a
+        page of groups contain the name. A create whose answer was lost adopts
+        only an exact-name group absent from that list.
+
         Raises:
             InvalidInputError: a field NeuroIO groups do not have.
             APIError: the server refused.
         """
         _only_name(fields)
+        # Why a lookup before every create: NeuroIO groups carry no timestamps,
+        # names need not be unique and the listing order is undocumented, so only
+        # the ids that existed before sending tell an older same-named group from
+        # the one a lost create made. Taken after the outcome is unknown it would
+        # be too late (the lost create may already be in it).
         before = {g.id async for g in self._named(name)}
 
         async def send() -> Group:

@@ -90,9 +90,7 @@ class _Api:
 
     def visible(self, raw: str, caller: int) -> tuple[SnipGroup, str]:
         group = (
-            self.store.groups.get(int(raw))
-            if raw.isascii() and raw.isdigit()
-            else None
+            self.store.groups.get(int(raw)) if raw.isascii() and raw.isdigit() else None
         )
         if group is None or caller not in group.members:
             raise SnipError(404, "Group not found")

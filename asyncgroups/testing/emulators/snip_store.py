@@ -127,8 +127,10 @@ class SnipStore:
         return token
 
     def touch(self, group: SnipGroup) -> None:
-        """Advance ``last_updated`` visibly: timestamps show whole seconds, so by at
-        least one second, even for two PATCHes within the same second."""
+        """Advance ``last_updated`` visibly, even for two PATCHes in one second.
+
+        Timestamps show whole seconds, so it moves to the next second at least.
+        """
         group.last_updated = max(self._now(), math.floor(group.last_updated) + 1.0)
 
     def _now(self) -> float:

@@ -81,19 +81,23 @@ async def test_deleted_person_leaves_every_group(
         await nclient.users.delete(pids[0])
 
 
+@pytest.mark.parametrize("after_apply", [True, False], ids=["after", "before"])
 async def test_ambiguous_create_picks_the_new_group(
-    nclient: ag.Client, neuroio: Emulator
+    nclient: ag.Client, neuroio: Emulator, after_apply: bool
 ) -> None:
     """A dropped create beside an older same-named group returns the new one only."""
     old = neuroio.store.seed_group("Eng")
+    neuroio.store.seed_group("Engineering")  # matches ?q=Eng, but not exactly
     neuroio.faults.add(
-        Fault.drop(after_apply=True), times=1, route="POST /v1/groups/persons/"
+        Fault.drop(after_apply=after_apply), times=1, route="POST /v1/groups/persons/"
     )
     group = await nclient.groups.create("Eng")
     named = sorted(str(g.id) for g in neuroio.store.groups.values() if g.name == "Eng")
     assert named == sorted([old, group.id])
     assert int(group.id) > int(old)
     assert neuroio.faults.counts["drop"] == 1
+    posts = [r for r in neuroio.requests if r.method == "POST"]
+    assert len(posts) == (1 if after_apply else 2)
 
 
 async def test_non_integer_group_id_is_not_found(nclient: ag.Client) -> None:
@@ -136,7 +140,7 @@ async def test_emulator_reads_only_ascii_digits_as_ids(neuroio: Emulator) -> Non
 async def test_non_integer_group_ids_send_nothing(
     neuroio: Emulator, nclient: ag.Client, group_id: str
 ) -> None:
-    """"." and ".." would be normalised onto the collection: NotFoundError, unsent."""
+    """ "." and ".." would be normalised onto the collection: NotFoundError, unsent."""
     gid = neuroio.store.seed_group("Eng")
     with pytest.raises(ag.NotFoundError):
         await nclient.groups.get(group_id)

@@ -2,8 +2,8 @@
 
 import json
 import time
-from itertools import pairwise
 from collections.abc import AsyncIterator
+from itertools import pairwise
 
 import pytest
 
