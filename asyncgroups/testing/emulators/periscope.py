@@ -49,7 +49,8 @@ from asyncgroups.testing.emulators.periscope_store import (
 __all__ = ["PeriscopeStore", "Site", "build"]
 
 _STORE = web.AppKey("store", PeriscopeStore)
-_REQUEST_SITE = web.RequestKey("periscope_site", Site)
+#: Where the authenticated site is kept on the request (a plain key: aiohttp >= 3.12).
+_REQUEST_SITE = "asyncgroups.periscope_site"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -69,7 +70,8 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def _site(request: web.Request) -> Site:
-    return request[_REQUEST_SITE]
+    site: Site = request[_REQUEST_SITE]
+    return site
 
 
 def _store(request: web.Request) -> PeriscopeStore:
