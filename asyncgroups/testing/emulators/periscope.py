@@ -49,8 +49,13 @@ from asyncgroups.testing.emulators.periscope_store import (
 __all__ = ["PeriscopeStore", "Site", "build"]
 
 _STORE = web.AppKey("store", PeriscopeStore)
-#: Where the authenticated site is kept on the request (a plain key: aiohttp >= 3.12).
-_REQUEST_SITE = "asyncgroups.periscope_site"
+#: Where the authenticated site is kept on the request: a typed key where aiohttp
+#: has them (newer versions warn on plain string keys), a string before that.
+_REQUEST_SITE: Any = (
+    web.RequestKey("periscope_site", Site)
+    if hasattr(web, "RequestKey")
+    else "asyncgroups.periscope_site"
+)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
