@@ -35,6 +35,7 @@ logger = logging.getLogger("asyncgroups.transport")
 
 _NO_BODY_AUTO_HEADERS = ("Content-Type",)
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+_CHECKED_HEADERS_MAX = 1024
 _BAD_HEADER = re.compile(r"[\r\n\x00]")
 _BAD_HEADER_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -96,6 +97,14 @@ class AiohttpTransport:
         self._max_body = max_body
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._checked_headers: set[tuple[str, str]] = set()
+        # Per request, so a borrowed session gets the Client's settings too; an
+        # owned session (and its connector) already has them.
+        self._request_kwargs: dict[str, Any] = {}
+        if session is not None:
+            self._request_kwargs.update(
+                ssl=self._ssl, timeout=self._timeout, raise_for_status=False
+            )
 
     @property
     def closed(self) -> bool:
@@ -136,39 +145,40 @@ class AiohttpTransport:
             DecodeError: the body exceeded ``max_body``.
             ClientClosedError: the transport was closed.
         """
-        for name, value in request.headers.items():
-            if _BAD_HEADER.search(value) or _BAD_HEADER_NAME.search(name):
-                raise ConfigurationError(
-                    f"header {name!r} must not contain CR, LF or NUL characters"
-                )
+        checked = self._checked_headers
+        for item in request.headers.items():
+            if item not in checked:
+                self._check_header(item)
         session = self._get_session()
+        body_kwargs: dict[str, Any]
+        if request.body:
+            body_kwargs = {"data": request.body}
+        elif request.method in _BODYLESS:
+            body_kwargs = {}
+        else:
+            # aiohttp would label an empty POST body application/octet-stream.
+            body_kwargs = {"skip_auto_headers": _NO_BODY_AUTO_HEADERS}
         started = time.monotonic()
         try:
-            async with session.request(
+            resp = await session.request(
                 request.method,
                 request.url,
                 headers=request.headers,
-                data=request.body or None,
-                # aiohttp would label an empty POST body application/octet-stream.
-                skip_auto_headers=(
-                    _NO_BODY_AUTO_HEADERS
-                    if not request.body and request.method not in _BODYLESS
-                    else None
-                ),
                 allow_redirects=False,
-                ssl=self._ssl,
-                # Per request, so a borrowed session gets the Client's settings too.
-                timeout=self._timeout,
-                raise_for_status=False,
-            ) as resp:
+                **self._request_kwargs,
+                **body_kwargs,
+            )
+            try:
                 body = await self._read(resp, request)
-                return Response(
-                    status=resp.status,
-                    headers=resp.headers,
-                    body=body,
-                    request=request,
-                    elapsed=time.monotonic() - started,
-                )
+            finally:
+                resp.release()
+            return Response(
+                status=resp.status,
+                headers=resp.headers,
+                body=body,
+                request=request,
+                elapsed=time.monotonic() - started,
+            )
         # ``from None``: aiohttp's exceptions carry the raw URL and request headers,
         # which must not reach a traceback, a log or an error reporter.
         except aiohttp.ClientError as exc:
@@ -180,6 +190,18 @@ class AiohttpTransport:
                 method=request.method,
                 url=safe_url,
             ) from None
+
+    def _check_header(self, item: tuple[str, str]) -> None:
+        name, value = item
+        if _BAD_HEADER.search(value) or _BAD_HEADER_NAME.search(name):
+            raise ConfigurationError(
+                f"header {name!r} must not contain CR, LF or NUL characters"
+            )
+        # Headers repeat from request to request (auth, content type): remember
+        # the good ones, within a bound, so the hot path is one set lookup.
+        if len(self._checked_headers) >= _CHECKED_HEADERS_MAX:
+            self._checked_headers.clear()
+        self._checked_headers.add(item)
 
     async def _read(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
         length = resp.content_length

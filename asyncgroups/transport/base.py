@@ -19,7 +19,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELET
 
 
 def _lower_headers(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType({k.lower(): v for k, v in value.items()})
+    return {k.lower(): v for k, v in value.items()}
 
 
 def _headers(value: Mapping[str, str]) -> Mapping[str, str]:

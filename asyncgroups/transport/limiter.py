@@ -230,6 +230,11 @@ class Limiter:
         elif info.remaining <= low:
             self.state.cap(info.remaining / info.reset, now + info.reset, now)
 
+    @property
+    def shared(self) -> bool:
+        """Whether the state lives in a shared store (feedback needs a flush)."""
+        return not isinstance(self.state, MemoryState)
+
     async def flush(self) -> None:
         """Wait until feedback recorded so far is visible to every sharer."""
         await self.state.flush()

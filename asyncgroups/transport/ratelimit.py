@@ -16,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asyncgroups.config import RateLimit
-from asyncgroups.errors import ConfigurationError
+from asyncgroups.errors import ConfigurationError, TransportError
 from asyncgroups.transport.base import AsyncTransport, Request, Response
 from asyncgroups.transport.limiter import DEFAULT_PAUSE, Limiter
 from asyncgroups.transport.limiter_store import LimiterStore, request_identity
+from asyncgroups.transport.stats import TransportStats
 
 __all__ = ["RateLimitedTransport"]
 
@@ -52,8 +53,10 @@ class RateLimitedTransport:
         default_pause: float = DEFAULT_PAUSE,
         identity: str | None = None,
         max_wait: float | None = None,
+        stats: TransportStats | None = None,
     ) -> None:
         self._inner = inner
+        self._stats = stats
         self._clock = clock
         self._settings: dict[str, Any] = {
             "clock": clock,
@@ -89,12 +92,26 @@ class RateLimitedTransport:
         if not limiter.try_admit():
             await limiter.acquire()
         sent_at = self._clock()
+        stats = self._stats
         try:
+            if stats is not None:
+                stats.requests += 1
             response = await self._inner.send(request)
+        except TransportError:
+            if stats is not None:
+                stats.transport_errors += 1
+            raise
         finally:
             limiter.release()
-        limiter.observe(response.status, response.headers, sent_at)
-        await limiter.flush()
+        status = response.status
+        if stats is not None:
+            if status == 429:
+                stats.throttled += 1
+            elif status >= 500:
+                stats.server_errors += 1
+        limiter.observe(status, response.headers, sent_at)
+        if limiter.shared:
+            await limiter.flush()
         return response
 
     async def aclose(self) -> None:
