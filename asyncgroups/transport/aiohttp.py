@@ -94,17 +94,26 @@ class AiohttpTransport:
         )
         self._limit = limit
         self._trace_configs = list(trace_configs)
+        # Traced sessions get every body through resp.read() (its chunk event).
+        self._traced = bool(
+            session.trace_configs if session is not None else self._trace_configs
+        )
         self._max_body = max_body
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._checked_headers: set[tuple[str, str]] = set()
         # Per request, so a borrowed session gets the Client's settings too; an
         # owned session (and its connector) already has them.
-        self._request_kwargs: dict[str, Any] = {}
+        self._request_kwargs: dict[str, Any] = {"allow_redirects": False}
         if session is not None:
             self._request_kwargs.update(
                 ssl=self._ssl, timeout=self._timeout, raise_for_status=False
             )
+        # aiohttp would label an empty POST body application/octet-stream.
+        self._empty_body_kwargs = {
+            **self._request_kwargs,
+            "skip_auto_headers": _NO_BODY_AUTO_HEADERS,
+        }
 
     @property
     def closed(self) -> bool:
@@ -149,35 +158,40 @@ class AiohttpTransport:
         for item in request.headers.items():
             if item not in checked:
                 self._check_header(item)
-        session = self._get_session()
-        body_kwargs: dict[str, Any]
+        session = self._session
+        if (
+            session is None
+            or self._closed
+            or self._loop is not asyncio.get_running_loop()
+        ):
+            session = self._get_session()
+        kwargs = self._request_kwargs
         if request.body:
-            body_kwargs = {"data": request.body}
-        elif request.method in _BODYLESS:
-            body_kwargs = {}
-        else:
-            # aiohttp would label an empty POST body application/octet-stream.
-            body_kwargs = {"skip_auto_headers": _NO_BODY_AUTO_HEADERS}
+            kwargs = {**kwargs, "data": request.body}
+        elif request.method not in _BODYLESS:
+            kwargs = self._empty_body_kwargs
         started = time.monotonic()
         try:
             resp = await session.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                allow_redirects=False,
-                **self._request_kwargs,
-                **body_kwargs,
+                request.method, request.url, headers=request.headers, **kwargs
             )
             try:
-                body = await self._read(resp, request)
+                length = resp.content_length
+                if length is not None and length <= self._max_body:
+                    content = resp.content
+                    if content.is_eof() and not request.body and not self._traced:
+                        # The whole body is here and aiohttp has already given the
+                        # connection back: take the bytes without resp.read()'s
+                        # five coroutine hops (which only add a trace event).
+                        body = content.read_nowait()
+                    else:
+                        body = await resp.read()
+                else:
+                    body = await self._read_capped(resp, request)
             finally:
                 resp.release()
             return Response(
-                status=resp.status,
-                headers=resp.headers,
-                body=body,
-                request=request,
-                elapsed=time.monotonic() - started,
+                resp.status, resp.headers, body, request, 1, time.monotonic() - started
             )
         # ``from None``: aiohttp's exceptions carry the raw URL and request headers,
         # which must not reach a traceback, a log or an error reporter.
@@ -203,10 +217,11 @@ class AiohttpTransport:
             self._checked_headers.clear()
         self._checked_headers.add(item)
 
-    async def _read(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
+    async def _read_capped(
+        self, resp: aiohttp.ClientResponse, request: Request
+    ) -> bytes:
+        """Read a body of unknown or excessive length, up to ``max_body``."""
         length = resp.content_length
-        if length is not None and length <= self._max_body:
-            return await resp.read()
         safe_url = _redact.url(request.url)
         if length is not None:
             raise DecodeError(

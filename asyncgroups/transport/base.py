@@ -5,10 +5,10 @@ decipher :class:`Response` values (pure); only transports perform I/O.
 """
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 from attrs import field, frozen
+from multidict import CIMultiDictProxy
 
 from asyncgroups import _redact
 
@@ -18,16 +18,12 @@ __all__ = ["IDEMPOTENT_METHODS", "AsyncTransport", "Request", "Response"]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
-def _lower_headers(value: Mapping[str, str]) -> Mapping[str, str]:
+def _response_headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    # aiohttp's headers (multidict, which aiohttp depends on) already look names up
+    # case-insensitively: kept as they are, with no copy on the hot path.
+    if type(value) is CIMultiDictProxy:
+        return value
     return {k.lower(): v for k, v in value.items()}
-
-
-def _headers(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType(dict(value))
-
-
-def _upper(value: str) -> str:
-    return value.upper()
 
 
 @frozen
@@ -37,17 +33,18 @@ class Request:
     Attributes:
         method: the HTTP method.
         url: the absolute URL, query string included.
-        headers: request headers (credentials hidden in the repr).
+        headers: request headers (credentials hidden in the repr). The mapping is
+            held as given, not copied: build a fresh one for each request and do
+            not change it afterwards (it may be sent again by a retry).
         body: the encoded body.
         idempotent: safe to re-send after an unknown outcome even if the method is
             not idempotent by RFC 9110 (e.g. a set-style membership POST).
     """
 
-    method: str = field(converter=_upper)
+    # str.upper itself (a C method), not a wrapper: this runs for every request.
+    method: str = field(converter=str.upper)  # type: ignore[misc]
     url: str = field(repr=_redact.url)
-    headers: Mapping[str, str] = field(
-        factory=dict, converter=_headers, repr=_redact.headers_repr
-    )
+    headers: Mapping[str, str] = field(factory=dict, repr=_redact.headers_repr)
     body: bytes = field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
     idempotent: bool = False
 
@@ -63,7 +60,8 @@ class Response:
 
     Attributes:
         status: the status code.
-        headers: response headers, names lower-cased.
+        headers: response headers, looked up case-insensitively (lower-case
+            names: any mapping given is lower-cased, unless it already ignores case).
         body: the whole body.
         request: the request this answers.
         attempts: how many times the request was sent to get this response.
@@ -71,7 +69,7 @@ class Response:
     """
 
     status: int
-    headers: Mapping[str, str] = field(converter=_lower_headers, repr=False)
+    headers: Mapping[str, str] = field(converter=_response_headers, repr=False)
     body: bytes = field(repr=lambda b: f"<{len(b)} bytes>")
     request: Request
     attempts: int = 1

@@ -12,6 +12,7 @@ has passed; waiters then resume spread over a short random window.
 """
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,8 +31,8 @@ from asyncgroups.transport.limiter_store import (
     TokenBucket,
 )
 from asyncgroups.transport.ratelimit_headers import (
-    SIGNAL_HEADERS,
     RateLimitInfo,
+    has_rate_limit_headers,
     parse_rate_limit_headers,
 )
 from asyncgroups.transport.retry_after import parse_retry_after
@@ -90,6 +91,9 @@ class Limiter:
                 "RateLimit.store must be a limiter store (MemoryStore, RedisStore)"
             )
         self.state: LimiterState = store.open(limit, identity=identity, clock=clock)
+        self._memory = self.state if isinstance(self.state, MemoryState) else None
+        #: Whether the state lives in a shared store (feedback needs a :meth:`flush`).
+        self.shared = self._memory is None
         self.in_flight = 0
 
     @property
@@ -110,19 +114,35 @@ class Limiter:
 
     # -- admission -------------------------------------------------------------------
 
-    def try_admit(self) -> bool:
-        """Admit at once without waiting, if nothing can make this request wait."""
-        if self._semaphore is not None:
-            return False
-        now = self._clock()
-        if not self.state.admits_at_once(now):
-            return False
-        self.state.sent(now)
-        self.in_flight += 1
-        return True
+    def try_admit(self) -> float | None:
+        """Admit at once, if nothing can make this request wait.
 
-    async def acquire(self) -> None:
-        """Wait until this request may be sent; pair with :meth:`release`."""
+        Returns:
+            When the request was admitted (by this limiter's clock), or ``None``
+            if it must :meth:`acquire` instead.
+        """
+        if self._semaphore is not None:
+            return None
+        now = self._clock()
+        memory = self._memory
+        if memory is None:
+            if not self.state.admits_at_once(now):
+                return None
+            self.state.sent(now)
+        else:  # MemoryState.admits_at_once and .sent, inlined: the hot path
+            if memory.bucket.rate != math.inf or memory.gate_state.until > now:
+                return None
+            if memory.adaptive is not None:
+                memory.adaptive.sent(now)
+        self.in_flight += 1
+        return now
+
+    async def acquire(self) -> float:
+        """Wait until this request may be sent; pair with :meth:`release`.
+
+        Returns:
+            When the request was admitted, by this limiter's clock.
+        """
         semaphore = self._semaphore
         if semaphore is not None:
             await semaphore.acquire()
@@ -148,8 +168,10 @@ class Limiter:
             if reservation is not None:  # the request was never sent
                 await state.refund(reservation)
             raise
-        self.state.sent(self._clock())
+        now = self._clock()
+        self.state.sent(now)
         self.in_flight += 1
+        return now
 
     def _check_token_wait(self, delay: float) -> None:
         """Refuse a token wait longer than ``max_wait`` (the request's deadline)."""
@@ -198,14 +220,14 @@ class Limiter:
 
         Args:
             status: the answer's status.
-            headers: its headers, names lower-cased.
+            headers: its headers (names lower-cased, or a case-insensitive mapping).
             sent_at: when the request was sent (by this limiter's clock).
         """
         if status == 429:
             self.throttled(parse_retry_after(headers.get("retry-after")), sent_at)
-        else:
+        elif self._memory is None or self._memory.wants_success:
             self.state.succeeded(self._clock())
-        if not SIGNAL_HEADERS.isdisjoint(headers):
+        if has_rate_limit_headers(headers):
             info = parse_rate_limit_headers(headers)
             if info is not None:
                 self.budget(info)
@@ -229,11 +251,6 @@ class Limiter:
             self.state.close_gate(now, info.reset)
         elif info.remaining <= low:
             self.state.cap(info.remaining / info.reset, now + info.reset, now)
-
-    @property
-    def shared(self) -> bool:
-        """Whether the state lives in a shared store (feedback needs a flush)."""
-        return not isinstance(self.state, MemoryState)
 
     async def flush(self) -> None:
         """Wait until feedback recorded so far is visible to every sharer."""

@@ -266,6 +266,9 @@ class MemoryState:
         self.bucket = TokenBucket(base_rate, _capacity(limit, base_rate), now)
         self._cap_rate = math.inf
         self._cap_until = -math.inf
+        #: Whether :meth:`succeeded` has anything to do (adaptive, or a header cap
+        #: to expire); when not, a limiter may skip calling it.
+        self.wants_success = self.adaptive is not None
 
     @property
     def rate(self) -> float:
@@ -274,7 +277,7 @@ class MemoryState:
 
     def admits_at_once(self, now: float) -> bool:
         """Unlimited and the gate open."""
-        return math.isinf(self.bucket.rate) and self.gate_state.until <= now
+        return self.bucket.rate == math.inf and self.gate_state.until <= now
 
     async def gate(self, now: float) -> tuple[float, float]:
         """Seconds until the gate opens, and the release spread."""
@@ -323,6 +326,7 @@ class MemoryState:
         """Hold the rate at or below ``rate`` until ``until``."""
         self._cap_rate = rate
         self._cap_until = until
+        self.wants_success = True
         self._apply_rate(now)
 
     def _apply_rate(self, now: float) -> None:
@@ -332,6 +336,7 @@ class MemoryState:
         else:
             self._cap_until = -math.inf
             self._cap_rate = math.inf
+            self.wants_success = self.adaptive is not None
         if rate != self.bucket.rate:
             self.bucket.set_rate(rate, now, _capacity(self.limit, rate))
 

@@ -81,17 +81,22 @@ class RateLimitedTransport:
             self._limiter = Limiter(self._limit, identity="", **self._settings)
         return self._limiter
 
-    async def send(self, request: Request) -> Response:
-        """Wait for the limiter, send, and let the limiter learn from the answer."""
+    def open_limiter(self, request: Request) -> Limiter:
+        """The limiter, built for ``request``'s origin and credentials if not yet."""
         limiter = self._limiter
         if limiter is None:
             identity = request_identity(request.url, request.headers)
             limiter = self._limiter = Limiter(
                 self._limit, identity=identity, **self._settings
             )
-        if not limiter.try_admit():
-            await limiter.acquire()
-        sent_at = self._clock()
+        return limiter
+
+    async def send(self, request: Request) -> Response:
+        """Wait for the limiter, send, and let the limiter learn from the answer."""
+        limiter = self._limiter or self.open_limiter(request)
+        sent_at = limiter.try_admit()
+        if sent_at is None:
+            sent_at = await limiter.acquire()
         stats = self._stats
         try:
             if stats is not None:
@@ -103,16 +108,27 @@ class RateLimitedTransport:
             raise
         finally:
             limiter.release()
+        self.settle(limiter, response, sent_at)
+        if limiter.shared:
+            await limiter.flush()
+        return response
+
+    def settle(self, limiter: Limiter, response: Response, sent_at: float) -> None:
+        """Count an answered attempt and let ``limiter`` learn from it.
+
+        Args:
+            limiter: the limiter that admitted the attempt (already released).
+            response: the answer.
+            sent_at: when the attempt was admitted, by the limiter's clock.
+        """
         status = response.status
-        if stats is not None:
+        stats = self._stats
+        if stats is not None and status >= 429:
             if status == 429:
                 stats.throttled += 1
             elif status >= 500:
                 stats.server_errors += 1
         limiter.observe(status, response.headers, sent_at)
-        if limiter.shared:
-            await limiter.flush()
-        return response
 
     async def aclose(self) -> None:
         """Close the inner transport and the limiter's store connections."""

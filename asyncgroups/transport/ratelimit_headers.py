@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from attrs import frozen
 
-__all__ = ["RateLimitInfo", "parse_rate_limit_headers"]
+__all__ = ["RateLimitInfo", "has_rate_limit_headers", "parse_rate_limit_headers"]
 
 _FAMILIES = (
     ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"),
@@ -106,12 +106,14 @@ def parse_rate_limit_headers(
     return None
 
 
-#: Header names whose presence means :func:`parse_rate_limit_headers` may find something.
-SIGNAL_HEADERS = frozenset(
-    {
-        "x-ratelimit-remaining",
-        "ratelimit-remaining",
-        "x-rate-limit-remaining",
-        "ratelimit",
-    }
-)
+def has_rate_limit_headers(headers: Mapping[str, str]) -> bool:
+    """Whether ``headers`` may say something about the rate limit (a cheap test).
+
+    Works on lower-cased names and on case-insensitive mappings alike.
+    """
+    return (
+        "x-ratelimit-remaining" in headers
+        or "ratelimit-remaining" in headers
+        or "x-rate-limit-remaining" in headers
+        or "ratelimit" in headers
+    )

@@ -63,10 +63,10 @@ class RetryBudget:
         refill: tokens returned by each success.
     """
 
-    __slots__ = ("_capacity", "_refill", "tokens")
+    __slots__ = ("_refill", "capacity", "tokens")
 
     def __init__(self, capacity: float, refill: float) -> None:
-        self._capacity = capacity
+        self.capacity = capacity
         self._refill = refill
         self.tokens = capacity
 
@@ -80,11 +80,11 @@ class RetryBudget:
 
     def success(self) -> None:
         """Return ``refill`` tokens after a success."""
-        if self.tokens < self._capacity:
-            self.tokens = min(self._capacity, self.tokens + self._refill)
+        if self.tokens < self.capacity:
+            self.tokens = min(self.capacity, self.tokens + self._refill)
 
     def __repr__(self) -> str:
-        return f"RetryBudget(tokens={self.tokens:.1f}/{self._capacity:g})"
+        return f"RetryBudget(tokens={self.tokens:.1f}/{self.capacity:g})"
 
 
 class _Run:
@@ -210,6 +210,10 @@ class RetryingTransport:
         if budget is None and policy.budget is not None:
             budget = RetryBudget(policy.budget, policy.budget_refill)
         self.budget = budget
+        # Statuses that start retrying (none when only one attempt is allowed).
+        self._retry_statuses = (
+            policy.statuses if policy.max_attempts > 1 else frozenset()
+        )
 
     # -- decisions -----------------------------------------------------------------
 
@@ -271,19 +275,51 @@ class RetryingTransport:
         """
         started = self.clock()
         try:
-            if self._observe or logger.isEnabledFor(logging.DEBUG):
+            if self.observing():
                 response = await self._attempt(request, 1)
             else:  # the hot path: one await less
                 response = await self._inner.send(request)
         except TransportError as exc:
-            if self.policy.max_attempts <= 1 or not self.retryable_error(request, exc):
-                raise
-            return await self._retry(request, started, exc)
-        if response.status in self.policy.statuses and self.policy.max_attempts > 1:
-            return await self._retry(request, started, response)
-        if self.budget is not None:
-            self.budget.success()
-        return response
+            return await self.carry_on(request, started, exc)
+        if self.answered(response):
+            return response
+        return await self._retry(request, started, response)
+
+    def observing(self) -> bool:
+        """Whether attempts are reported (hooks set, or DEBUG logging on)."""
+        return self._observe or logger.isEnabledFor(logging.DEBUG)
+
+    def answered(self, response: Response) -> bool:
+        """Whether a first attempt's ``response`` ends the request.
+
+        If it does, the retry budget is credited with a success; if not, the
+        request is to be retried with :meth:`carry_on`.
+        """
+        if response.status in self._retry_statuses:
+            return False
+        budget = self.budget
+        if budget is not None and budget.tokens < budget.capacity:
+            budget.success()
+        return True
+
+    async def carry_on(
+        self, request: Request, started: float, first: Response | TransportError
+    ) -> Response:
+        """Go on from a first attempt made by someone else (a fused stack).
+
+        Args:
+            request: the request.
+            started: when the first attempt started, by :attr:`clock`.
+            first: its answer (one :meth:`answered` declined) or its error.
+
+        Raises:
+            TransportError: ``first``, if it may not be retried; or the last error.
+        """
+        if isinstance(first, TransportError) and (
+            self.policy.max_attempts <= 1 or not self.retryable_error(request, first)
+        ):
+            raise first
+        return await self._retry(request, started, first)
 
     async def _retry(
         self, request: Request, started: float, first: Response | TransportError
