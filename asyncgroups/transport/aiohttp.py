@@ -177,7 +177,11 @@ class AiohttpTransport:
             )
             try:
                 length = resp.content_length
-                if length is not None and length <= self._max_body:
+                if (
+                    length is not None
+                    and length <= self._max_body
+                    and "Content-Encoding" not in resp.headers
+                ):
                     content = resp.content
                     if content.is_eof() and not request.body and not self._traced:
                         # The whole body is here and aiohttp has already given the
@@ -220,10 +224,14 @@ class AiohttpTransport:
     async def _read_capped(
         self, resp: aiohttp.ClientResponse, request: Request
     ) -> bytes:
-        """Read a body of unknown or excessive length, up to ``max_body``."""
+        """Read a body of unknown, excessive or compressed length, up to ``max_body``.
+
+        A compressed body is counted as it is decompressed: a small gzip bomb is
+        stopped at the cap, not read whole.
+        """
         length = resp.content_length
         safe_url = _redact.url(request.url)
-        if length is not None:
+        if length is not None and length > self._max_body:
             raise DecodeError(
                 f"response to {request.method} {safe_url} is {length} bytes, "
                 f"over the {self._max_body}-byte cap"

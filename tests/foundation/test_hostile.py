@@ -1,6 +1,7 @@
 """Hostile or broken servers: huge bodies, stalls, paging that never ends."""
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +12,9 @@ import asyncgroups as ag
 from asyncgroups.backends.paging import cursor_pages, offset_pages
 from asyncgroups.transport.aiohttp import AiohttpTransport
 from asyncgroups.transport.base import Request
+
+
+BOMB = gzip.compress(b"\0" * (50 * 1024 * 1024))
 
 
 @pytest.fixture
@@ -28,8 +32,13 @@ async def hostile() -> AsyncIterator[TestServer]:
         await asyncio.sleep(5)
         return web.Response(text="late")
 
+    async def bomb(request: web.Request) -> web.Response:
+        # 50 KiB on the wire, 50 MiB once decompressed; Content-Length is the former
+        return web.Response(body=BOMB, headers={"Content-Encoding": "gzip"})
+
     app = web.Application()
     app.router.add_get("/huge", huge)
+    app.router.add_get("/bomb", bomb)
     app.router.add_get("/stall", stall)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -44,6 +53,21 @@ async def test_body_over_cap_is_decode_error(hostile):
             await transport.send(Request("GET", str(hostile.make_url("/huge"))))
     finally:
         await transport.aclose()
+
+
+async def test_a_compressed_body_is_capped_as_it_is_decompressed(hostile):
+    transport = AiohttpTransport(max_body=1024 * 1024)
+    try:
+        with pytest.raises(ag.DecodeError, match="exceeds the 1048576-byte cap"):
+            await transport.send(Request("GET", str(hostile.make_url("/bomb"))))
+    finally:
+        await transport.aclose()
+    roomy = AiohttpTransport(max_body=64 * 1024 * 1024)
+    try:
+        response = await roomy.send(Request("GET", str(hostile.make_url("/bomb"))))
+        assert len(response.body) == 50 * 1024 * 1024
+    finally:
+        await roomy.aclose()
 
 
 async def test_body_under_cap_is_read(hostile):
