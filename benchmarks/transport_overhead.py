@@ -2,9 +2,11 @@
 
 A tiny aiohttp.web server runs in a separate process (no added latency). Each round
 sends 5,000 GET requests, 16 at once, first with a bare ``aiohttp.ClientSession``,
-then through ``Retrying(RateLimited(Counting(Aiohttp)))`` (retries on, limiter
-unlimited); rounds are interleaved so drift hits both alike. Prints the ratio of
-medians and writes ``benchmarks/results/transport_overhead.json``.
+then through the stack a Client builds (``build_stack``: ``Retrying(RateLimited(
+Aiohttp))`` with its counters; retries on, limiter unlimited), and through a bare
+``AiohttpTransport`` to tell the layers' share from the base transport's; rounds are
+interleaved (the order rotating) so drift hits all alike. Prints the ratio of medians
+and writes ``benchmarks/results/transport_overhead.json``.
 
 Run: ``python benchmarks/transport_overhead.py [--rounds 5] [--requests 5000]``
 """

@@ -1,4 +1,4 @@
-"""The transport stack: Retrying( RateLimited( Counting( Aiohttp ) ) ).
+"""The transport stack: Retrying( RateLimited( Aiohttp ) ), held as a StackTransport.
 
 Transports know HTTP, not groups. Every layer satisfies
 :class:`~asyncgroups.transport.base.AsyncTransport`.
@@ -14,7 +14,7 @@ from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, Retr
 from asyncgroups.transport.mock import MockTransport
 from asyncgroups.transport.ratelimit import RateLimitedTransport
 from asyncgroups.transport.retry import RetryBudget, RetryingTransport
-from asyncgroups.transport.stack import CountingTransport, build_stack
+from asyncgroups.transport.stack import CountingTransport, StackTransport, build_stack
 from asyncgroups.transport.stats import TransportStats
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "RetryBudget",
     "RetryEvent",
     "RetryingTransport",
+    "StackTransport",
     "TransportStats",
     "build_stack",
 ]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import aiohttp.http_exceptions
 
 from asyncgroups import _redact
 from asyncgroups.errors import (
@@ -38,6 +39,11 @@ _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 _CHECKED_HEADERS_MAX = 1024
 _BAD_HEADER = re.compile(r"[\r\n\x00]")
 _BAD_HEADER_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+_UNDECOMPRESSABLE = (
+    aiohttp.http_exceptions.ContentEncodingError,
+    aiohttp.http_exceptions.DecompressSizeError,
+)
 
 #: Default cap on one response body: far above the largest real page.
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
@@ -151,7 +157,8 @@ class AiohttpTransport:
             ConnectError: the connection could not be made (nothing was sent).
             RequestTimeoutError: the attempt timed out.
             ConnectionDroppedError: the connection closed mid-exchange.
-            DecodeError: the body exceeded ``max_body``.
+            DecodeError: the body exceeded ``max_body`` (counted as it is
+                decompressed), or could not be decompressed.
             ClientClosedError: the transport was closed.
         """
         checked = self._checked_headers
@@ -291,6 +298,15 @@ def _translate(exc: aiohttp.ClientError, request: Request) -> Exception:
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return RequestTimeoutError(
             f"{method} {safe_url} timed out", method=method, url=safe_url
+        )
+    if isinstance(exc, aiohttp.ClientPayloadError) and isinstance(
+        exc.__cause__, _UNDECOMPRESSABLE
+    ):
+        # A body that cannot be decompressed, or one aiohttp refused to inflate
+        # past its own limit: the server's answer is unreadable, not cut short.
+        return DecodeError(
+            f"response to {method} {safe_url} could not be decompressed: "
+            f"{type(exc.__cause__).__name__}"
         )
     if isinstance(
         exc,

@@ -60,8 +60,10 @@ class Response:
 
     Attributes:
         status: the status code.
-        headers: response headers, looked up case-insensitively (lower-case
-            names: any mapping given is lower-cased, unless it already ignores case).
+        headers: response headers, looked up case-insensitively. aiohttp's
+            mapping is kept as it is (names keep the server's case when iterated;
+            a repeated header reads as its first value); any other mapping given
+            is copied with lower-cased names.
         body: the whole body.
         request: the request this answers.
         attempts: how many times the request was sent to get this response.

@@ -79,6 +79,16 @@ class StackTransport:
         self._limiter: Limiter | None = None  # once known to be in this process
         self._hooked = not retrying.hooks.empty
 
+    @property
+    def retrying(self) -> RetryingTransport:
+        """The retrying layer (its ``policy``, ``budget`` and ``hooks``)."""
+        return self._inner
+
+    @property
+    def rate_limited(self) -> RateLimitedTransport:
+        """The rate-limiting layer (its ``limiter``)."""
+        return self._limited
+
     async def send(self, request: Request) -> Response:
         """Send ``request`` as ``Retrying(RateLimited(base))`` would."""
         retrying = self._inner

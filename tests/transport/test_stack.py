@@ -42,7 +42,7 @@ def _stack(
 
 
 def _limiter(stack: StackTransport) -> Any:
-    return stack._limited.limiter
+    return stack.rate_limited.limiter
 
 
 async def test_a_plain_answer_is_counted_once_and_returned() -> None:
@@ -54,6 +54,8 @@ async def test_a_plain_answer_is_counted_once_and_returned() -> None:
     assert len(mock.requests) == 3
     assert stats == TransportStats(requests=3)
     assert _limiter(stack).in_flight == 0
+    assert stack.retrying.budget is not None
+    assert stack.retrying.budget.tokens == stack.retrying.budget.capacity
 
 
 async def test_a_429_on_the_common_path_closes_the_gate_and_is_retried() -> None:
@@ -233,7 +235,7 @@ async def test_response_headers_are_case_insensitive_and_steer_the_limiter(
         assert response.headers["Content-Type"].startswith("application/json")
         assert response.headers["content-type"] == response.header("CONTENT-TYPE")
         # budget exhausted: the limiter closed the gate for the reset time
-        left, _ = await stack._limited.limiter.state.gate(time.monotonic())
+        left, _ = await stack.rate_limited.limiter.state.gate(time.monotonic())
         assert 0.5 < left <= 1.0
     finally:
         await stack.aclose()
