@@ -63,6 +63,20 @@ class Limiter:
         ConfigurationError: ``limit.store`` is not a limiter store.
     """
 
+    __slots__ = (
+        "_clock",
+        "_default_pause",
+        "_memory",
+        "_rng",
+        "_semaphore",
+        "_sleep",
+        "in_flight",
+        "limit",
+        "max_wait",
+        "shared",
+        "state",
+    )
+
     def __init__(
         self,
         limit: RateLimit,
@@ -207,6 +221,26 @@ class Limiter:
         self.in_flight -= 1
         if self._semaphore is not None:
             self._semaphore.release()
+
+    def answered(self, status: int, headers: Mapping[str, str], sent_at: float) -> None:
+        """:meth:`release`, then :meth:`observe`, in one call (the hot path).
+
+        Args:
+            status: the answer's status.
+            headers: its headers (names lower-cased, or a case-insensitive mapping).
+            sent_at: when the request was admitted, by this limiter's clock.
+        """
+        self.in_flight -= 1
+        if self._semaphore is not None:
+            self._semaphore.release()
+        memory = self._memory
+        if (
+            status == 429
+            or memory is None
+            or memory.wants_success
+            or has_rate_limit_headers(headers)
+        ):
+            self.observe(status, headers, sent_at)
 
     # -- feedback ----------------------------------------------------------------------
 

@@ -253,6 +253,17 @@ class MemoryState:
             store's fallback passes its share.
     """
 
+    __slots__ = (
+        "_cap_rate",
+        "_cap_until",
+        "adaptive",
+        "base_rate",
+        "bucket",
+        "gate_state",
+        "limit",
+        "wants_success",
+    )
+
     def __init__(
         self, limit: RateLimit, now: float, base_rate: float | None = None
     ) -> None:

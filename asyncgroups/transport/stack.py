@@ -114,10 +114,11 @@ class StackTransport:
                 raise
             stats.transport_errors += 1
             return await retrying.carry_on(request, started, exc)
-        limiter.release()
-        if response.status < 429:
-            limiter.observe(response.status, response.headers, sent_at)
+        status = response.status
+        if status < 429:
+            limiter.answered(status, response.headers, sent_at)
         else:
+            limiter.release()
             self._limited.settle(limiter, response, sent_at)  # counts it, too
         if retrying.answered(response):
             return response

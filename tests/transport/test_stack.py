@@ -291,3 +291,35 @@ async def test_bodies_arrive_whole_on_every_read_path(serve: Any) -> None:
     # size cap instead)
     assert b"".join(chunks).count(small) == 2
     assert large in b"".join(chunks)
+
+
+async def test_a_header_cap_slows_the_common_path_and_then_expires() -> None:
+    first = [True]
+
+    def handler(request: Request) -> Response:
+        if first:
+            first.clear()  # one request left in a 0.3 s window
+            return _answer(
+                request,
+                200,
+                **{"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "0.3"},
+            )
+        return _answer(request, 200)
+
+    stack, mock, _ = _stack(handler, rate_limit=ag.RateLimit.unlimited())
+    await stack.send(Request("GET", URL))
+    limiter = _limiter(stack)
+    assert limiter.rate < 10  # capped to what is left of the window
+    started = time.monotonic()
+    await stack.send(Request("GET", URL))
+    await stack.send(Request("GET", URL))
+    assert time.monotonic() - started >= 0.2  # paced, not sent at once
+    await asyncio.sleep(0.35)
+    await stack.send(Request("GET", URL))  # the first answer after the window
+    assert limiter.rate == float("inf")  # the cap expired: unlimited again
+    assert limiter.state.wants_success is False
+    started = time.monotonic()
+    for _ in range(20):
+        await stack.send(Request("GET", URL))
+    assert time.monotonic() - started < 0.2  # no pacing left
+    assert len(mock.requests) == 24
