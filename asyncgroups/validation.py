@@ -32,7 +32,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def has_control_chars(value: str) -> bool:
     """Whether ``value`` holds an ASCII control character (CR and LF included)."""
-    return _CONTROL.search(value) is not None
+    # isprintable() is False for every control character (and for some harmless
+    # ones, like a no-break space): a cheap all-clear before the exact search.
+    return not value.isprintable() and _CONTROL.search(value) is not None
 
 
 def normalise_id(value: str | int, what: str = "id") -> str:
@@ -56,7 +58,7 @@ def check_id(value: str, what: str = "id") -> None:
     Raises:
         InvalidInputError: it is not.
     """
-    if not value or not value.strip():
+    if not value or value.isspace():
         raise InvalidInputError(f"{what} must not be empty")
     if has_control_chars(value):
         raise InvalidInputError(f"{what} must not contain control characters")

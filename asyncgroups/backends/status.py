@@ -137,7 +137,12 @@ def parse_json(response: Response, *, backend: str) -> Any:
             backend=backend,
         )
     try:
-        return json.loads(body)
+        try:
+            # JSON is UTF-8 (RFC 8259): decoding here spares json.loads its
+            # encoding sniffing; anything else (a BOM, UTF-16) gets the sniffing.
+            return json.loads(body.decode())
+        except ValueError:
+            return json.loads(body)
     # ValueError also covers integers over Python's digit limit (CVE-2020-10735).
     except (ValueError, RecursionError) as exc:
         kind = "an HTML page" if body.lstrip()[:1] == b"<" else "malformed JSON"
