@@ -183,22 +183,24 @@ class AiohttpTransport:
                 request.method, request.url, headers=request.headers, **kwargs
             )
             try:
-                length = resp.content_length
-                if (
-                    length is not None
-                    and length <= self._max_body
-                    and "Content-Encoding" not in resp.headers
-                ):
-                    content = resp.content
-                    if content.is_eof() and not request.body and not self._traced:
-                        # The whole body is here and aiohttp has already given the
-                        # connection back: take the bytes without resp.read()'s
-                        # five coroutine hops (which only add a trace event).
-                        body = content.read_nowait()
-                    else:
-                        body = await resp.read()
+                content = resp.content
+                if content.is_eof() and not request.body and not self._traced:
+                    # The whole body is here and aiohttp has already given the
+                    # connection back: take the bytes without resp.read()'s five
+                    # coroutine hops (which only add a trace event).
+                    body = content.read_nowait()
+                    if len(body) > self._max_body:
+                        raise self._too_big(request, len(body))
                 else:
-                    body = await self._read_capped(resp, request)
+                    length = resp.content_length
+                    if (
+                        length is not None
+                        and length <= self._max_body
+                        and "Content-Encoding" not in resp.headers
+                    ):
+                        body = await resp.read()
+                    else:
+                        body = await self._read_capped(resp, request)
             finally:
                 resp.release()
             return Response(
@@ -228,6 +230,13 @@ class AiohttpTransport:
             self._checked_headers.clear()
         self._checked_headers.add(item)
 
+    def _too_big(self, request: Request, length: int) -> DecodeError:
+        safe_url = _redact.url(request.url)
+        return DecodeError(
+            f"response to {request.method} {safe_url} is {length} bytes, "
+            f"over the {self._max_body}-byte cap"
+        )
+
     async def _read_capped(
         self, resp: aiohttp.ClientResponse, request: Request
     ) -> bytes:
@@ -237,12 +246,9 @@ class AiohttpTransport:
         stopped at the cap, not read whole.
         """
         length = resp.content_length
-        safe_url = _redact.url(request.url)
         if length is not None and length > self._max_body:
-            raise DecodeError(
-                f"response to {request.method} {safe_url} is {length} bytes, "
-                f"over the {self._max_body}-byte cap"
-            )
+            raise self._too_big(request, length)
+        safe_url = _redact.url(request.url)
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):

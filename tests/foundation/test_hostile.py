@@ -46,8 +46,12 @@ async def hostile() -> AsyncIterator[TestServer]:
     async def corrupt(request: web.Request) -> web.Response:
         return gzipped(ZEROS[:10] + b"not deflate data" * 64)
 
+    async def small(request: web.Request) -> web.Response:
+        return web.Response(body=b"s" * 4096)
+
     app = web.Application()
     app.router.add_get("/huge", huge)
+    app.router.add_get("/small", small)
     app.router.add_get("/bomb", bomb)
     app.router.add_get("/zeros", zeros)
     app.router.add_get("/corrupt", corrupt)
@@ -93,6 +97,24 @@ async def test_a_corrupt_compressed_body_is_a_decode_error(hostile):
     try:
         with pytest.raises(ag.DecodeError, match="could not be decompressed"):
             await transport.send(Request("GET", str(hostile.make_url("/corrupt"))))
+    finally:
+        await transport.aclose()
+
+
+async def test_a_small_body_over_a_small_cap_is_refused(hostile):
+    transport = AiohttpTransport(max_body=1000)
+    try:
+        for _ in range(3):  # the connection stays usable after each refusal
+            with pytest.raises(ag.DecodeError, match="is 4096 bytes, over the 1000"):
+                await transport.send(Request("GET", str(hostile.make_url("/small"))))
+        bigger = AiohttpTransport(max_body=4096)
+        try:
+            response = await bigger.send(
+                Request("GET", str(hostile.make_url("/small")))
+            )
+            assert response.body == b"s" * 4096
+        finally:
+            await bigger.aclose()
     finally:
         await transport.aclose()
 
