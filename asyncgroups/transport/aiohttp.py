@@ -40,11 +40,6 @@ _CHECKED_HEADERS_MAX = 1024
 _BAD_HEADER = re.compile(r"[\r\n\x00]")
 _BAD_HEADER_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
-_UNDECOMPRESSABLE = (
-    aiohttp.http_exceptions.ContentEncodingError,
-    aiohttp.http_exceptions.DecompressSizeError,
-)
-
 #: Default cap on one response body: far above the largest real page.
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
@@ -157,8 +152,10 @@ class AiohttpTransport:
             ConnectError: the connection could not be made (nothing was sent).
             RequestTimeoutError: the attempt timed out.
             ConnectionDroppedError: the connection closed mid-exchange.
+            ConnectionDroppedError: also a compressed body that could not be
+                decompressed (cut short or corrupt).
             DecodeError: the body exceeded ``max_body`` (counted as it is
-                decompressed), or could not be decompressed.
+                decompressed) or aiohttp's own decompression limit.
             ClientClosedError: the transport was closed.
         """
         checked = self._checked_headers
@@ -188,9 +185,9 @@ class AiohttpTransport:
                     # The whole body is here and aiohttp has already given the
                     # connection back: take the bytes without resp.read()'s five
                     # coroutine hops (which only add a trace event).
+                    if content.total_bytes > self._max_body:  # before any copy
+                        raise self._too_big(request, content.total_bytes)
                     body = content.read_nowait()
-                    if len(body) > self._max_body:
-                        raise self._too_big(request, len(body))
                 else:
                     length = resp.content_length
                     if (
@@ -305,15 +302,22 @@ def _translate(exc: aiohttp.ClientError, request: Request) -> Exception:
         return RequestTimeoutError(
             f"{method} {safe_url} timed out", method=method, url=safe_url
         )
-    if isinstance(exc, aiohttp.ClientPayloadError) and isinstance(
-        exc.__cause__, _UNDECOMPRESSABLE
-    ):
-        # A body that cannot be decompressed, or one aiohttp refused to inflate
-        # past its own limit: the server's answer is unreadable, not cut short.
-        return DecodeError(
-            f"response to {method} {safe_url} could not be decompressed: "
-            f"{type(exc.__cause__).__name__}"
-        )
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        cause = exc.__cause__
+        if isinstance(cause, aiohttp.http_exceptions.DecompressSizeError):
+            # aiohttp refused to inflate past its own limit: a re-send won't help
+            return DecodeError(
+                f"response to {method} {safe_url} decompresses past aiohttp's limit"
+            )
+        if isinstance(cause, aiohttp.http_exceptions.ContentEncodingError):
+            # cut short or corrupt: the two look alike here, so it is retried as
+            # a dropped connection would be (replayable requests only)
+            return ConnectionDroppedError(
+                f"response to {method} {safe_url} could not be decompressed "
+                "(cut short or corrupt)",
+                method=method,
+                url=safe_url,
+            )
     if isinstance(
         exc,
         aiohttp.ServerDisconnectedError
