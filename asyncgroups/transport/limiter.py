@@ -230,9 +230,7 @@ class Limiter:
             headers: its headers (names lower-cased, or a case-insensitive mapping).
             sent_at: when the request was admitted, by this limiter's clock.
         """
-        self.in_flight -= 1
-        if self._semaphore is not None:
-            self._semaphore.release()
+        self.release()
         memory = self._memory
         if (
             status == 429

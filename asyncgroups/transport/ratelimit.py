@@ -57,7 +57,6 @@ class RateLimitedTransport:
     ) -> None:
         self._inner = inner
         self._stats = stats
-        self._clock = clock
         self._settings: dict[str, Any] = {
             "clock": clock,
             "sleep": sleep,

@@ -6,8 +6,6 @@ sends the common request (admitted at once, answered without a retry) in one
 coroutine instead of three, with the same decisions.
 """
 
-import logging
-
 from asyncgroups.config import RateLimit, RetryPolicy
 from asyncgroups.errors import ConfigurationError, TransportError
 from asyncgroups.transport.base import AsyncTransport, Request, Response
@@ -18,8 +16,6 @@ from asyncgroups.transport.retry import RetryingTransport
 from asyncgroups.transport.stats import TransportStats
 
 __all__ = ["CountingTransport", "StackTransport", "build_stack"]
-
-_logger = logging.getLogger("asyncgroups.transport")
 
 
 class CountingTransport:
@@ -77,7 +73,6 @@ class StackTransport:
         self._base = base
         self._stats = stats
         self._limiter: Limiter | None = None  # once known to be in this process
-        self._hooked = not retrying.hooks.empty
 
     @property
     def retrying(self) -> RetryingTransport:
@@ -98,7 +93,7 @@ class StackTransport:
             if limiter.shared:
                 return await retrying.send(request)
             self._limiter = limiter
-        if self._hooked or _logger.isEnabledFor(logging.DEBUG):
+        if retrying.observing():
             return await retrying.send(request)  # it reports each attempt
         started = retrying.clock()
         sent_at = limiter.try_admit()
