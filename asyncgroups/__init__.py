@@ -5,11 +5,13 @@ transport (retries, rate limits, the shared 429 gate), and a bulk membership syn
 engine (plan -> apply -> verify).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asyncgroups import backends, errors, testing
-from asyncgroups.backends.base import Capability, GroupBackend
-from asyncgroups.client import Client, connect
+from asyncgroups import backends, errors
+from asyncgroups.backends import connect
+from asyncgroups.backends.base import BackendSession, GroupBackend
+from asyncgroups.capabilities import Capability
+from asyncgroups.client import Client
 from asyncgroups.config import RateLimit, RetryPolicy, Secret
 from asyncgroups.errors import (
     APIError,
@@ -33,6 +35,7 @@ from asyncgroups.errors import (
     TransportError,
     UnsupportedOperationError,
 )
+from asyncgroups.fanout import FanOut
 from asyncgroups.models import BatchResult, Group, Member, User
 from asyncgroups.sync import SyncPlan, SyncReport
 from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
@@ -44,6 +47,7 @@ __all__ = [
     "APIError",
     "AsyncGroupsError",
     "AuthenticationError",
+    "BackendSession",
     "BatchResult",
     "Capability",
     "Client",
@@ -53,6 +57,7 @@ __all__ = [
     "ConnectError",
     "ConnectionDroppedError",
     "DecodeError",
+    "FanOut",
     "Group",
     "GroupBackend",
     "Hooks",
@@ -61,6 +66,7 @@ __all__ = [
     "MemoryStore",
     "NotFoundError",
     "PartialSyncError",
+    "PeriscopeSites",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitedError",
@@ -87,7 +93,23 @@ __all__ = [
 ]
 
 
+if TYPE_CHECKING:
+    from asyncgroups import testing
+    from asyncgroups.sites import PeriscopeSites
+
+
 def __getattr__(name: str) -> Any:
+    # ``testing`` (emulators, aiohttp.web) loads on first use: an application that
+    # only talks to APIs never imports a web server.
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module("asyncgroups.testing")
+    # Likewise Periscope's several sites, which load that backend.
+    if name == "PeriscopeSites":
+        from asyncgroups.sites import PeriscopeSites
+
+        return PeriscopeSites
     if name == "__version__":
         from importlib.metadata import version
 

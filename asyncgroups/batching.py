@@ -16,6 +16,7 @@ writing in the background.
 """
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from asyncgroups.errors import (
@@ -23,6 +24,7 @@ from asyncgroups.errors import (
     ClientClosedError,
     ConfigurationError,
     ConflictError,
+    InvalidInputError,
     NotFoundError,
     RejectedRequestError,
     UnsupportedOperationError,
@@ -31,7 +33,10 @@ from asyncgroups.models import BatchResult
 from asyncgroups.validation import normalise_id
 
 __all__ = [
+    "ChunkCallback",
+    "ChunkDone",
     "ItemOperation",
+    "Memberships",
     "chunked",
     "dedupe_keys",
     "first_exception",
@@ -41,6 +46,19 @@ __all__ = [
 
 #: One request's worth: takes the chunk of keys, raises on rejection.
 ItemOperation = Callable[[Sequence[str]], Awaitable[None]]
+#: Told each chunk's settled outcome (after bad keys were isolated); may be async.
+ChunkCallback = Callable[[BatchResult], Awaitable[None] | None]
+#: What ``members.add_many``/``remove_many`` take: group id -> member keys. (Three
+#: spellings because ``Mapping`` is invariant in its key type: a ``dict[str, ...]``
+#: is not a ``Mapping[str | int, ...]``.)
+Memberships = (
+    Mapping[str, Iterable[str | int]]
+    | Mapping[int, Iterable[str | int]]
+    | Mapping[str | int, Iterable[str | int]]
+)
+#: ``members.add_many``/``remove_many``'s per-chunk callback: the group ids one
+#: request served and that chunk's settled outcome; may be async.
+ChunkDone = Callable[[tuple[str, ...], BatchResult], Awaitable[None] | None]
 
 _ITEM_ERRORS = (RejectedRequestError, NotFoundError, ConflictError)
 #: Errors about the call or the client, not the keys: raised, never recorded per key.
@@ -54,7 +72,13 @@ def dedupe_keys(keys: Iterable[str | int], what: str = "member key") -> list[str
         InvalidInputError: a key is empty or holds control characters.
     """
     if isinstance(keys, str | bytes):
-        raise TypeError("keys must be an iterable of keys, not a single string")
+        raise InvalidInputError(
+            f"{what}s must be a collection of keys, not a single string"
+        )
+    if not isinstance(keys, Iterable):
+        raise InvalidInputError(
+            f"{what}s must be a collection of keys, not {type(keys).__name__}"
+        )
     return list(dict.fromkeys(normalise_id(k, what) for k in keys))
 
 
@@ -69,6 +93,7 @@ async def run_batches(
     *,
     max_batch: int,
     concurrency: "int | asyncio.Semaphore",
+    on_chunk: ChunkCallback | None = None,
 ) -> BatchResult:
     """Apply ``operation`` to ``keys`` in chunks, concurrently, isolating bad keys.
 
@@ -78,6 +103,8 @@ async def run_batches(
         max_batch: the most keys one request may carry.
         concurrency: the most chunks in flight at once, or a semaphore shared with
             other batches.
+        on_chunk: told each chunk's outcome once its bad keys are isolated (a
+            caller's progress); an exception it raises cancels the other chunks.
 
     Returns:
         Which keys succeeded, which failed and why, and how many requests it took.
@@ -96,11 +123,12 @@ async def run_batches(
     # failed exactly as the chunk did (a missing group, say). They are not bisected.
     chunk_wide: set[tuple[object, ...]] = set()
 
-    async def send(chunk: Sequence[str]) -> AsyncGroupsError | None:
+    async def send(chunk: Sequence[str], tally: list[int]) -> AsyncGroupsError | None:
         """One request for ``chunk``; the rejection, if any."""
         nonlocal requests
         async with semaphore:
             requests += 1
+            tally[0] += 1
             try:
                 await operation(chunk)
             except _SETUP_ERRORS:
@@ -109,7 +137,9 @@ async def run_batches(
                 return exc
         return None
 
-    async def settle(chunk: Sequence[str], error: AsyncGroupsError) -> None:
+    async def settle(
+        chunk: Sequence[str], error: AsyncGroupsError, tally: list[int]
+    ) -> None:
         """``chunk`` was rejected with ``error``: find the keys that caused it."""
         signature = _signature(error)
         if (
@@ -122,7 +152,7 @@ async def run_batches(
         middle = len(chunk) // 2
         halves = (chunk[:middle], chunk[middle:])
         async with asyncio.TaskGroup() as tasks:
-            sent = [tasks.create_task(send(half)) for half in halves]
+            sent = [tasks.create_task(send(half, tally)) for half in halves]
         errors = [task.result() for task in sent]
         if all(e is not None and _signature(e) == signature for e in errors):
             chunk_wide.add(signature)
@@ -133,14 +163,24 @@ async def run_batches(
                 if half_error is None:
                     succeeded.update(half)
                 else:
-                    tasks.create_task(settle(half, half_error))
+                    tasks.create_task(settle(half, half_error, tally))
 
     async def attempt(chunk: Sequence[str]) -> None:
-        error = await send(chunk)
+        tally = [0]
+        error = await send(chunk, tally)
         if error is None:
             succeeded.update(chunk)
         else:
-            await settle(chunk, error)
+            await settle(chunk, error, tally)
+        if on_chunk is not None:
+            outcome = BatchResult(
+                frozenset(k for k in chunk if k in succeeded),
+                {k: failed[k] for k in chunk if k in failed},
+                tally[0],
+            )
+            told = on_chunk(outcome)
+            if inspect.isawaitable(told):
+                await told
 
     try:
         async with asyncio.TaskGroup() as group:

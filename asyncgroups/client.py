@@ -1,7 +1,8 @@
-"""The Client facade users hold, and ``connect(name, ...)`` by registry name.
+"""The Client facade users hold.
 
-The Client builds the transport stack (or takes an injected one), binds it to the
-backend, and offers the ``groups``, ``users`` and ``members`` namespaces plus the
+The Client builds the transport stack (or takes an injected one), opens one backend
+session on it (checking that the backend's declared capabilities and the session's
+Protocols agree), and offers the ``groups``, ``users`` and ``members`` namespaces plus the
 sync engine's ``plan_sync``/``apply``. It owns its aiohttp session unless one is
 borrowed; closing twice is harmless and use after close raises ``ClientClosedError``.
 """
@@ -13,8 +14,13 @@ from typing import Any, Self
 
 import aiohttp
 
-from asyncgroups import backends as _backends
-from asyncgroups.backends.base import Capability, GroupBackend
+from asyncgroups.backends import connect
+from asyncgroups.backends.base import (
+    BackendSession,
+    Capability,
+    GroupBackend,
+    check_session,
+)
 from asyncgroups.config import RateLimit, RetryPolicy
 from asyncgroups.errors import ClientClosedError, ConfigurationError
 from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
@@ -33,22 +39,7 @@ from asyncgroups.transport.stack import build_stack
 from asyncgroups.transport.stats import TransportStats
 from asyncgroups.validation import normalise_id
 
-__all__ = ["Client", "connect"]
-
-
-def connect(name: str, **kwargs: Any) -> GroupBackend:
-    """Build a backend by registry name: ``connect("neuroio", token=...)``.
-
-    Raises:
-        ConfigurationError: no backend has that name, or its arguments are wrong.
-    """
-    cls = _backends.load(name)
-    try:
-        return cls(**kwargs)  # type: ignore[no-any-return]
-    except TypeError as exc:
-        raise ConfigurationError(
-            f"bad arguments for the {name} backend: {exc}"
-        ) from None
+__all__ = ["Client", "connect"]  # connect: re-exported from the registry
 
 
 class Client:
@@ -115,10 +106,27 @@ class Client:
                 hooks=hooks,
             )
         self.transport = transport
-        backend.bind(transport)
+        opened = backend.open(transport)
+        check_session(backend, opened)
+        self._session: BackendSession = opened
         self.groups = GroupsAPI(self)
         self.users = UsersAPI(self)
         self.members = MembersAPI(self)
+
+    @property
+    def session(self) -> BackendSession:
+        """The backend's session bound to this Client (backend-specific extras).
+
+        Backend-specific operations (NeuroIO's multi-group reads, SCIM discovery)
+        are methods of the concrete session class, e.g.
+        ``cast(NeuroIOSession, client.session)``.
+        """
+        return self._session
+
+    @property
+    def backend_name(self) -> str:
+        """The backend's registry name ("neuroio", "snip", ...)."""
+        return self.backend.name
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -194,15 +202,13 @@ class Client:
         )
 
     def _check_group_id(self, group_id: str | int) -> str:
-        """Normalise a group id and let the backend refuse it before any batching.
+        """Normalise a group id and let the session refuse it before any batching.
 
-        A backend may offer ``check_group_id(group_id)`` (e.g. Periscope, whose group
-        names become path segments) so a bad id is one error, not one per key.
+        So a bad id (a Periscope name with path characters, a non-integer NeuroIO
+        id) is one error, not one per key.
         """
         gid = normalise_id(group_id, "group id")
-        check = getattr(self.backend, "check_group_id", None)
-        if check is not None:
-            check(gid)
+        self._session.check_group_id(gid)
         return gid
 
     async def aclose(self) -> None:
@@ -210,7 +216,10 @@ class Client:
         if self._closed:
             return
         self._closed = True
-        await self.transport.aclose()
+        try:
+            await self._session.aclose()
+        finally:
+            await self.transport.aclose()
 
     async def __aenter__(self) -> Self:
         self._check_open()

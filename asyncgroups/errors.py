@@ -30,7 +30,7 @@ server's own message with any credential scrubbed out.
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 __all__ = [
     "APIError",
@@ -235,17 +235,58 @@ class SyncAbortedError(AsyncGroupsError):
     """A sync refused to run: incomplete listing, ``max_removals``, drift."""
 
 
+class SyncOutcome(Protocol):
+    """What :class:`PartialSyncError` carries: a :class:`~asyncgroups.SyncReport`.
+
+    Named here by its shape, so that this module imports nothing of the sync
+    engine (which imports it).
+    """
+
+    @property
+    def applied(self) -> int:
+        """Changes applied."""
+        ...
+
+    @property
+    def failed(self) -> int:
+        """Changes that failed."""
+        ...
+
+    @property
+    def skipped(self) -> int:
+        """Changes not attempted."""
+        ...
+
+    @property
+    def converged(self) -> bool:
+        """Whether everything asked for is in place."""
+        ...
+
+    @property
+    def errors(self) -> list["AsyncGroupsError"]:
+        """The distinct errors, first seen first."""
+        ...
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The report as JSON."""
+        ...
+
+
 class PartialSyncError(ExceptionGroup[AsyncGroupsError], AsyncGroupsError):
     """A sync applied some operations and failed others.
 
     Attributes:
-        report: the :class:`~asyncgroups.SyncReport` of what was applied.
+        report: the :class:`~asyncgroups.SyncReport` of what was applied (typed
+            by its shape, :class:`SyncOutcome`).
     """
 
-    report: Any
+    report: SyncOutcome
 
     def __new__(
-        cls, message: str, exceptions: Sequence[AsyncGroupsError], report: Any = None
+        cls,
+        message: str,
+        exceptions: Sequence[AsyncGroupsError],
+        report: SyncOutcome,
     ) -> Self:
         """Create the group and attach the report."""
         self = super().__new__(cls, message, exceptions)
@@ -253,7 +294,10 @@ class PartialSyncError(ExceptionGroup[AsyncGroupsError], AsyncGroupsError):
         return self
 
     def __init__(
-        self, message: str, exceptions: Sequence[AsyncGroupsError], report: Any = None
+        self,
+        message: str,
+        exceptions: Sequence[AsyncGroupsError],
+        report: SyncOutcome,
     ) -> None:
         super().__init__(message, exceptions)
 

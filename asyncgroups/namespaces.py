@@ -2,51 +2,155 @@
 
 Thin: they validate arguments, check capabilities (``UnsupportedOperationError``
 before any request), turn pages into async iterators and batch member operations.
+They call the Client's backend session, cast to the capability Protocol that the
+Client checked, when it opened the session, the session implements.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from typing import Any, Protocol, cast
 
-from asyncgroups.backends.base import Capability
-from asyncgroups.batching import dedupe_keys, first_exception, invert, run_batches
+from asyncgroups.backends.base import (
+    BackendSession,
+    Capability,
+    GroupBackend,
+    GroupCreator,
+    GroupDeleter,
+    GroupUpdater,
+    MemberAdder,
+    MemberRemover,
+    UserCreator,
+    UserDeleter,
+    UserLister,
+    UserReader,
+    UserUpdater,
+)
+from asyncgroups.batching import (
+    ChunkDone,
+    Memberships,
+    dedupe_keys,
+    first_exception,
+    invert,
+    run_batches,
+)
 from asyncgroups.errors import InvalidInputError, UnsupportedOperationError
 from asyncgroups.models import BatchResult, Group, Member, User
 from asyncgroups.validation import check_name, normalise_id
 
-if TYPE_CHECKING:
-    from asyncgroups.client import Client
 
-__all__ = ["GroupsAPI", "MembersAPI", "UsersAPI"]
+class _Host(Protocol):
+    """What the namespaces need from their Client (named so, not imported)."""
+
+    @property
+    def backend(self) -> GroupBackend: ...
+
+    @property
+    def session(self) -> BackendSession: ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+    def _check_open(self) -> None: ...
+
+    def _check_group_id(self, group_id: str | int) -> str: ...
+
+
+__all__ = ["ChunkDone", "GroupsAPI", "MembersAPI", "UsersAPI"]
+
+
+_GROUP_COMMON = frozenset({"name", "description"})
+_USER_COMMON = frozenset({"email", "first_name", "last_name"})
+
+
+def _extra(
+    extra: Mapping[str, object] | None, common: frozenset[str]
+) -> dict[str, object]:
+    """``extra`` as keyword arguments, refusing what has a typed argument of its own."""
+    if extra is None:
+        return {}
+    if not isinstance(extra, Mapping):
+        raise InvalidInputError(
+            f"extra must be a mapping of field names, not {type(extra).__name__}"
+        )
+    fields: dict[str, object] = {}
+    for key, value in extra.items():
+        if not isinstance(cast("object", key), str) or not key.isidentifier():
+            raise InvalidInputError(f"extra field name {key!r} is not an identifier")
+        if key in common:
+            raise InvalidInputError(
+                f"pass {key}= as its own argument, not inside extra"
+            )
+        fields[key] = value
+    return fields
+
+
+def _text(value: object, what: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string, not {type(value).__name__}")
 
 
 class _Namespace:
-    def __init__(self, client: "Client") -> None:
+    def __init__(self, client: _Host) -> None:
         self._client = client
 
-    def _require(self, capability: Capability, what: str) -> None:
+    def _session(self, capability: Capability, what: str) -> Any:
+        """The open session, after the capability check.
+
+        Typed ``Any`` for the caller to name the capability's Protocol: the Client
+        checked at open that declared capabilities and implemented Protocols agree.
+        """
         self._client._check_open()
         if capability not in self._client.capabilities:
             raise UnsupportedOperationError(
                 f"the {self._client.backend.name} backend cannot {what} "
                 f"(no {capability.name} capability)"
             )
+        return self._client.session
+
+    def _base(self) -> BackendSession:
+        self._client._check_open()
+        return self._client.session
 
 
 class GroupsAPI(_Namespace):
     """Group operations: ``client.groups``."""
 
-    async def create(self, name: str, **fields: Any) -> Group:
-        """Create a group named ``name`` (backend fields such as ``description``).
+    async def create(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> Group:
+        """Create a group named ``name``.
+
+        Args:
+            name: the group's name.
+            description: where the backend has one.
+            extra: backend-specific fields (refused with ``InvalidInputError``
+                naming the field when the backend does not know it).
 
         Raises:
             UnsupportedOperationError: the backend cannot create groups.
-            InvalidInputError: the name is empty or holds control characters.
+            InvalidInputError: the name is empty or holds control characters, or an
+                unknown field.
             APIError: the server refused.
         """
-        self._require(Capability.GROUPS_CREATE, "create groups")
+        session: GroupCreator = self._session(Capability.GROUPS_CREATE, "create groups")
         check_name(name)
-        return await self._client.backend.create_group(name, **fields)
+        _text(description, "description")
+        fields = _extra(extra, _GROUP_COMMON)
+        return await session.create_group(name, description=description, **fields)
 
     async def get(self, group_id: str | int) -> Group:
         """Fetch one group by id.
@@ -54,21 +158,33 @@ class GroupsAPI(_Namespace):
         Raises:
             NotFoundError: no such group.
         """
-        self._client._check_open()
-        return await self._client.backend.get_group(normalise_id(group_id, "group id"))
+        session = self._base()
+        return await session.get_group(normalise_id(group_id, "group id"))
 
-    async def update(self, group_id: str | int, **fields: Any) -> Group:
-        """Change a group's fields (``name``, ``description``, backend extras).
+    async def update(
+        self,
+        group_id: str | int,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> Group:
+        """Change a group's fields; ``None`` leaves a field as it is.
 
         Raises:
             UnsupportedOperationError: the backend cannot update groups.
+            InvalidInputError: a bad name or an unknown field.
             NotFoundError: no such group.
         """
-        self._require(Capability.GROUPS_UPDATE, "update groups")
-        if "name" in fields and fields["name"] is not None:
-            check_name(fields["name"])
+        session: GroupUpdater = self._session(Capability.GROUPS_UPDATE, "update groups")
+        if name is not None:
+            check_name(name)
+        _text(description, "description")
         gid = normalise_id(group_id, "group id")
-        return await self._client.backend.update_group(gid, **fields)
+        fields = _extra(extra, _GROUP_COMMON)
+        return await session.update_group(
+            gid, name=name, description=description, **fields
+        )
 
     async def delete(self, group_id: str | int) -> None:
         """Delete a group.
@@ -77,27 +193,52 @@ class GroupsAPI(_Namespace):
             UnsupportedOperationError: the backend cannot delete groups.
             NotFoundError: no such group.
         """
-        self._require(Capability.GROUPS_DELETE, "delete groups")
-        await self._client.backend.delete_group(normalise_id(group_id, "group id"))
+        session: GroupDeleter = self._session(Capability.GROUPS_DELETE, "delete groups")
+        await session.delete_group(normalise_id(group_id, "group id"))
 
     async def list(self, query: str | None = None) -> AsyncIterator[Group]:
         """Iterate over groups (lazily, page by page), optionally filtered by name."""
-        self._client._check_open()
-        async for group in self._client.backend.iter_groups(query):
+        session = self._base()
+        _text(query, "query")
+        async for group in session.iter_groups(query):
             yield group
 
 
 class UsersAPI(_Namespace):
     """User operations: ``client.users``."""
 
-    async def create(self, **fields: Any) -> User:
-        """Create a user (``email``, ``first_name``, ``last_name``, backend extras).
+    async def create(
+        self,
+        *,
+        email: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> User:
+        """Create a user.
+
+        Args:
+            email: the user's e-mail (some backends require it).
+            first_name: given name.
+            last_name: family name.
+            extra: backend-specific fields (refused with ``InvalidInputError``
+                naming the field when the backend does not know it).
 
         Raises:
             UnsupportedOperationError: the backend cannot create users.
+            InvalidInputError: a bad value or an unknown field.
         """
-        self._require(Capability.USERS_CREATE, "create users")
-        return await self._client.backend.create_user(**fields)
+        session: UserCreator = self._session(Capability.USERS_CREATE, "create users")
+        for value, what in (
+            (email, "email"),
+            (first_name, "first_name"),
+            (last_name, "last_name"),
+        ):
+            _text(value, what)
+        fields = _extra(extra, _USER_COMMON)
+        return await session.create_user(
+            email=email, first_name=first_name, last_name=last_name, **fields
+        )
 
     async def get(self, user_id: str | int) -> User:
         """Fetch one user.
@@ -106,19 +247,37 @@ class UsersAPI(_Namespace):
             UnsupportedOperationError: the backend cannot look users up.
             NotFoundError: no such user.
         """
-        self._require(Capability.USERS_GET, "look users up")
-        return await self._client.backend.get_user(normalise_id(user_id, "user id"))
+        session: UserReader = self._session(Capability.USERS_GET, "look users up")
+        return await session.get_user(normalise_id(user_id, "user id"))
 
-    async def update(self, user_id: str | int, **fields: Any) -> User:
-        """Change a user's fields.
+    async def update(
+        self,
+        user_id: str | int,
+        *,
+        email: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> User:
+        """Change a user's fields; ``None`` leaves a field as it is.
 
         Raises:
             UnsupportedOperationError: the backend cannot update users.
+            InvalidInputError: a bad value or an unknown field.
             NotFoundError: no such user.
         """
-        self._require(Capability.USERS_UPDATE, "update users")
+        session: UserUpdater = self._session(Capability.USERS_UPDATE, "update users")
+        for value, what in (
+            (email, "email"),
+            (first_name, "first_name"),
+            (last_name, "last_name"),
+        ):
+            _text(value, what)
         uid = normalise_id(user_id, "user id")
-        return await self._client.backend.update_user(uid, **fields)
+        fields = _extra(extra, _USER_COMMON)
+        return await session.update_user(
+            uid, email=email, first_name=first_name, last_name=last_name, **fields
+        )
 
     async def delete(self, user_id: str | int) -> None:
         """Delete a user.
@@ -127,8 +286,8 @@ class UsersAPI(_Namespace):
             UnsupportedOperationError: the backend cannot delete users.
             NotFoundError: no such user.
         """
-        self._require(Capability.USERS_DELETE, "delete users")
-        await self._client.backend.delete_user(normalise_id(user_id, "user id"))
+        session: UserDeleter = self._session(Capability.USERS_DELETE, "delete users")
+        await session.delete_user(normalise_id(user_id, "user id"))
 
     async def list(self, query: str | None = None) -> AsyncIterator[User]:
         """Iterate over users (lazily, page by page).
@@ -136,8 +295,9 @@ class UsersAPI(_Namespace):
         Raises:
             UnsupportedOperationError: the backend cannot list users.
         """
-        self._require(Capability.USERS_LIST, "list users")
-        async for user in self._client.backend.iter_users(query):
+        session: UserLister = self._session(Capability.USERS_LIST, "list users")
+        _text(query, "query")
+        async for user in session.iter_users(query):
             yield user
 
 
@@ -151,9 +311,9 @@ class MembersAPI(_Namespace):
             UnsupportedOperationError: the backend cannot list members.
             NotFoundError: no such group.
         """
-        self._require(Capability.MEMBERS_LIST, "list members")
+        session: BackendSession = self._session(Capability.MEMBERS_LIST, "list members")
         gid = normalise_id(group_id, "group id")
-        async for member in self._client.backend.iter_members(gid):
+        async for member in session.iter_members(gid):
             yield member
 
     async def add(
@@ -170,10 +330,13 @@ class MembersAPI(_Namespace):
 
         Raises:
             UnsupportedOperationError: the backend cannot add members.
-            InvalidInputError: a key or the group id is empty or malformed.
+            InvalidInputError: a key or the group id is empty or malformed, or
+                ``keys`` is a single string.
         """
-        self._require(Capability.MEMBERS_ADD, "add members")
-        return await self._batch(group_id, keys, concurrency, add=True)
+        session: MemberAdder = self._session(Capability.MEMBERS_ADD, "add members")
+        return await self._batch(
+            session.add_members, group_id, keys, _limit(concurrency, self._client)
+        )
 
     async def remove(
         self,
@@ -186,70 +349,95 @@ class MembersAPI(_Namespace):
 
         Raises:
             UnsupportedOperationError: the backend cannot remove members.
-            InvalidInputError: a key or the group id is empty or malformed.
+            InvalidInputError: a key or the group id is empty or malformed, or
+                ``keys`` is a single string.
         """
-        self._require(Capability.MEMBERS_REMOVE, "remove members")
-        return await self._batch(group_id, keys, concurrency, add=False)
+        session: MemberRemover = self._session(
+            Capability.MEMBERS_REMOVE, "remove members"
+        )
+        return await self._batch(
+            session.remove_members, group_id, keys, _limit(concurrency, self._client)
+        )
 
     async def add_many(
         self,
-        memberships: Mapping[str | int, Iterable[str | int]],
+        memberships: Memberships,
         *,
-        concurrency: int | None = None,
+        concurrency: "int | asyncio.Semaphore | None" = None,
+        on_chunk: ChunkDone | None = None,
     ) -> dict[str, BatchResult]:
         """Add members to several groups, packing requests across groups.
 
         Where the backend allows it (``MEMBERS_ADD_MANY``), keys bound for the same
         set of groups share requests.
 
+        Args:
+            memberships: group id -> member keys.
+            concurrency: requests in flight at once across every group (default:
+                the Client's), or a semaphore shared with other calls.
+            on_chunk: told, for each request's chunk once its bad keys are
+                isolated, which groups it served and its outcome (progress).
+
         Returns:
             group id -> the result for that group.
 
         Raises:
             UnsupportedOperationError: the backend cannot add members.
+            InvalidInputError: a malformed group id or key, or a group given twice.
         """
-        self._require(Capability.MEMBERS_ADD, "add members")
-        return await self._many(memberships, concurrency, add=True)
+        session: MemberAdder = self._session(Capability.MEMBERS_ADD, "add members")
+        many = Capability.MEMBERS_ADD_MANY in self._client.capabilities
+        return await self._many(
+            session.add_members, memberships, concurrency, on_chunk, many=many
+        )
 
     async def remove_many(
         self,
-        memberships: Mapping[str | int, Iterable[str | int]],
+        memberships: Memberships,
         *,
-        concurrency: int | None = None,
+        concurrency: "int | asyncio.Semaphore | None" = None,
+        on_chunk: ChunkDone | None = None,
     ) -> dict[str, BatchResult]:
         """Remove members from several groups, packing requests like ``add_many``.
 
         Raises:
             UnsupportedOperationError: the backend cannot remove members.
+            InvalidInputError: a malformed group id or key, or a group given twice.
         """
-        self._require(Capability.MEMBERS_REMOVE, "remove members")
-        return await self._many(memberships, concurrency, add=False)
+        session: MemberRemover = self._session(
+            Capability.MEMBERS_REMOVE, "remove members"
+        )
+        many = Capability.MEMBERS_REMOVE_MANY in self._client.capabilities
+        return await self._many(
+            session.remove_members, memberships, concurrency, on_chunk, many=many
+        )
 
     async def _batch(
         self,
+        send: "Callable[[Sequence[str], Sequence[str]], Awaitable[None]]",
         group_id: str | int,
         keys: Iterable[str | int],
-        concurrency: "int | asyncio.Semaphore | None",
-        *,
-        add: bool,
+        limit: asyncio.Semaphore,
+        on_chunk: ChunkDone | None = None,
     ) -> BatchResult:
         gid = self._client._check_group_id(group_id)
         ordered = dedupe_keys(keys)
-        backend = self._client.backend
-        send = backend.add_members if add else backend.remove_members
         return await run_batches(
             lambda chunk: send([gid], chunk),
             ordered,
-            max_batch=backend.max_batch,
-            concurrency=concurrency or self._client.concurrency,
+            max_batch=self._client.backend.max_batch,
+            concurrency=limit,
+            on_chunk=_tell(on_chunk, (gid,)),
         )
 
     async def _many(
         self,
-        memberships: Mapping[str | int, Iterable[str | int]],
-        concurrency: int | None,
+        send: "Callable[[Sequence[str], Sequence[str]], Awaitable[None]]",
+        memberships: Memberships,
+        concurrency: "int | asyncio.Semaphore | None",
+        on_chunk: ChunkDone | None,
         *,
-        add: bool,
+        many: bool,
     ) -> dict[str, BatchResult]:
         if not isinstance(memberships, Mapping):
             raise InvalidInputError("memberships must map group ids to member keys")
@@ -259,29 +447,28 @@ class MembersAPI(_Namespace):
             if gid in normalised:
                 raise InvalidInputError(f"group {gid!r} is given twice")
             normalised[gid] = dedupe_keys(keys)
-        backend = self._client.backend
-        many = Capability.MEMBERS_ADD_MANY if add else Capability.MEMBERS_REMOVE_MANY
         # One semaphore for every group's chunks: the cap holds across the call.
-        shared = asyncio.Semaphore(concurrency or self._client.concurrency)
+        shared = _limit(concurrency, self._client)
         results: dict[str, BatchResult] = {g: BatchResult() for g in normalised}
-        send = backend.add_members if add else backend.remove_members
+        max_batch = self._client.backend.max_batch
 
         async def one_group(gid: str, keys: list[str]) -> None:
-            results[gid] = await self._batch(gid, keys, shared, add=add)
+            results[gid] = await self._batch(send, gid, keys, shared, on_chunk)
 
         async def one_set(groups: list[str], keys: list[str]) -> None:
             result = await run_batches(
                 lambda chunk: send(groups, chunk),
                 keys,
-                max_batch=backend.max_batch,
+                max_batch=max_batch,
                 concurrency=shared,
+                on_chunk=_tell(on_chunk, tuple(groups)),
             )
             for gid in groups:
                 results[gid] = results[gid].merge(result)
 
         try:
             async with asyncio.TaskGroup() as tasks:
-                if many in self._client.capabilities:
+                if many:
                     for groups, keys in invert(normalised).items():
                         tasks.create_task(one_set(sorted(groups), keys))
                 else:
@@ -290,3 +477,28 @@ class MembersAPI(_Namespace):
         except BaseExceptionGroup as eg:
             raise first_exception(eg) from None
         return results
+
+
+def _limit(
+    concurrency: "int | asyncio.Semaphore | None", client: _Host
+) -> asyncio.Semaphore:
+    """The semaphore that caps requests in flight for one call."""
+    if isinstance(concurrency, asyncio.Semaphore):
+        return concurrency
+    if concurrency is None:
+        return asyncio.Semaphore(client.concurrency)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise InvalidInputError(
+            f"concurrency must be an int >= 1, not {type(concurrency).__name__}"
+        )
+    if concurrency < 1:
+        raise InvalidInputError("concurrency must be an int >= 1")
+    return asyncio.Semaphore(concurrency)
+
+
+def _tell(
+    on_chunk: ChunkDone | None, groups: tuple[str, ...]
+) -> "Callable[[BatchResult], Awaitable[None] | None] | None":
+    if on_chunk is None:
+        return None
+    return lambda result: on_chunk(groups, result)

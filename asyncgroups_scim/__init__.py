@@ -15,8 +15,13 @@ without them:
 - ``filter``: listings with a ``query``, create reconciliation and member-id checks
   use ``filter``; without it, listings are filtered here, reconciliation walks the
   whole listing, and member ids are not checked before an add.
-- ``bulk``: one ``/Bulk`` request serves several groups (``MEMBERS_ADD_MANY``);
-  without it, one PATCH per group.
+- ``bulk``: with ``SCIM(bulk=True)`` (which declares ``MEMBERS_ADD_MANY`` and
+  ``MEMBERS_REMOVE_MANY``: capabilities are configuration, fixed before any I/O),
+  one ``/Bulk`` request serves several groups; without it, one PATCH per group.
+
+:meth:`SCIM.open` returns a :class:`SCIMSession`, which holds everything that
+belongs to one Client (the discovered features, the per-resource locks);
+``cast(SCIMSession, client.session).discover()`` reads the features up front.
 
 What scim2-server (0.8) lacks, and how the backend copes:
 
@@ -31,9 +36,10 @@ What scim2-server (0.8) lacks, and how the backend copes:
   read in one document.
 """
 
-from asyncgroups.testing.emulators import register_emulator
+from asyncgroups.testing import register_emulator
 from asyncgroups_scim.backend import SCIM
+from asyncgroups_scim.session import SCIMSession
 
-__all__ = ["SCIM"]
+__all__ = ["SCIM", "SCIMSession"]
 
 register_emulator("scim", "asyncgroups_scim.emulator:build")

@@ -40,7 +40,7 @@ from scim2_server.utils import (
     load_json_resource,
 )
 
-from asyncgroups.testing.emulators import EmulatorApp
+from asyncgroups.testing import EmulatorApp
 
 __all__ = ["SCIMStore", "build"]
 

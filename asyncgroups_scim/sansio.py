@@ -1,21 +1,28 @@
 """SCIM 2.0 requests and responses (RFC 7644), without I/O.
 
 Builds :class:`~asyncgroups.transport.base.Request` values for the ``/Users``,
-``/Groups``, ``/Bulk`` and ``/ServiceProviderConfig`` endpoints and deciphers
-responses into JSON or typed errors. SCIM error bodies (``status``, ``scimType``,
-``detail``) refine the shared status table of :mod:`asyncgroups.backends.status`.
-This code performs no I/O of its own.
+``/Groups``, ``/Bulk`` and ``/ServiceProviderConfig`` endpoints through the kit's
+:class:`~asyncgroups.backends._kit.Endpoint` (bearer token in its headers, SCIM's
+media type for bodies and ``Accept``) and deciphers responses into JSON or typed
+errors. SCIM error bodies (``status``, ``scimType``, ``detail``) refine the shared
+status table. This code performs no I/O of its own.
 """
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from attrs import evolve, field, frozen
+from attrs import evolve
 
-from asyncgroups import _redact, validation
-from asyncgroups.backends import status
+from asyncgroups.backends._kit import (
+    Body,
+    Endpoint,
+    Query,
+    api_error,
+    read_body,
+    try_json,
+)
 from asyncgroups.config import Secret
 from asyncgroups.errors import (
     DecodeError,
@@ -28,7 +35,6 @@ from asyncgroups.validation import check_id
 __all__ = [
     "BACKEND",
     "MEDIA_TYPE",
-    "Origin",
     "build_bulk",
     "build_create",
     "build_delete",
@@ -38,8 +44,8 @@ __all__ = [
     "build_replace",
     "build_service_provider_config",
     "bulk_errors",
-    "check_base_url",
     "decipher",
+    "endpoint",
     "error_of",
     "etag_of",
     "filter_any",
@@ -62,42 +68,20 @@ SCHEMA_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 RESOURCES = frozenset({"Users", "Groups"})
 
 
-def check_base_url(value: str) -> str:
-    """Return the SCIM base URL without a trailing slash.
+def endpoint(base_url: str, token: Secret) -> Endpoint:
+    """Where SCIM requests go: bearer auth (RFC 6750), SCIM media type.
 
-    Raises:
-        ConfigurationError: it is not an absolute http(s) URL without credentials.
+    ``base_url`` is already checked (``asyncgroups.validation.check_base_url``).
     """
-    return validation.check_base_url(value)
-
-
-@frozen
-class Origin:
-    """Where requests go and how they authenticate (the token never shows)."""
-
-    base_url: str
-    token: Secret = field(repr=False)
-
-    def headers(self, *, body: bool = False) -> dict[str, str]:
-        """Headers for one request: bearer auth (RFC 6750) and SCIM media type."""
-        headers = {
-            "Authorization": f"Bearer {self.token.reveal()}",
-            "Accept": MEDIA_TYPE,
-        }
-        if body:
-            headers["Content-Type"] = MEDIA_TYPE
-        return headers
-
-    def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
-        """An absolute URL below the base URL."""
-        url = f"{self.base_url}/{path}"
-        if query:
-            url += "?" + urlencode(query, quote_via=quote)
-        return url
+    return Endpoint(
+        base_url,
+        headers={"Authorization": f"Bearer {token.reveal()}"},
+        media_type=MEDIA_TYPE,
+    )
 
 
 def resource_path(resource: str, rid: str | None = None) -> str:
-    """``Users``, ``Groups`` or ``Groups/{id}`` (the id percent-encoded).
+    """``/Users``, ``/Groups`` or ``/Groups/{id}`` (the id percent-encoded).
 
     Raises:
         InvalidInputError: the id is empty or holds control characters.
@@ -105,28 +89,35 @@ def resource_path(resource: str, rid: str | None = None) -> str:
     if resource not in RESOURCES:
         raise ValueError(f"unknown SCIM resource {resource!r}")
     if rid is None:
-        return resource
+        return f"/{resource}"
     check_id(rid, "id")
-    return f"{resource}/{quote(rid, safe='')}"
+    return f"/{resource}/{quote(rid, safe='')}"
 
 
-def _encode(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
+def _if_match(request: Request, etag: str | None) -> Request:
+    if not etag:
+        return request
+    return evolve(request, headers={**request.headers, "If-Match": etag})
 
 
-def _if_match(headers: dict[str, str], etag: str | None) -> dict[str, str]:
-    if etag:
-        headers["If-Match"] = etag
-    return headers
+def _attributes(
+    attributes: str | None, excluded_attributes: str | None
+) -> dict[str, str]:
+    query: dict[str, str] = {}
+    if attributes:
+        query["attributes"] = attributes
+    if excluded_attributes:
+        query["excludedAttributes"] = excluded_attributes
+    return query
 
 
-def build_service_provider_config(origin: Origin) -> Request:
+def build_service_provider_config(endpoint: Endpoint) -> Request:
     """``GET /ServiceProviderConfig`` (RFC 7644 §4)."""
-    return Request("GET", origin.url("ServiceProviderConfig"), origin.headers())
+    return endpoint.request("GET", "/ServiceProviderConfig")
 
 
 def build_list(
-    origin: Origin,
+    endpoint: Endpoint,
     resource: str,
     *,
     start_index: int,
@@ -139,15 +130,12 @@ def build_list(
     query: dict[str, str] = {"startIndex": str(start_index), "count": str(count)}
     if filter:
         query["filter"] = filter
-    if attributes:
-        query["attributes"] = attributes
-    if excluded_attributes:
-        query["excludedAttributes"] = excluded_attributes
-    return Request("GET", origin.url(resource_path(resource), query), origin.headers())
+    query.update(_attributes(attributes, excluded_attributes))
+    return endpoint.request("GET", resource_path(resource), query=query)
 
 
 def build_get(
-    origin: Origin,
+    endpoint: Endpoint,
     resource: str,
     rid: str,
     *,
@@ -155,23 +143,19 @@ def build_get(
     excluded_attributes: str | None = None,
 ) -> Request:
     """``GET /{resource}/{id}``."""
-    query: dict[str, str] = {}
-    if attributes:
-        query["attributes"] = attributes
-    if excluded_attributes:
-        query["excludedAttributes"] = excluded_attributes
-    url = origin.url(resource_path(resource, rid), query)
-    return Request("GET", url, origin.headers())
+    query: Query = _attributes(attributes, excluded_attributes)
+    return endpoint.request("GET", resource_path(resource, rid), query=query)
 
 
-def build_create(origin: Origin, resource: str, payload: Mapping[str, Any]) -> Request:
+def build_create(
+    endpoint: Endpoint, resource: str, payload: Mapping[str, Any]
+) -> Request:
     """``POST /{resource}``: not replayable, the backend reconciles a lost answer."""
-    url = origin.url(resource_path(resource))
-    return Request("POST", url, origin.headers(body=True), _encode(payload))
+    return endpoint.request("POST", resource_path(resource), json_body=dict(payload))
 
 
 def build_replace(
-    origin: Origin,
+    endpoint: Endpoint,
     resource: str,
     rid: str,
     payload: Mapping[str, Any],
@@ -179,9 +163,8 @@ def build_replace(
     etag: str | None = None,
 ) -> Request:
     """``PUT /{resource}/{id}``, conditional on ``etag`` when given (RFC 7644 §3.14)."""
-    headers = _if_match(origin.headers(body=True), etag)
-    url = origin.url(resource_path(resource, rid))
-    return Request("PUT", url, headers, _encode(payload))
+    path = resource_path(resource, rid)
+    return _if_match(endpoint.request("PUT", path, json_body=dict(payload)), etag)
 
 
 def patch_body(operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -190,7 +173,7 @@ def patch_body(operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def build_patch(
-    origin: Origin,
+    endpoint: Endpoint,
     resource: str,
     rid: str,
     operations: Sequence[Mapping[str, Any]],
@@ -203,32 +186,28 @@ def build_patch(
     ``idempotent`` marks set-style operations (member add/remove) safe to re-send
     after an unknown outcome.
     """
-    body = patch_body(operations)
-    headers = _if_match(origin.headers(body=True), etag)
-    url = origin.url(resource_path(resource, rid))
-    return Request("PATCH", url, headers, _encode(body), idempotent=idempotent)
+    request = endpoint.request(
+        "PATCH",
+        resource_path(resource, rid),
+        json_body=patch_body(operations),
+        idempotent=idempotent,
+    )
+    return _if_match(request, etag)
 
 
 def build_delete(
-    origin: Origin, resource: str, rid: str, *, etag: str | None = None
+    endpoint: Endpoint, resource: str, rid: str, *, etag: str | None = None
 ) -> Request:
     """``DELETE /{resource}/{id}``."""
-    headers = _if_match(origin.headers(), etag)
-    return Request("DELETE", origin.url(resource_path(resource, rid)), headers)
+    return _if_match(endpoint.request("DELETE", resource_path(resource, rid)), etag)
 
 
 def build_bulk(
-    origin: Origin, operations: Sequence[Mapping[str, Any]], *, idempotent: bool
+    endpoint: Endpoint, operations: Sequence[Mapping[str, Any]], *, idempotent: bool
 ) -> Request:
     """``POST /Bulk`` (RFC 7644 §3.7); ``failOnErrors`` is left to the server."""
     body = {"schemas": [SCHEMA_BULK], "Operations": list(operations)}
-    return Request(
-        "POST",
-        origin.url("Bulk"),
-        origin.headers(body=True),
-        _encode(body),
-        idempotent=idempotent,
-    )
+    return endpoint.request("POST", "/Bulk", json_body=body, idempotent=idempotent)
 
 
 def quote_value(value: str) -> str:
@@ -296,9 +275,9 @@ def decipher(response: Response) -> Any:
         DecodeError: a success status whose body is not JSON.
     """
     if 200 <= response.status < 300:
-        if response.status == 204 or not response.body.strip():
+        if response.status == 204:
             return None
-        return status.parse_json(response, backend=BACKEND)
+        return read_body(response, BACKEND, Body.OPTIONAL)
     raise error_of(response)
 
 
@@ -321,20 +300,22 @@ def bulk_errors(response: Response, data: Any) -> list[Exception]:
                 "bulk operation without a status", backend=BACKEND
             ) from None
         if number >= 300:
-            body = _encode(op.get("response") or {})
+            body = json.dumps(op.get("response") or {}).encode()
             failed.append(error_of(evolve(response, status=number, body=body)))
     return failed
 
 
 def error_of(response: Response) -> Exception:
     """The exception for an error response, from its SCIM error body."""
-    detail, scim_type = _error_fields(status.try_json(response))
+    detail, scim_type = _error_fields(try_json(response))
     if scim_type:
         detail = f"{scim_type}: {detail}" if detail else scim_type
     if response.status == 501:
-        secrets = _redact.secret_values(response.request.headers)
-        where = f"{response.request.method} {_redact.url(response.request.url)}"
-        text = _redact.scrub(detail or "not implemented", secrets)[:200]
-        return UnsupportedOperationError(f"[{BACKEND}] 501 {where}: {text}")
+        # Not an APIError: the server lacks a feature. The shared builder still
+        # scrubs echoed credentials from the detail and redacts the URL.
+        base = api_error(response, backend=BACKEND, detail=detail or "not implemented")
+        return UnsupportedOperationError(
+            f"[{BACKEND}] 501 {base.method} {base.url}: {base.detail}"
+        )
     errors = {scim_type: [detail]} if scim_type else None
-    return status.api_error(response, backend=BACKEND, detail=detail, errors=errors)
+    return api_error(response, backend=BACKEND, detail=detail, errors=errors)

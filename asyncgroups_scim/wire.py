@@ -12,6 +12,7 @@ import cattrs
 from attrs import field, fields, frozen
 from cattrs.gen import make_dict_structure_fn, override
 
+from asyncgroups.backends import _kit
 from asyncgroups.errors import DecodeError
 from asyncgroups.models import Group, Member, User
 
@@ -143,7 +144,8 @@ def configure_converter(conv: cattrs.Converter) -> None:
 
     - attribute names are camelCase on the wire (``userName``, ``totalResults``);
     - a ListResponse's ``Resources`` is capitalised (RFC 7644 §3.4.2);
-    - unknown keys are ignored (servers add extension schemas).
+    - unknown keys are ignored (servers add extension schemas);
+    - on top of the kit's strict hooks: no coercion of numbers to text or back.
     """
     for cls in (WireMeta, WireName, WireEmail, WireMemberRef, WireUser, WireGroup):
         renames = {a.name: override(rename=_camel(a.name)) for a in fields(cls)}
@@ -160,8 +162,8 @@ def configure_converter(conv: cattrs.Converter) -> None:
 
 
 def make_converter() -> cattrs.Converter:
-    """A converter with the SCIM hooks."""
-    conv = cattrs.Converter()
+    """The kit's strict converter with the SCIM hooks."""
+    conv = _kit.make_strict_converter()
     configure_converter(conv)
     return conv
 
@@ -169,24 +171,14 @@ def make_converter() -> cattrs.Converter:
 CONVERTER = make_converter()
 
 
-def structure(data: Any, cls: type[T]) -> T:
-    """Structure SCIM JSON into a wire class.
+def structure(data: Any, cls: type[T], what: str | None = None) -> T:
+    """Structure SCIM JSON into a wire class (``what`` names it in errors).
 
     Raises:
         DecodeError: the JSON does not have the shape the schema promises.
     """
-    try:
-        return CONVERTER.structure(data, cls)
-    except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:
-        raise DecodeError(
-            f"unexpected {cls.__name__} shape",
-            backend="scim",
-            details=cattrs.transform_error(exc),
-        ) from exc
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise DecodeError(
-            f"unexpected {cls.__name__} shape: {type(exc).__name__}", backend="scim"
-        ) from exc
+    name = what or cls.__name__
+    return _kit.structure(CONVERTER, data, cls, backend="scim", what=name)
 
 
 def _feature(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -274,7 +266,7 @@ def member_refs(data: Any) -> list[WireMemberRef]:
     """
     if not isinstance(data, Mapping):
         raise DecodeError("Group is not an object", backend="scim")
-    return structure(data.get("members") or [], list[WireMemberRef])
+    return structure(data.get("members") or [], list[WireMemberRef], "members")
 
 
 def to_members(

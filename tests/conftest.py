@@ -3,6 +3,7 @@
 import logging
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def emulator(backend_name: str) -> AsyncIterator[Emulator]:
+async def emulator(backend_name: str) -> AsyncIterator[Emulator[Any]]:
     async with serve_emulator(backend_name, seed=1) as emu:
         yield emu
 
@@ -35,7 +36,7 @@ def fast_retry() -> ag.RetryPolicy:
 
 
 @pytest.fixture
-async def client(emulator: Emulator) -> AsyncIterator[ag.Client]:
+async def client(emulator: Emulator[Any]) -> AsyncIterator[ag.Client]:
     backend = ag.connect(emulator.name, base_url=emulator.url, **emulator.credentials)
     async with ag.Client(backend, retry=FAST_RETRY) as c:
         yield c
@@ -51,7 +52,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         name = callspec.params.get("backend_name")
         if name is None:
             continue
-        capabilities = ag.backends.load(name).CAPABILITIES
+        backend_class: Any = ag.backends.load(name)
+        capabilities = backend_class.CAPABILITIES
         missing = [c for c in marker.args if c not in capabilities]
         if missing:
             names = ", ".join(c.name for c in missing)

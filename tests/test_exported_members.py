@@ -9,9 +9,11 @@ PUBLIC = {
     "MemoryStore", "RedisStore",
     "Hooks", "RequestEvent", "ResponseEvent", "RetryEvent",
     # backend contract
-    "Capability", "GroupBackend",
+    "Capability", "GroupBackend", "BackendSession",
     # models and sync results
     "Group", "User", "Member", "BatchResult", "SyncPlan", "SyncReport",
+    # fan-out over several Clients
+    "FanOut", "PeriscopeSites",
     # errors
     "AsyncGroupsError", "ConfigurationError", "InvalidInputError", "TransportError",
     "ConnectError", "RequestTimeoutError", "ConnectionDroppedError", "APIError",
@@ -55,3 +57,12 @@ def test_builtin_backends_are_reachable():
     assert ag.backends.NeuroIO.name == "neuroio"
     assert ag.backends.Snip.name == "snip"
     assert ag.backends.Periscope.name == "periscope"
+
+
+def test_periscope_sites_live_above_the_client():
+    """``PeriscopeSites`` is the fan-out layer's; the backends only re-export it lazily."""
+    from asyncgroups.sites import PeriscopeSites
+
+    assert ag.PeriscopeSites is PeriscopeSites
+    assert ag.backends.PeriscopeSites is PeriscopeSites
+    assert "PeriscopeSites" not in ag.backends.__all__

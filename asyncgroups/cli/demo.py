@@ -100,14 +100,14 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 @frozen
 class _Job:
-    emulator: Emulator
+    emulator: Emulator[Any]
     desired: Mapping[str, frozenset[str]]
     gids: Mapping[str, str]
     prune: bool = False
     max_removals: int | None = None
 
 
-def _seed(emus: Mapping[str, Emulator], sizes: DemoSizes, seed: int) -> list[_Job]:
+def _seed(emus: Mapping[str, Emulator[Any]], sizes: DemoSizes, seed: int) -> list[_Job]:
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     jobs: list[_Job] = []
 
@@ -145,7 +145,7 @@ def _seed(emus: Mapping[str, Emulator], sizes: DemoSizes, seed: int) -> list[_Jo
     return jobs
 
 
-def _client(emu: Emulator, concurrency: int) -> ag.Client:
+def _client(emu: Emulator[Any], concurrency: int) -> ag.Client:
     backend = ag.connect(emu.name, base_url=emu.url, **emu.credentials)
     return ag.Client(
         backend,
@@ -170,7 +170,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
-        emus: dict[str, Emulator] = {}
+        emus: dict[str, Emulator[Any]] = {}
         for seed_offset, name in enumerate(("neuroio", "periscope", "snip")):
             emus[name] = await stack.enter_async_context(
                 serve_emulator(name, seed=args.seed + seed_offset)

@@ -6,23 +6,26 @@ keys: they are wrapped in :class:`~asyncgroups.Secret` as they are read and no m
 here ever quotes a key.
 """
 
-import csv
-import io
 import json
-import pathlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from attrs import frozen
 
 from asyncgroups.config import Secret
 from asyncgroups.errors import InvalidInputError
-from asyncgroups.validation import check_email
+from asyncgroups.tabular import (
+    EMAIL_COLUMNS,
+    column_names,
+    csv_records,
+    csv_rows,
+    email_problem,
+    find_column,
+    is_email,
+    problems_error,
+    read_text,
+)
 
 __all__ = ["SiteKey", "check_member_emails", "read_emails", "read_sites"]
-
-#: Column names accepted for e-mail addresses, in order of preference.
-EMAIL_COLUMNS = ("email_address", "email")
-_MAX_PROBLEMS = 20
 
 
 @frozen
@@ -33,61 +36,21 @@ class SiteKey:
     api_key: Secret
 
 
-def _load(path: str) -> str:
-    try:
-        with pathlib.Path(path).open(encoding="utf-8-sig", newline="") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path}: not UTF-8 text") from None
-
-
-def _rows(path: str, text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of CSV text with a header, with their line numbers (header is line 1)."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        for row in reader:
-            yield (
-                reader.line_num,
-                {
-                    (k or "").strip().lower(): (v or "").strip()
-                    for k, v in row.items()
-                    if isinstance(v, str)
-                },
-            )
-    except csv.Error as exc:
-        raise InvalidInputError(f"{path}: line {reader.line_num}: {exc}") from None
-
-
-def _header(path: str, text: str) -> list[str]:
-    try:
-        first = next(csv.reader(io.StringIO(text, newline="")), [])
-    except csv.Error as exc:
-        raise InvalidInputError(f"{path}: line 1: {exc}") from None
-    return [c.strip().lower() for c in first]
-
-
-def _fail(path: str, problems: Sequence[str]) -> InvalidInputError:
-    shown = list(problems[:_MAX_PROBLEMS])
-    if len(problems) > _MAX_PROBLEMS:
-        shown.append(f"... and {len(problems) - _MAX_PROBLEMS} more")
-    return InvalidInputError(
-        f"{path}: {len(problems)} problem(s); nothing was changed\n  "
-        + "\n  ".join(shown)
-    )
+def _fail(path: str, problems: list[str]) -> InvalidInputError:
+    return problems_error(path, problems, after="; nothing was changed")
 
 
 def read_emails(path: str) -> list[str]:
-    """The e-mail addresses in a CSV file with an ``email_address`` or ``email`` column.
+    """The e-mail addresses in a CSV file's e-mail column (``email_address``, ``email``...).
 
     Raises:
         InvalidInputError: the file is unreadable, lacks the column, or has a bad or
             duplicated address or an empty row; every problem names its line.
     """
-    text = _load(path)
-    header = _header(path, text)
-    column = next((c for c in EMAIL_COLUMNS if c in header), None)
+    text = read_text(path)
+    first = next(csv_rows(path, text), (1, []))
+    header = column_names(first[1])
+    column = find_column(header, EMAIL_COLUMNS)
     if column is None:
         raise InvalidInputError(
             f"{path}: line 1: no {' or '.join(EMAIL_COLUMNS)} column "
@@ -96,15 +59,14 @@ def read_emails(path: str) -> list[str]:
     problems: list[str] = []
     seen: dict[str, int] = {}
     emails: list[str] = []
-    for line, row in _rows(path, text):
+    for line, row in csv_records(path, text):
         value = row.get(column, "")
         if not value:
             problems.append(f"line {line}: empty {column}")
             continue
-        try:
-            check_email(value, column)
-        except InvalidInputError as exc:
-            problems.append(f"line {line}: {value!r}: {exc}")
+        problem = email_problem(value, column)
+        if problem is not None:
+            problems.append(f"line {line}: {value!r}: {problem}")
             continue
         folded = value.casefold()
         if folded in seen:
@@ -128,7 +90,7 @@ def read_sites(path: str) -> list[SiteKey]:
     """
     if path.lower().endswith(".json"):
         try:
-            data = json.loads(_load(path))
+            data = json.loads(read_text(path))
         except json.JSONDecodeError as exc:
             raise InvalidInputError(
                 f"{path}:{exc.lineno}: not JSON: {exc.msg}"
@@ -143,7 +105,7 @@ def read_sites(path: str) -> list[SiteKey]:
         ]
         where = "entry"
     else:
-        entries = list(_rows(path, _load(path)))
+        entries = list(csv_records(path, read_text(path)))
         where = "line"
     problems: list[str] = []
     sites: list[SiteKey] = []
@@ -179,20 +141,12 @@ def check_member_emails(path: str, desired: Mapping[str, Iterable[str]]) -> None
             f"group {group!r}: {key!r} is not an e-mail address"
             for group, keys in desired.items()
             for key in sorted(keys)
-            if not _is_email(key)
+            if not is_email(key)
         )
     else:
-        for line, row in _rows(path, _load(path)):
+        for line, row in csv_records(path, read_text(path)):
             member = row.get("member", "")
-            if member and not _is_email(member):
+            if member and not is_email(member):
                 problems.append(f"line {line}: {member!r} is not an e-mail address")
     if problems:
         raise _fail(path, problems)
-
-
-def _is_email(value: str) -> bool:
-    try:
-        check_email(value)
-    except InvalidInputError:
-        return False
-    return True

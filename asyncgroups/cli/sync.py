@@ -125,10 +125,7 @@ async def load_desired(args: argparse.Namespace) -> dict[str, frozenset[str]]:
         read = (
             sources.desired_from_json if suffix == ".json" else sources.desired_from_csv
         )
-        try:
-            return await asyncio.to_thread(read, source)
-        except OSError as exc:
-            raise InvalidInputError(f"{source}: cannot read: {exc.strerror}") from None
+        return await asyncio.to_thread(read, source)
     backend_name, _, group = source.partition(":")
     if not backend_name or not group:
         raise InvalidInputError(

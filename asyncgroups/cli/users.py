@@ -9,7 +9,7 @@ checked first, so a bad row changes nothing.
 import argparse
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncgroups as ag
 from asyncgroups.cli.config import (
@@ -28,6 +28,9 @@ from asyncgroups.errors import (
     NotFoundError,
 )
 from asyncgroups.validation import check_email
+
+if TYPE_CHECKING:
+    from asyncgroups.sites import PeriscopeSites
 
 __all__ = ["register"]
 
@@ -71,8 +74,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "delete",
         help="delete the users listed in a CSV file",
         description="Delete every user whose e-mail is in the CSV file's "
-        "email_address (or email) column. The file is checked first; a bad row "
-        "changes nothing.",
+        "email_address (or email, e-mail, mail) column. The file is checked first; "
+        "a bad row changes nothing.",
     )
     delete.add_argument("--csv", required=True, metavar="FILE")
     delete.add_argument(
@@ -106,8 +109,9 @@ def _sites(args: argparse.Namespace) -> list[SiteKey]:
     return sites
 
 
-def _open_sites(args: argparse.Namespace, sites: list[SiteKey]) -> Any:
-    from asyncgroups.backends.periscope import PeriscopeSites
+def _open_sites(args: argparse.Namespace, sites: list[SiteKey]) -> "PeriscopeSites":
+    # Imported on use: it loads the Periscope backend, which other commands never need.
+    from asyncgroups.sites import PeriscopeSites
 
     options: dict[str, Any] = {
         "client_factory": lambda backend: build_client(args, backend)

@@ -17,8 +17,7 @@ from typing import Any
 
 from attrs import define, field
 
-from asyncgroups.backends.base import Capability
-from asyncgroups.batching import chunked, first_exception, invert
+from asyncgroups.batching import first_exception
 from asyncgroups.errors import (
     AsyncGroupsError,
     InvalidInputError,
@@ -170,57 +169,51 @@ class _Run:
         outcome.group_id, outcome.created = group.id, True
         await self.progress("create", [key], 1, 0)
 
-    async def send(
-        self, phase: Phase, gids: tuple[str, ...], chunk: Sequence[str]
-    ) -> None:
-        members = self.client.members
-        async with self.semaphore:
-            try:
-                if len(gids) == 1:
-                    send = members.add if phase == "add" else members.remove
-                    results = {gids[0]: await send(gids[0], chunk, concurrency=1)}
-                else:
-                    many = members.add_many if phase == "add" else members.remove_many
-                    results = await many(dict.fromkeys(gids, chunk), concurrency=1)
-            except AsyncGroupsError as exc:
-                results = {
-                    g: BatchResult(failed=dict.fromkeys(chunk, exc)) for g in gids
-                }
-        ok = bad = 0
-        by_id = {o.group_id: o for o in self.outcomes.values()}
-        applied: dict[str, tuple[str, ...]] = {}
-        for gid, result in results.items():
-            outcome = by_id[gid]
-            applied[outcome.plan.key] = tuple(sorted(result.succeeded))
-            (outcome.added if phase == "add" else outcome.removed).update(
-                result.succeeded
-            )
-            outcome.failed.update(result.failed)
-            ok, bad = ok + len(result.succeeded), bad + len(result.failed)
-        await self.progress(phase, [by_id[g].plan.key for g in gids], ok, bad, applied)
-
     async def phase(self, phase: Phase) -> None:
+        """Every add (or removal) of the plan, through the Client's batched writes.
+
+        The Client chunks to the backend's limit, packs keys shared by several
+        groups where one request can serve them, isolates bad keys and caps the
+        requests in flight with this run's semaphore; each settled chunk is
+        recorded and reported as progress as it completes.
+        """
         wanted = {
             o.group_id: list(o.plan.to_add if phase == "add" else o.plan.to_remove)
             for o in self.outcomes.values()
             if o.group_id is not None
         }
         wanted = {gid: keys for gid, keys in wanted.items() if keys}
-        many = (
-            Capability.MEMBERS_ADD_MANY
-            if phase == "add"
-            else Capability.MEMBERS_REMOVE_MANY
-        )
-        if many in self.client.capabilities:
-            sets = [(tuple(sorted(gs)), keys) for gs, keys in invert(wanted).items()]
-        else:
-            sets = [((gid,), keys) for gid, keys in wanted.items()]
-        size = max(1, self.client.backend.max_batch)
-        await _together(
-            self.send(phase, gids, chunk)
-            for gids, keys in sets
-            for chunk in chunked(keys, size)
-        )
+        if not wanted:
+            return
+        by_id = {o.group_id: o for o in self.outcomes.values()}
+
+        async def chunk_done(gids: tuple[str, ...], result: BatchResult) -> None:
+            applied: dict[str, tuple[str, ...]] = {}
+            for gid in gids:
+                outcome = by_id[gid]
+                applied[outcome.plan.key] = tuple(sorted(result.succeeded))
+                (outcome.added if phase == "add" else outcome.removed).update(
+                    result.succeeded
+                )
+                outcome.failed.update(result.failed)
+            ok, bad = len(result.succeeded) * len(gids), len(result.failed) * len(gids)
+            await self.progress(
+                phase, [by_id[g].plan.key for g in gids], ok, bad, applied
+            )
+
+        members = self.client.members
+        write = members.add_many if phase == "add" else members.remove_many
+        try:
+            await write(wanted, concurrency=self.semaphore, on_chunk=chunk_done)
+        except AsyncGroupsError as exc:
+            # A call-wide refusal (the capability is gone, the client closed):
+            # whatever no chunk settled failed with it.
+            for gid, keys in wanted.items():
+                outcome = by_id[gid]
+                done = outcome.added if phase == "add" else outcome.removed
+                for key in keys:
+                    if key not in done and key not in outcome.failed:
+                        outcome.failed[key] = exc
 
 
 async def _together(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
@@ -307,9 +300,9 @@ async def apply(
     """
     started = time.monotonic()
     before = client.stats.snapshot()
-    if plan.backend and plan.backend != client.backend.name:
+    if plan.backend and plan.backend != client.backend_name:
         raise SyncAbortedError(
-            f"the plan was made against {plan.backend!r}, not {client.backend.name!r}"
+            f"the plan was made against {plan.backend!r}, not {client.backend_name!r}"
         )
     _guard_removals(plan, max_removals)
     drifted = await _drifted(client, plan, concurrency)
@@ -368,7 +361,7 @@ async def apply(
             )
             for o in outcomes.values()
         ],
-        backend=client.backend.name,
+        backend=client.backend_name,
         dry_run=dry_run,
         requests=spent.requests,
         retries=spent.retries,

@@ -8,14 +8,12 @@ and :func:`check_complete` refuses to prune against one.
 import asyncio
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Literal, Protocol
 
 from attrs import field, frozen
 
-from asyncgroups.backends.base import Capability, GroupBackend
 from asyncgroups.errors import AsyncGroupsError, InvalidInputError, SyncAbortedError
-from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
-from asyncgroups.transport.stats import TransportStats
+from asyncgroups.sync.port import SyncClient
+from asyncgroups.sync.syncplan import By
 
 __all__ = [
     "Observed",
@@ -26,24 +24,6 @@ __all__ = [
     "observe",
     "resolve_groups",
 ]
-
-By = Literal["name", "id"]
-
-
-class SyncClient(Protocol):
-    """The part of :class:`~asyncgroups.Client` the sync engine uses."""
-
-    groups: GroupsAPI
-    users: UsersAPI
-    members: MembersAPI
-    backend: GroupBackend
-    stats: TransportStats
-    concurrency: int
-
-    @property
-    def capabilities(self) -> frozenset[Capability]:
-        """What the backend can do."""
-        ...
 
 
 @frozen

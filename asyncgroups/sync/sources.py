@@ -5,7 +5,6 @@ sources validate everything first and report every problem (with line numbers fo
 CSV) in one :class:`~asyncgroups.errors.InvalidInputError`; they never write.
 """
 
-import csv
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -20,6 +19,7 @@ from asyncgroups.sync.plan import (
     map_key,
     normalise_desired,
 )
+from asyncgroups.tabular import column_names, csv_rows, problems_error, read_text
 
 __all__ = [
     "desired_from_client",
@@ -30,17 +30,9 @@ __all__ = [
 
 Desired = dict[str, frozenset[str]]
 
-#: Problems listed in one error before the rest are counted.
-_MAX_LISTED = 20
-
 
 def _fail(source: str, problems: list[str]) -> InvalidInputError:
-    listed = problems[:_MAX_LISTED]
-    more = len(problems) - len(listed)
-    tail = f"\n  ... and {more} more" if more else ""
-    return InvalidInputError(
-        f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(listed) + tail
-    )
+    return problems_error(source, problems)
 
 
 def desired_from_mapping(
@@ -60,50 +52,47 @@ def desired_from_csv(
     """Read ``group,member`` rows (with that header; other columns are ignored).
 
     Raises:
-        InvalidInputError: a column is missing, or rows are malformed or
-            duplicated; every problem is listed with its line number.
-        OSError: the file cannot be read.
+        InvalidInputError: the file cannot be read or decoded, a column is missing,
+            or rows are malformed or duplicated; every problem is listed with its
+            line number.
     """
     source = os.fspath(path)
     problems: list[str] = []
     first_seen: dict[tuple[str, str], int] = {}
     desired: dict[str, set[str]] = {}
-    with open(path, encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise InvalidInputError(
-                f"{source}: empty file; expected a group,member header"
+    rows = csv_rows(source, read_text(path, encoding=encoding))
+    first = next(rows, None)
+    if first is None:
+        raise InvalidInputError(f"{source}: empty file; expected a group,member header")
+    header = first[1]
+    columns = column_names(header)
+    missing = [c for c in ("group", "member") if c not in columns]
+    if missing:
+        raise InvalidInputError(
+            f"{source}: line 1: missing column(s) {', '.join(missing)} "
+            f"(header is {','.join(header)!r})"
+        )
+    g_at, m_at = columns.index("group"), columns.index("member")
+    for line, row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            problems.append(
+                f"line {line}: {len(row)} field(s), the header has {len(columns)}"
             )
-        columns = [c.strip().lower() for c in header]
-        missing = [c for c in ("group", "member") if c not in columns]
-        if missing:
-            raise InvalidInputError(
-                f"{source}: line 1: missing column(s) {', '.join(missing)} "
-                f"(header is {','.join(header)!r})"
+            continue
+        group, member = row[g_at].strip(), row[m_at].strip()
+        problem = _cell_problem("group", group) or _cell_problem("member", member)
+        if problem:
+            problems.append(f"line {line}: {problem}")
+            continue
+        earlier = first_seen.setdefault((group, member), line)
+        if earlier != line:
+            problems.append(
+                f"line {line}: duplicate of line {earlier} ({group}, {member})"
             )
-        g_at, m_at = columns.index("group"), columns.index("member")
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(columns):
-                problems.append(
-                    f"line {line}: {len(row)} field(s), the header has {len(columns)}"
-                )
-                continue
-            group, member = row[g_at].strip(), row[m_at].strip()
-            problem = _cell_problem("group", group) or _cell_problem("member", member)
-            if problem:
-                problems.append(f"line {line}: {problem}")
-                continue
-            earlier = first_seen.setdefault((group, member), line)
-            if earlier != line:
-                problems.append(
-                    f"line {line}: duplicate of line {earlier} ({group}, {member})"
-                )
-                continue
-            desired.setdefault(group, set()).add(member)
+            continue
+        desired.setdefault(group, set()).add(member)
     if problems:
         raise _fail(source, problems)
     return {g: frozenset(keys) for g, keys in desired.items()}
@@ -123,18 +112,16 @@ def desired_from_json(
     """Read ``{"group": ["key", ...], ...}``.
 
     Raises:
-        InvalidInputError: the file is not JSON of that shape; every problem is
-            listed.
-        OSError: the file cannot be read.
+        InvalidInputError: the file cannot be read or decoded, or is not JSON of
+            that shape; every problem is listed.
     """
     source = os.fspath(path)
-    with open(path, encoding=encoding) as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(
-                f"{source}: line {exc.lineno}: not valid JSON ({exc.msg})"
-            ) from None
+    try:
+        data = json.loads(read_text(path, encoding=encoding))
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"{source}: line {exc.lineno}: not valid JSON ({exc.msg})"
+        ) from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{source}: expected an object mapping groups to lists")
     problems: list[str] = []

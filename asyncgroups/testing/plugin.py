@@ -27,13 +27,13 @@ __all__ = [
 
 
 @pytest.fixture
-def asyncgroups_emulator() -> Callable[..., AbstractAsyncContextManager[Emulator]]:
+def asyncgroups_emulator() -> Callable[..., AbstractAsyncContextManager[Emulator[Any]]]:
     """Return ``serve_emulator`` for starting emulators inside a test."""
     return serve_emulator
 
 
 def _fixture(name: str) -> Any:
-    async def fixture() -> AsyncIterator[Emulator]:
+    async def fixture() -> AsyncIterator[Emulator[Any]]:
         async with serve_emulator(name, seed=1) as emu:
             yield emu
 

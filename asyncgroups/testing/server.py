@@ -9,13 +9,19 @@ import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from aiohttp import web
 from attrs import define, field, frozen
 
-from asyncgroups.testing.emulators import get_factory
+from asyncgroups.testing.emulators import EmulatorStore, get_factory
 from asyncgroups.testing.faults import DroppedError, Faults
+
+if TYPE_CHECKING:
+    from asyncgroups.testing.emulators._neuroio_store import NeuroIOStore
+    from asyncgroups.testing.emulators.periscope_store import PeriscopeStore
+    from asyncgroups.testing.emulators.snip_store import SnipStore
 
 __all__ = ["Emulator", "RecordedRequest", "serve_emulator"]
 
@@ -40,15 +46,20 @@ class RecordedRequest:
         return json.loads(self.body) if self.body else None
 
 
+S = TypeVar("S")
+
+
 @define
-class Emulator:
-    """A running emulator.
+class Emulator(Generic[S]):
+    """A running emulator; ``S`` is the type of its store.
 
     Attributes:
         name: the backend registry name.
         url: the base URL to give the backend.
         credentials: keyword arguments for ``ag.connect(name, base_url=url, ...)``.
-        store: the emulator's in-memory state (seed and inspect it directly).
+        store: the emulator's in-memory state (seed and inspect it directly):
+            at least :class:`~asyncgroups.testing.EmulatorStore`, and for a
+            built-in name the emulator's own store class.
         faults: the fault injector.
         requests: every request received, in order.
         peers: distinct client connections seen (host, port).
@@ -57,7 +68,7 @@ class Emulator:
     name: str
     url: str
     credentials: dict[str, str] = field(repr=False)
-    store: Any
+    store: S
     faults: Faults
     requests: list[RecordedRequest] = field(factory=list, repr=False)
     peers: set[tuple[str, int]] = field(factory=set, repr=False)
@@ -67,7 +78,7 @@ class Emulator:
         self.requests.clear()
 
 
-def _recorder(emulator: Emulator, clock: Callable[[], float]) -> Any:
+def _recorder(emulator: Emulator[Any], clock: Callable[[], float]) -> Any:
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         body = await request.read()
@@ -98,8 +109,47 @@ def _recorder(emulator: Emulator, clock: Callable[[], float]) -> Any:
     return record
 
 
-@contextlib.asynccontextmanager
-async def serve_emulator(
+@overload
+def serve_emulator(
+    name: Literal["snip"],
+    *,
+    seed: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    **options: object,
+) -> "AbstractAsyncContextManager[Emulator[SnipStore]]": ...
+
+
+@overload
+def serve_emulator(
+    name: Literal["neuroio"],
+    *,
+    seed: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    **options: object,
+) -> "AbstractAsyncContextManager[Emulator[NeuroIOStore]]": ...
+
+
+@overload
+def serve_emulator(
+    name: Literal["periscope"],
+    *,
+    seed: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    **options: object,
+) -> "AbstractAsyncContextManager[Emulator[PeriscopeStore]]": ...
+
+
+@overload
+def serve_emulator(
     name: str,
     *,
     seed: int | None = None,
@@ -107,8 +157,20 @@ async def serve_emulator(
     port: int = 0,
     ssl_context: ssl.SSLContext | None = None,
     clock: Callable[[], float] = time.monotonic,
-    **options: Any,
-) -> AsyncIterator[Emulator]:
+    **options: object,
+) -> AbstractAsyncContextManager[Emulator[EmulatorStore]]: ...
+
+
+def serve_emulator(
+    name: str,
+    *,
+    seed: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    **options: object,
+) -> AbstractAsyncContextManager[Emulator[Any]]:
     """Serve the emulator ``name`` on ``host`` (a free port unless given).
 
     Args:
@@ -120,13 +182,27 @@ async def serve_emulator(
         clock: clock for server-side rate limits.
         options: emulator-specific settings (page sizes, limits...).
 
-    Yields:
-        The running :class:`Emulator`.
+    Returns:
+        An async context manager yielding the running :class:`Emulator`; its
+        ``store`` is typed as the emulator's own store for a built-in name.
     """
+    return _serve(name, seed, host, port, ssl_context, clock, options)
+
+
+@contextlib.asynccontextmanager
+async def _serve(
+    name: str,
+    seed: int | None,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    clock: Callable[[], float],
+    options: dict[str, object],
+) -> AsyncIterator[Emulator[Any]]:
     built = get_factory(name)(seed=seed, **options)
     faults = Faults(clock=clock)
     app = built.app
-    emulator = Emulator(
+    emulator: Emulator[Any] = Emulator(
         name=name,
         url="",
         credentials=built.credentials,

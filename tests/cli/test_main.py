@@ -5,6 +5,7 @@ import builtins
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,24 +16,24 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 @pytest.fixture
-async def neuroio() -> AsyncIterator[Emulator]:
+async def neuroio() -> AsyncIterator[Emulator[Any]]:
     async with serve_emulator("neuroio", seed=3) as emu:
         yield emu
 
 
 @pytest.fixture
-async def periscope() -> AsyncIterator[Emulator]:
+async def periscope() -> AsyncIterator[Emulator[Any]]:
     async with serve_emulator("periscope", seed=4, sites=["second"]) as emu:
         yield emu
 
 
 @pytest.fixture
-async def snip() -> AsyncIterator[Emulator]:
+async def snip() -> AsyncIterator[Emulator[Any]]:
     async with serve_emulator("snip", seed=5) as emu:
         yield emu
 
 
-def use(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+def use(monkeypatch: pytest.MonkeyPatch, emu: Emulator[Any]) -> None:
     """Point the CLI at ``emu`` through ASYNCGROUPS_* variables."""
     monkeypatch.setenv("ASYNCGROUPS_BACKEND", emu.name)
     monkeypatch.setenv("ASYNCGROUPS_BASE_URL", emu.url)
@@ -40,22 +41,22 @@ def use(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
         monkeypatch.setenv(f"ASYNCGROUPS_{key.upper()}", str(value))
 
 
-def secrets_of(emu: Emulator) -> list[str]:
+def secrets_of(emu: Emulator[Any]) -> list[str]:
     return [str(v) for k, v in emu.credentials.items() if k in {"token", "api_key"}]
 
 
-def assert_no_secret(text: str, *emus: Emulator) -> None:
+def assert_no_secret(text: str, *emus: Emulator[Any]) -> None:
     for emu in emus:
         for secret in secrets_of(emu):
             assert secret not in text
 
 
-def writes(emu: Emulator) -> list[str]:
+def writes(emu: Emulator[Any]) -> list[str]:
     return [f"{r.method} {r.path}" for r in emu.requests if r.method in WRITES]
 
 
 async def test_groups_list_json_shows_groups_and_no_credential(
-    neuroio: Emulator,
+    neuroio: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -70,7 +71,7 @@ async def test_groups_list_json_shows_groups_and_no_credential(
 
 
 async def test_credentials_from_flags_work_and_stay_hidden(
-    neuroio: Emulator, capsys: pytest.CaptureFixture[str]
+    neuroio: Emulator[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Flags work as well as variables; output is plain lines when not a terminal."""
     keys = neuroio.store.seed_users(3)
@@ -88,7 +89,7 @@ async def test_credentials_from_flags_work_and_stay_hidden(
 
 
 async def test_a_wrong_token_is_exit_1_with_a_redacted_error(
-    neuroio: Emulator,
+    neuroio: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -123,7 +124,7 @@ async def test_usage_errors_are_exit_2(capsys: pytest.CaptureFixture[str]) -> No
 
 
 async def test_sync_from_csv_applies_and_a_second_plan_is_empty(
-    neuroio: Emulator,
+    neuroio: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -152,7 +153,7 @@ async def test_sync_from_csv_applies_and_a_second_plan_is_empty(
 
 
 async def test_sync_dry_run_changes_nothing(
-    neuroio: Emulator,
+    neuroio: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -180,7 +181,7 @@ async def test_sync_dry_run_changes_nothing(
     ],
 )
 async def test_a_bad_csv_names_its_line_and_applies_nothing(
-    neuroio: Emulator,
+    neuroio: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -199,7 +200,7 @@ async def test_a_bad_csv_names_its_line_and_applies_nothing(
 
 
 async def test_a_bad_email_in_a_periscope_csv_names_its_line(
-    periscope: Emulator,
+    periscope: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -216,7 +217,7 @@ async def test_a_bad_email_in_a_periscope_csv_names_its_line(
 
 
 async def test_max_removals_refuses_the_sync_with_exit_2(
-    snip: Emulator,
+    snip: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -241,7 +242,7 @@ async def test_max_removals_refuses_the_sync_with_exit_2(
 
 
 async def test_members_export_round_trips_through_sync(
-    neuroio: Emulator,
+    neuroio: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -266,7 +267,7 @@ async def test_members_export_round_trips_through_sync(
 
 
 async def test_users_delete_csv_checks_the_whole_file_first(
-    periscope: Emulator,
+    periscope: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -300,7 +301,7 @@ async def test_users_delete_csv_checks_the_whole_file_first(
 
 
 async def test_users_add_to_sites_creates_the_user_on_every_site(
-    periscope: Emulator,
+    periscope: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,

@@ -1,5 +1,7 @@
 """Errors map to the typed hierarchy on every backend, and never carry credentials."""
 
+from typing import Any
+
 import pytest
 
 import asyncgroups as ag
@@ -10,7 +12,7 @@ UNKNOWN_ID = "999999"
 SECRET_KEYS = {"token", "api_key", "key", "password"}
 
 
-def _assert_no_secret(exc: BaseException, emulator: Emulator) -> None:
+def _assert_no_secret(exc: BaseException, emulator: Emulator[Any]) -> None:
     for name, value in emulator.credentials.items():
         if name in SECRET_KEYS:
             assert value not in str(exc)
@@ -18,7 +20,7 @@ def _assert_no_secret(exc: BaseException, emulator: Emulator) -> None:
 
 
 async def test_unknown_group_is_not_found(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """Fetching an unknown group raises NotFoundError (also a LookupError)."""
     with pytest.raises(ag.NotFoundError) as info:
@@ -29,7 +31,7 @@ async def test_unknown_group_is_not_found(
 
 @pytest.mark.requires(Capability.GROUPS_DELETE)
 async def test_deleting_unknown_group_is_not_found(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """Deleting an unknown group raises NotFoundError and deletes nothing."""
     before = emulator.store.group_ids()
@@ -38,7 +40,7 @@ async def test_deleting_unknown_group_is_not_found(
     assert emulator.store.group_ids() == before
 
 
-async def test_wrong_credentials_fail_authentication(emulator: Emulator) -> None:
+async def test_wrong_credentials_fail_authentication(emulator: Emulator[Any]) -> None:
     """A wrong secret raises AuthenticationError without showing the secret."""
     wrong = {
         k: ("wrong-" + v if k in SECRET_KEYS else v)
@@ -55,7 +57,7 @@ async def test_wrong_credentials_fail_authentication(emulator: Emulator) -> None
             assert value not in repr(backend)
 
 
-async def test_html_502_is_a_server_error(emulator: Emulator) -> None:
+async def test_html_502_is_a_server_error(emulator: Emulator[Any]) -> None:
     """An HTML 502 page from a proxy is a ServerError, not a crash or DecodeError."""
     gid = emulator.store.seed_group("Eng")
     emulator.faults.add(Fault.status(502, html=True))
@@ -67,7 +69,7 @@ async def test_html_502_is_a_server_error(emulator: Emulator) -> None:
     _assert_no_secret(info.value, emulator)
 
 
-async def test_proxy_429_is_rate_limited(emulator: Emulator) -> None:
+async def test_proxy_429_is_rate_limited(emulator: Emulator[Any]) -> None:
     """A 429 with a foreign body is RateLimitedError carrying Retry-After."""
     gid = emulator.store.seed_group("Eng")
     emulator.faults.add(Fault.status(429, retry_after=7))
@@ -79,7 +81,7 @@ async def test_proxy_429_is_rate_limited(emulator: Emulator) -> None:
 
 
 async def test_malformed_success_body_is_a_decode_error(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """A 200 whose body is not JSON raises DecodeError."""
     gid = emulator.store.seed_group("Eng")
@@ -89,7 +91,7 @@ async def test_malformed_success_body_is_a_decode_error(
 
 
 async def test_unsupported_operations_send_nothing(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """An operation the backend lacks raises UnsupportedOperationError before any I/O."""
     calls = {

@@ -1,6 +1,7 @@
 """Injected 429s, 503s and dropped connections: retried, honoured, nothing lost or doubled."""
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -9,12 +10,12 @@ from asyncgroups.backends import Capability
 from asyncgroups.testing import Emulator, Fault
 
 
-def _gets(emulator: Emulator) -> list[float]:
+def _gets(emulator: Emulator[Any]) -> list[float]:
     return [r.time for r in emulator.requests if r.method == "GET"]
 
 
 async def test_429_is_retried_after_retry_after(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """Two 429s with Retry-After are waited out; the third attempt succeeds."""
     gid = emulator.store.seed_group("Eng")
@@ -30,7 +31,7 @@ async def test_429_is_retried_after_retry_after(
     assert emulator.faults.counts["429"] == 2
 
 
-async def test_html_503_is_retried(client: ag.Client, emulator: Emulator) -> None:
+async def test_html_503_is_retried(client: ag.Client, emulator: Emulator[Any]) -> None:
     """HTML 503 pages are retried until the server answers."""
     gid = emulator.store.seed_group("Eng")
     emulator.faults.add(Fault.status(503, html=True), times=3)
@@ -41,7 +42,7 @@ async def test_html_503_is_retried(client: ag.Client, emulator: Emulator) -> Non
 
 @pytest.mark.requires(Capability.MEMBERS_ADD)
 async def test_dropped_add_is_not_lost_or_doubled(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """An add whose connection dropped after applying ends applied exactly once."""
     keys = emulator.store.seed_users(5)
@@ -58,7 +59,7 @@ async def test_dropped_add_is_not_lost_or_doubled(
 
 @pytest.mark.requires(Capability.GROUPS_CREATE)
 async def test_dropped_create_makes_one_group(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """A create whose connection dropped after applying leaves exactly one group."""
     emulator.faults.add(
@@ -72,7 +73,7 @@ async def test_dropped_create_makes_one_group(
 
 
 async def test_seeded_random_faults_lose_nothing(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """Under seeded random 429/503 faults every group is still listed once."""
     seeded = {emulator.store.seed_group(f"G{i:03d}") for i in range(120)}

@@ -1,5 +1,7 @@
 """Group CRUD and listing, on every backend, asserted from the client and the server."""
 
+from typing import Any
+
 import pytest
 
 import asyncgroups as ag
@@ -9,7 +11,7 @@ from asyncgroups.testing import Emulator
 
 @pytest.mark.requires(Capability.GROUPS_CREATE)
 async def test_created_group_is_returned_and_stored(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """A created group comes back with its name and exists on the server."""
     before = set(emulator.store.group_ids())
@@ -20,7 +22,9 @@ async def test_created_group_is_returned_and_stored(
     assert (await client.groups.get(group.id)).name == "Engineering"
 
 
-async def test_seeded_group_is_fetched(client: ag.Client, emulator: Emulator) -> None:
+async def test_seeded_group_is_fetched(
+    client: ag.Client, emulator: Emulator[Any]
+) -> None:
     """A group seeded on the server is fetched by its id."""
     gid = emulator.store.seed_group("Sales")
     group = await client.groups.get(gid)
@@ -30,7 +34,7 @@ async def test_seeded_group_is_fetched(client: ag.Client, emulator: Emulator) ->
 
 @pytest.mark.requires(Capability.GROUPS_UPDATE)
 async def test_renamed_group_is_returned_and_stored(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """A rename is returned and is what the server now holds."""
     gid = emulator.store.seed_group("Old name")
@@ -41,7 +45,9 @@ async def test_renamed_group_is_returned_and_stored(
 
 
 @pytest.mark.requires(Capability.GROUPS_DELETE)
-async def test_deleted_group_is_gone(client: ag.Client, emulator: Emulator) -> None:
+async def test_deleted_group_is_gone(
+    client: ag.Client, emulator: Emulator[Any]
+) -> None:
     """A deleted group leaves the server, and fetching it is a NotFoundError."""
     gid = emulator.store.seed_group("Doomed")
     keep = emulator.store.seed_group("Kept")
@@ -53,7 +59,7 @@ async def test_deleted_group_is_gone(client: ag.Client, emulator: Emulator) -> N
 
 
 async def test_list_returns_every_group_once(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """Listing yields every group the server holds, each once."""
     seeded = {emulator.store.seed_group(f"Team {i:02d}") for i in range(7)}
@@ -63,7 +69,7 @@ async def test_list_returns_every_group_once(
     assert set(listed) == set(emulator.store.group_ids())
 
 
-async def test_list_filters_by_name(client: ag.Client, emulator: Emulator) -> None:
+async def test_list_filters_by_name(client: ag.Client, emulator: Emulator[Any]) -> None:
     """``list(query=...)`` keeps groups whose name matches and drops the others."""
     eng = emulator.store.seed_group("Engineering")
     sales = emulator.store.seed_group("Sales")

@@ -1,5 +1,7 @@
 """Membership changes and listings, on every backend, from both sides."""
 
+from typing import Any
+
 import pytest
 
 import asyncgroups as ag
@@ -12,7 +14,9 @@ async def _listed(client: ag.Client, gid: str) -> list[str]:
 
 
 @pytest.mark.requires(Capability.MEMBERS_LIST)
-async def test_seeded_members_are_listed(client: ag.Client, emulator: Emulator) -> None:
+async def test_seeded_members_are_listed(
+    client: ag.Client, emulator: Emulator[Any]
+) -> None:
     """Members seeded on the server are listed, each once."""
     keys = emulator.store.seed_users(12)
     gid = emulator.store.seed_group("Eng", members=keys)
@@ -24,7 +28,7 @@ async def test_seeded_members_are_listed(client: ag.Client, emulator: Emulator) 
 
 @pytest.mark.requires(Capability.MEMBERS_ADD, Capability.MEMBERS_LIST)
 async def test_added_members_are_listed_and_stored(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """Members added through the client are listed back and exist on the server."""
     keys = emulator.store.seed_users(5)
@@ -39,7 +43,7 @@ async def test_added_members_are_listed_and_stored(
 
 @pytest.mark.requires(Capability.MEMBERS_ADD)
 async def test_adding_members_twice_changes_nothing(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """Adding keys that are already members succeeds and leaves the group as it was."""
     keys = emulator.store.seed_users(4)
@@ -52,7 +56,7 @@ async def test_adding_members_twice_changes_nothing(
 
 @pytest.mark.requires(Capability.MEMBERS_ADD)
 async def test_large_add_is_batched_and_complete(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """An add larger than one request's worth arrives whole."""
     keys = emulator.store.seed_users(250)
@@ -66,7 +70,7 @@ async def test_large_add_is_batched_and_complete(
 
 @pytest.mark.requires(Capability.MEMBERS_REMOVE)
 async def test_removed_members_leave_the_server(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """Removed members are gone from the server; the others stay."""
     keys = emulator.store.seed_users(6)
@@ -80,7 +84,7 @@ async def test_removed_members_leave_the_server(
 
 @pytest.mark.requires(Capability.MEMBERS_ADD)
 async def test_add_many_fills_every_group(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """``add_many`` puts each group's keys into that group and no other."""
     keys = emulator.store.seed_users(9)
@@ -96,7 +100,7 @@ async def test_add_many_fills_every_group(
 
 @pytest.mark.requires(Capability.MEMBERS_REMOVE)
 async def test_remove_many_empties_every_group(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """``remove_many`` takes each group's keys out of that group only."""
     keys = emulator.store.seed_users(6)
@@ -111,7 +115,9 @@ async def test_remove_many_empties_every_group(
 
 
 @pytest.mark.requires(Capability.MEMBERS_ADD)
-async def test_unknown_key_is_isolated(client: ag.Client, emulator: Emulator) -> None:
+async def test_unknown_key_is_isolated(
+    client: ag.Client, emulator: Emulator[Any]
+) -> None:
     """A key the server does not know fails alone; the other keys are added."""
     keys = emulator.store.seed_users(7)
     gid = emulator.store.seed_group("Eng")

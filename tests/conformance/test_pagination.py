@@ -1,5 +1,7 @@
 """Listings that span many pages: complete, unique, and fetched lazily."""
 
+from typing import Any
+
 import pytest
 
 import asyncgroups as ag
@@ -9,7 +11,7 @@ from asyncgroups.testing import Emulator
 
 @pytest.mark.requires(Capability.MEMBERS_LIST)
 async def test_many_members_are_listed_once_each(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """A group larger than a page lists every member exactly once."""
     keys = emulator.store.seed_users(430)
@@ -22,7 +24,7 @@ async def test_many_members_are_listed_once_each(
 
 
 async def test_many_groups_are_listed_once_each(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ) -> None:
     """More groups than a page are listed exactly once each."""
     seeded = {emulator.store.seed_group(f"G{i:03d}") for i in range(230)}
@@ -32,7 +34,9 @@ async def test_many_groups_are_listed_once_each(
     assert set(listed) == set(emulator.store.group_ids())
 
 
-async def test_groups_are_fetched_lazily(client: ag.Client, emulator: Emulator) -> None:
+async def test_groups_are_fetched_lazily(
+    client: ag.Client, emulator: Emulator[Any]
+) -> None:
     """Stopping after the first group fetches no further pages."""
     for i in range(230):
         emulator.store.seed_group(f"G{i:03d}")

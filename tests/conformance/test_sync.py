@@ -19,12 +19,12 @@ FAST_RETRY = ag.RetryPolicy(
 )
 
 
-def writes(emulator: Emulator) -> list[str]:
+def writes(emulator: Emulator[Any]) -> list[str]:
     """Every request that could change state (anything but GET)."""
     return [f"{r.method} {r.path}" for r in emulator.requests if r.method != "GET"]
 
 
-def protected(emulator: Emulator, gid: str, seeded: set[str]) -> frozenset[str]:
+def protected(emulator: Emulator[Any], gid: str, seeded: set[str]) -> frozenset[str]:
     """Members the store put in a seeded group beyond those asked for (Snip's owner)."""
     extra: frozenset[str] = emulator.store.members(gid) - seeded
     return extra
@@ -150,7 +150,7 @@ BROKEN_LISTING: dict[
 
 
 @asynccontextmanager
-async def paged(backend_name: str) -> AsyncIterator[tuple[Emulator, ag.Client]]:
+async def paged(backend_name: str) -> AsyncIterator[tuple[Emulator[Any], ag.Client]]:
     emu_options, backend_options, _ = BROKEN_LISTING[backend_name]
     async with serve_emulator(backend_name, seed=1, **emu_options) as emu:
         backend = ag.connect(

@@ -15,11 +15,12 @@ import subprocess
 import sys
 import venv
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import asyncgroups as ag
+from asyncgroups.backends.neuroio import NeuroIOSession
 from asyncgroups.testing import Emulator, Fault, RecordedRequest, serve_emulator
 
 PACKAGE = "neuroio==0.1.2"
@@ -58,7 +59,7 @@ def neuroio_python() -> Path:
     return python
 
 
-def _setup(emu: Emulator) -> dict[str, Any]:
+def _setup(emu: Emulator[Any]) -> dict[str, Any]:
     """Seed an emulator identically every time; return the driver's config."""
     store = emu.store
     pids = store.seed_users(150)
@@ -101,7 +102,7 @@ def _normal(request: RecordedRequest) -> tuple[Any, ...]:
     return (request.method, path, sorted(request.query.items()), request.json())
 
 
-async def _ours(emu: Emulator, pids: list[str]) -> list[RecordedRequest]:
+async def _ours(emu: Emulator[Any], pids: list[str]) -> list[RecordedRequest]:
     """Our backend's requests for the compared scenario: each step's last request."""
     backend = ag.backends.NeuroIO(base_url=emu.url, token=emu.credentials["token"])
     emu.clear_requests()
@@ -120,7 +121,8 @@ async def _ours(emu: Emulator, pids: list[str]) -> list[RecordedRequest]:
         await mark(client.groups.get(group.id))
         await mark(client.groups.update(group.id, name="Eng2"))
         await mark(client.members.add(group.id, pids[:100]))
-        await mark(drain(backend.iter_members(group.id, pids=pids[:3])))
+        session = cast(NeuroIOSession, client.session)
+        await mark(drain(session.iter_members(group.id, pids=pids[:3])))
         await mark(drain(client.members.list(group.id)))
         await mark(client.members.remove(group.id, pids[:10]))
         await mark(drain(client.groups.list(query="Eng")))

@@ -16,12 +16,12 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import asyncgroups as ag
-from asyncgroups.backends.snip import Snip
+from asyncgroups.backends.snip import Snip, SnipSession
 from asyncgroups.testing import Emulator, Fault, RecordedRequest, serve_emulator
 
 SNIP_VERSION = "0.4.0"
@@ -169,7 +169,7 @@ async def _drive(python: Path, url: str, config: dict[str, Any]) -> dict[str, An
     return result
 
 
-def _seed(emu: Emulator) -> dict[str, Any]:
+def _seed(emu: Emulator[Any]) -> dict[str, Any]:
     """The same state on every emulator: ids and tokens depend only on the seed."""
     users = emu.store.seed_users(4)
     gid = emu.store.seed_group("Team", members=users[:3])
@@ -292,15 +292,16 @@ async def test_backend_log_matches_real_client(snip_python: Path) -> None:
         backend = Snip(token=config["token"], base_url=emu.url + "/")
         gid, (a, b, c) = str(config["gid"]), (str(u) for u in config["users"])
         async with ag.Client(backend, retry=ag.RetryPolicy.off()) as client:
+            snip = cast(SnipSession, client.session)
             [g async for g in client.groups.list()]
             g = await client.groups.create("Eng")
             await client.groups.get(g.id)
             await client.groups.update(g.id, name="Eng2", description="d")
-            await backend.set_roles(gid, {a: "moderator"})
+            await snip.set_roles(gid, {a: "moderator"})
             assert (await client.members.remove(gid, [b])).ok
             await client.groups.get(gid)  # snip-python re-reads after every PATCH
-            await backend.transfer_ownership(gid, c)
-            await backend.leave_group(gid)
+            await snip.transfer_ownership(gid, c)
+            await snip.leave_group(gid)
             await client.groups.delete(g.id)
         ours = [_normalise(r) for r in emu.requests]
         raw_ours = [r.raw_path for r in emu.requests]

@@ -12,6 +12,7 @@ from attrs import define, field
 
 import asyncgroups as ag
 from asyncgroups.backends import status
+from asyncgroups.backends._kit import Channel
 from asyncgroups.testing import EmulatorApp, register_emulator, serve_emulator
 from asyncgroups.transport.base import AsyncTransport, Request, Response
 
@@ -115,18 +116,17 @@ register_emulator("toy", build)
 
 
 class ToyBackend:
-    """A minimal backend over the toy app."""
+    """A minimal backend over the toy app: configuration only."""
 
     name: ClassVar[str] = "toy"
     CAPABILITIES: ClassVar[frozenset[ag.Capability]] = frozenset(
-        {ag.Capability.MEMBERS_ADD}
+        {ag.Capability.MEMBERS_ADD, ag.Capability.MEMBERS_LIST}
     )
 
     def __init__(self, *, token: str, base_url: str, max_batch: int = 100) -> None:
         self._token = ag.Secret(token)
         self.base_url = base_url.rstrip("/")
         self.max_batch = max_batch
-        self._transport: AsyncTransport | None = None
 
     def __repr__(self) -> str:
         return f"ToyBackend(base_url={self.base_url!r})"
@@ -135,21 +135,34 @@ class ToyBackend:
     def capabilities(self) -> frozenset[ag.Capability]:
         return self.CAPABILITIES
 
-    def bind(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def open(self, transport: AsyncTransport) -> "ToySession":
+        return ToySession(self, transport)
+
+
+class ToySession:
+    """One Client's binding of the toy backend."""
+
+    def __init__(self, backend: ToyBackend, transport: AsyncTransport) -> None:
+        self._backend = backend
+        self._channel = Channel(transport, "toy")
+
+    async def aclose(self) -> None:
+        self._channel.close()
+
+    def check_group_id(self, group_id: str) -> None:
+        pass
 
     async def send(self, method: str, path: str, body: Any = None) -> Any:
-        assert self._transport is not None
         request = Request(
             method,
-            self.base_url + path,
+            self._backend.base_url + path,
             headers={
-                "Authorization": f"Token {self._token.reveal()}",
+                "Authorization": f"Token {self._backend._token.reveal()}",
                 "Content-Type": "application/json",
             },
             body=json.dumps(body).encode() if body is not None else b"",
         )
-        response: Response = await self._transport.send(request)
+        response: Response = await self._channel.send(request)
         if response.status >= 300:
             parsed = status.try_json(response)
             detail = parsed.get("message", "") if isinstance(parsed, dict) else ""
@@ -166,20 +179,9 @@ class ToyBackend:
     async def add_members(self, group_ids: Sequence[str], keys: Sequence[str]) -> None:
         await self.send("POST", f"/groups/{group_ids[0]}/members", {"keys": list(keys)})
 
-    async def _unsupported(self, *args: Any, **kwargs: Any) -> Any:
-        raise ag.UnsupportedOperationError("toy")
-
-    create_group = update_group = delete_group = _unsupported
-    create_user = get_user = update_user = delete_user = _unsupported
-    remove_members = _unsupported
-
     async def iter_groups(self, query: str | None = None) -> AsyncIterator[ag.Group]:
         for gid in ("1",):
             yield await self.get_group(gid)
-
-    async def iter_users(self, query: str | None = None) -> AsyncIterator[ag.User]:
-        return
-        yield
 
     async def iter_members(self, group_id: str) -> AsyncIterator[ag.Member]:
         return

@@ -64,6 +64,7 @@ async def test_add_many_refuses_a_group_given_twice():
     async with serve_emulator("neuroio", seed=1) as emu:
         backend = ag.connect(emu.name, base_url=emu.url, **emu.credentials)
         async with ag.Client(backend) as client:
+            twice: dict[str | int, list[str]] = {1: ["a"], "1": ["b"]}
             with pytest.raises(ag.InvalidInputError, match="twice"):
-                await client.members.add_many({1: ["a"], "1": ["b"]})
+                await client.members.add_many(twice)
         assert emu.requests == []

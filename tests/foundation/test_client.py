@@ -1,6 +1,7 @@
 """The Client over real HTTP: batching, isolation, typed errors, lifecycle, secrets."""
 
 import logging
+from typing import cast
 
 import aiohttp
 import pytest
@@ -8,7 +9,7 @@ import pytest
 import asyncgroups as ag
 from asyncgroups.testing import Fault
 
-from .conftest import TOKEN, ToyBackend
+from .conftest import TOKEN, ToyBackend, ToySession, ToyStore
 
 
 async def test_batches_split_to_max_batch_with_bounded_concurrency(toy, toy_client):
@@ -42,7 +43,7 @@ async def test_concurrency_cap_is_reached_not_exceeded():
             backend, retry=ag.RetryPolicy.off(), concurrency=3
         ) as client:
             await client.members.add(gid, keys)
-        assert emu.store.max_in_flight == 3
+        assert cast(ToyStore, emu.store).max_in_flight == 3
 
 
 async def test_rejected_chunk_isolates_bad_keys(toy, toy_client):
@@ -87,7 +88,7 @@ async def test_truncated_body_is_connection_dropped(toy, toy_client):
 
 async def test_redirect_is_api_error_naming_target(toy, toy_client):
     with pytest.raises(ag.APIError) as info:
-        await toy_client.backend.send("GET", "/redirect")
+        await cast(ToySession, toy_client.session).send("GET", "/redirect")
     assert info.value.status == 302
     assert "https://elsewhere.example/x" in str(info.value)
     assert len([r for r in toy.requests if r.path == "/redirect"]) == 1
@@ -117,7 +118,7 @@ async def test_connection_refused_is_connect_error():
 async def test_credentials_never_leak(toy, toy_client, captured_logs):
     """The token appears in no error, repr or log line, even when the server echoes it."""
     with pytest.raises(ag.APIError) as info:
-        await toy_client.backend.send("GET", "/echo")
+        await cast(ToySession, toy_client.session).send("GET", "/echo")
     toy.faults.add(Fault.status(503, html=True), times=1)
     with pytest.raises(ag.APIError) as info2:
         await toy_client.groups.get("1")

@@ -6,6 +6,7 @@ import pytest
 
 import asyncgroups as ag
 from asyncgroups import errors
+from asyncgroups.sync import SyncReport
 
 TREE = {
     "ConfigurationError": ("AsyncGroupsError", ValueError),
@@ -66,10 +67,11 @@ def test_rate_limited_keeps_retry_after():
 
 def test_partial_sync_error_carries_report():
     inner = [errors.ServerError("boom", status=503)]
-    exc = errors.PartialSyncError("partial", inner, report={"r": 1})
-    assert exc.report == {"r": 1}
+    report = SyncReport(backend="neuroio", requests=3)
+    exc = errors.PartialSyncError("partial", inner, report=report)
+    assert exc.report is report
     sub = exc.subgroup(lambda e: isinstance(e, errors.ServerError))
     assert isinstance(sub, errors.PartialSyncError)
-    assert sub.report == {"r": 1}
+    assert sub.report is report
     with pytest.raises(errors.AsyncGroupsError):
         raise exc

@@ -3,6 +3,7 @@
 import logging
 import ssl
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import trustme
@@ -19,7 +20,7 @@ def ca() -> trustme.CA:
 
 
 @pytest.fixture
-async def https_toy(ca: trustme.CA) -> AsyncIterator[Emulator]:
+async def https_toy(ca: trustme.CA) -> AsyncIterator[Emulator[Any]]:
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
     async with serve_emulator("toy", ssl_context=server_ctx) as emu:

@@ -19,6 +19,7 @@ from attrs import evolve
 from hypothesis import example, given, strategies as st
 
 import asyncgroups as ag
+from asyncgroups.backends._kit import Body
 from asyncgroups.backends.neuroio import sansio as n_sansio, wire as n_wire
 from asyncgroups.backends.periscope import sansio as p_sansio, wire as p_wire
 from asyncgroups.backends.snip import sansio as s_sansio, wire as s_wire
@@ -256,14 +257,14 @@ def _decoders(backend: str) -> list[Callable[[Response], Any]]:
                 s_wire.member_to_user(m)
                 for m in s_wire.structure_group(s_sansio.decipher(r)).members
             ],
-            lambda r: s_sansio.decipher(r, expect_body=False),
+            lambda r: s_sansio.decipher(r, Body.NONE),
         ]
     if backend == "neuroio":
         return [
             lambda r: n_wire.structure_group(n_sansio.decipher(r)),
             lambda r: n_wire.structure_group_page(n_sansio.decipher(r)),
             lambda r: n_wire.structure_member_page(n_sansio.decipher(r), "7"),
-            lambda r: n_sansio.decipher(r, body=False),
+            lambda r: n_sansio.decipher(r, Body.NONE),
         ]
     if backend == "periscope":
         return [
@@ -282,7 +283,7 @@ def _decoders(backend: str) -> list[Callable[[Response], Any]]:
                 p_wire.structure_group(g)
                 for g in p_sansio.groups_page(p_sansio.decipher(r))[0]
             ],
-            lambda r: p_sansio.decipher(r, empty_ok=True),
+            lambda r: p_sansio.decipher(r, Body.OPTIONAL),
         ]
     return [
         lambda r: c_wire.to_user(

@@ -77,9 +77,11 @@ async def test_no_credential_is_observable_anywhere(
         backend = ag.connect(name, base_url=emu.url, **emu.credentials)
         async with ag.Client(
             backend, retry=RETRY, hooks=hooks, trace_configs=[trace]
-        ) as client:
-            spy = Spy(client.transport)
-            backend.bind(spy)
+        ) as observed:
+            # The same backend object opened again by a second Client, whose
+            # transport is a spy around the first Client's stack.
+            spy = Spy(observed.transport)
+            client = ag.Client(backend, transport=spy)
             caps = client.capabilities
 
             async def attempt(op: Callable[[], Awaitable[Any]]) -> None:
@@ -130,7 +132,8 @@ async def test_no_credential_is_observable_anywhere(
             emu.faults.add(Fault.drop(), times=1)
             await attempt(lambda: client.groups.get(gid))
             emu.faults.clear()
-            scanner.add(client, backend, client.transport, *spy.seen)
+            await client.aclose()
+            scanner.add(client, client.session, backend, client.transport, *spy.seen)
 
         # 401: a wrong credential (itself a secret not to show)
         wrong = {

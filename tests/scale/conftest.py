@@ -75,7 +75,7 @@ def _private_redis() -> Iterator[tuple[str, "subprocess.Popen[bytes]"]]:
 
 
 def _worker_command(
-    mode: str, emulator: Emulator, redis: str, prefix: str, **options: Any
+    mode: str, emulator: Emulator[Any], redis: str, prefix: str, **options: Any
 ) -> list[str]:
     cmd = [sys.executable, str(WORKER), mode, "--url", emulator.url]
     cmd += ["--backend", emulator.name, "--creds", json.dumps(emulator.credentials)]

@@ -49,7 +49,8 @@ async def test_unreachable_redis_falls_back_to_a_local_share(
     assert len(warnings) == 1
     assert "local limits" in warnings[0].getMessage()
     assert "pw-secret-9f" not in caplog.text
-    assert emu.store.seed_users  # the emulator answered every request
+    # the emulator answered every request, each sent once
+    assert [r.path for r in emu.requests].count(f"/v1/groups/persons/{gid}/") == 12
 
 
 def test_redis_store_rejects_bad_settings() -> None:

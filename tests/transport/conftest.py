@@ -3,7 +3,7 @@
 import asyncio
 import json
 import selectors
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 import asyncgroups as ag
 from asyncgroups.backends import status
+from asyncgroups.backends._kit import Channel
 from asyncgroups.transport.base import AsyncTransport, Request, Response
 
 T = TypeVar("T")
@@ -20,7 +21,7 @@ TOKEN = "transport-secret-token-7d3e91"
 
 
 class ToyBackend:
-    """The smallest backend: GET /groups/{id} and POST /groups."""
+    """The smallest backend: GET /groups/{id} and POST /groups (configuration)."""
 
     name = "toy"
     CAPABILITIES = frozenset({ag.Capability.GROUPS_CREATE})
@@ -30,70 +31,60 @@ class ToyBackend:
     def __init__(self, base_url: str, token: str = TOKEN, query: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.query = query
-        self._auth = {"Authorization": f"Token {token}"}
-        self._transport: AsyncTransport | None = None
+        self.auth = {"Authorization": f"Token {token}"}
 
-    def bind(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def open(self, transport: AsyncTransport) -> "ToySession":
+        return ToySession(self, transport)
+
+
+class ToySession:
+    """One Client's binding of the toy backend."""
+
+    def __init__(self, backend: ToyBackend, transport: AsyncTransport) -> None:
+        self._backend = backend
+        self._channel = Channel(transport, "toy")
+
+    async def aclose(self) -> None:
+        self._channel.close()
+
+    def check_group_id(self, group_id: str) -> None:
+        pass
 
     async def _send(self, request: Request) -> Any:
-        assert self._transport is not None
-        response = await self._transport.send(request)
+        response = await self._channel.send(request)
         if response.status >= 300:
-            raise status.api_error(response, backend=self.name)
-        return status.parse_json(response, backend=self.name)
+            raise status.api_error(response, backend="toy")
+        return status.parse_json(response, backend="toy")
 
     async def get_group(self, group_id: str) -> ag.Group:
+        backend = self._backend
         data = await self._send(
             Request(
                 "GET",
-                f"{self.base_url}/groups/{group_id}{self.query}",
-                headers=self._auth,
+                f"{backend.base_url}/groups/{group_id}{backend.query}",
+                headers=backend.auth,
             )
         )
         return ag.Group(id=str(data["id"]), name=data["name"])
 
-    async def create_group(self, name: str, **fields: Any) -> ag.Group:
+    async def create_group(
+        self, name: str, *, description: str | None = None, **extra: object
+    ) -> ag.Group:
         body = json.dumps({"name": name}).encode()
+        backend = self._backend
         data = await self._send(
-            Request("POST", f"{self.base_url}/groups", headers=self._auth, body=body)
+            Request(
+                "POST", f"{backend.base_url}/groups", headers=backend.auth, body=body
+            )
         )
         return ag.Group(id=str(data["id"]), name=data["name"])
 
-    async def update_group(self, group_id: str, **fields: Any) -> ag.Group:
-        raise NotImplementedError
+    async def iter_groups(self, query: str | None = None) -> AsyncIterator[ag.Group]:
+        yield await self.get_group("1")
 
-    async def delete_group(self, group_id: str) -> None:
-        raise NotImplementedError
-
-    def iter_groups(self, query: str | None = None) -> Any:
-        raise NotImplementedError
-
-    async def create_user(self, **fields: Any) -> Any:
-        raise NotImplementedError
-
-    async def get_user(self, user_id: str) -> Any:
-        raise NotImplementedError
-
-    async def update_user(self, user_id: str, **fields: Any) -> Any:
-        raise NotImplementedError
-
-    async def delete_user(self, user_id: str) -> None:
-        raise NotImplementedError
-
-    def iter_users(self, query: str | None = None) -> Any:
-        raise NotImplementedError
-
-    def iter_members(self, group_id: str) -> Any:
-        raise NotImplementedError
-
-    async def add_members(self, group_ids: Sequence[str], keys: Sequence[str]) -> None:
-        raise NotImplementedError
-
-    async def remove_members(
-        self, group_ids: Sequence[str], keys: Sequence[str]
-    ) -> None:
-        raise NotImplementedError
+    async def iter_members(self, group_id: str) -> AsyncIterator[ag.Member]:
+        return
+        yield
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 import asyncgroups as ag
-from asyncgroups.sync import GroupPlan, ProgressEvent, SyncPlan, removal_limit
+from asyncgroups.sync import (
+    GroupPlan,
+    ProgressEvent,
+    SyncPlan,
+    SyncReport,
+    removal_limit,
+)
 from asyncgroups.sync.observe import Observed, fingerprint
 from asyncgroups.sync.plan import build_plan
 from asyncgroups.transport.base import Request, Response
@@ -22,6 +28,18 @@ class NullTransport:
 
     async def aclose(self) -> None:
         return None
+
+
+class _NoUserListing:
+    """A memory session that cannot list users."""
+
+    def __init__(self, inner: "MemoryBackend") -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "iter_users":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
 
 
 class MemoryBackend:
@@ -40,7 +58,16 @@ class MemoryBackend:
         self.writes: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
         self.broken_listing: dict[str, int] = {}
 
-    def bind(self, transport: Any) -> None:
+    def open(self, transport: Any) -> Any:
+        # A test double: configuration and session in one object; without
+        # USERS_LIST, a view that cannot list users (sessions implement only
+        # what they declare).
+        return self if C.USERS_LIST in self.capabilities else _NoUserListing(self)
+
+    def check_group_id(self, group_id: str) -> None:
+        pass
+
+    async def aclose(self) -> None:
         pass
 
     def seed(self, name: str, members: Sequence[str] = ()) -> str:
@@ -49,7 +76,9 @@ class MemoryBackend:
         self.groups[gid] = (name, set(members))
         return gid
 
-    async def create_group(self, name: str, **fields: Any) -> ag.Group:
+    async def create_group(
+        self, name: str, *, description: str | None = None, **extra: object
+    ) -> ag.Group:
         self.writes.append(("create", (name,), ()))
         gid = str(len(self.groups) + 1)
         self.groups[gid] = (name, set())
@@ -86,11 +115,56 @@ class MemoryBackend:
         for gid in group_ids:
             self.groups[gid][1].difference_update(keys)
 
-    async def _unused(self, *args: Any, **kwargs: Any) -> Any:
-        raise ag.UnsupportedOperationError("memory")
+    async def get_group(self, group_id: str) -> ag.Group:
+        if group_id not in self.groups:
+            raise ag.NotFoundError("no such group", status=404)
+        return ag.Group(group_id, self.groups[group_id][0])
 
-    get_group = update_group = delete_group = _unused
-    create_user = get_user = update_user = delete_user = _unused
+    async def update_group(
+        self,
+        group_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        **extra: object,
+    ) -> ag.Group:
+        old, members = self.groups[group_id]
+        self.groups[group_id] = (name or old, members)
+        return await self.get_group(group_id)
+
+    async def delete_group(self, group_id: str) -> None:
+        del self.groups[group_id]
+
+    async def create_user(
+        self,
+        *,
+        email: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        **extra: object,
+    ) -> ag.User:
+        key = (email or "").partition("@")[0]
+        self.users.add(key)
+        return ag.User(key, email=email)
+
+    async def get_user(self, user_id: str) -> ag.User:
+        if user_id not in self.users:
+            raise ag.NotFoundError("no such user", status=404)
+        return ag.User(user_id, email=f"{user_id}@example.com")
+
+    async def update_user(
+        self,
+        user_id: str,
+        *,
+        email: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        **extra: object,
+    ) -> ag.User:
+        return await self.get_user(user_id)
+
+    async def delete_user(self, user_id: str) -> None:
+        self.users.discard(user_id)
 
     def members(self, name: str) -> set[str]:
         (members,) = [m for n, m in self.groups.values() if n == name]
@@ -435,7 +509,9 @@ async def test_bad_keys_are_isolated_and_named(memory):
     assert report.drift["eng"].missing == ("bad1", "bad2")
     assert events[-1].done == events[-1].total == 5
     assert sum(e.succeeded for e in events) == 3
-    assert caught.value.report.groups[0].failed.keys() == {"bad3"}
+    partial = caught.value.report
+    assert isinstance(partial, SyncReport)
+    assert partial.groups[0].failed.keys() == {"bad3"}
     assert "failed eng: bad1" in str(report)
 
 

@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 
 import asyncgroups as ag
+from asyncgroups.backends._kit import Body, Endpoint
 from asyncgroups.backends.neuroio import sansio
 from asyncgroups.transport.base import Request, Response
+from asyncgroups.validation import check_base_url
 
-ORIGIN = sansio.Origin("https://api.neuroio.com", {"Authorization": "Token s3cr3t-key"})
+ORIGIN = Endpoint("https://api.neuroio.com", {"Authorization": "Token s3cr3t-key"})
 SAMPLES = Path(__file__).parent.parent / "samples" / "neuroio"
 
 
@@ -187,12 +189,16 @@ def test_hundred_pid_rule() -> None:
 def test_bad_base_urls(url: str) -> None:
     """Unusable base URLs are ConfigurationErrors."""
     with pytest.raises(ag.ConfigurationError):
-        sansio.check_base_url(url)
+        check_base_url(url)
+    with pytest.raises(ag.ConfigurationError):
+        ag.backends.NeuroIO("t", base_url=url)
 
 
 def test_good_base_url_loses_its_slash() -> None:
     """A trailing slash is dropped so paths never double it."""
-    assert sansio.check_base_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+    assert check_base_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+    backend = ag.backends.NeuroIO("t", base_url="http://127.0.0.1:8080/")
+    assert backend.base_url == "http://127.0.0.1:8080"
 
 
 @pytest.mark.parametrize(
@@ -217,23 +223,31 @@ def test_success_samples(sample: str, expected: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "expected"),
+    ("status", "body"),
     [
-        (204, b"", None),
-        (200, b"", None),
-        (201, b"", None),
-        (200, b'{"ok": true}', {"ok": True}),
-        (200, b"OK", None),
+        (204, b""),
+        (200, b""),
+        (201, b""),
+        (200, b'{"ok": true}'),
+        (200, b"OK"),
+        (200, b"<html>oops</html>"),
     ],
 )
-def test_bodiless_successes_are_accepted(
-    status: int, body: bytes, expected: Any
-) -> None:
+def test_bodiless_successes_are_accepted(status: int, body: bytes) -> None:
     """Deletes and membership changes accept 200/201/204, empty or any body.
 
-    They return the body's JSON, or ``None`` for an empty or non-JSON body.
+    ``Body.NONE`` ignores the body (the kit's one convention): ``None``, never a
+    ``DecodeError``.
     """
-    assert sansio.decipher(_response(status, body), body=False) == expected
+    assert sansio.decipher(_response(status, body), Body.NONE) is None
+
+
+def test_ignored_bodies_still_raise_on_errors() -> None:
+    """``Body.NONE`` only concerns success bodies: an error status still raises."""
+    with pytest.raises(ag.NotFoundError):
+        sansio.decipher(_sample("not_found"), Body.NONE)
+    with pytest.raises(ag.RejectedRequestError):
+        sansio.decipher(_sample("validation_error"), Body.NONE)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import asyncgroups as ag
+from asyncgroups.backends._kit import Body
 from asyncgroups.backends.periscope import sansio, wire
 from asyncgroups.backends.periscope.auth import partner_auth
 from asyncgroups.backends.periscope.memberships import Change, apply_changes
@@ -14,8 +15,8 @@ from asyncgroups.transport.base import Request, Response
 
 SAMPLES = pathlib.Path(__file__).parent.parent / "samples" / "periscope"
 KEY = "0f8fad5b-d9cb-469f-a165-70867728950e"
-ENDPOINT = sansio.Endpoint("https://api.example.com", f"acme:{KEY}", test_mode=False)
-TESTING = sansio.Endpoint("https://api.example.com", f"acme:{KEY}", test_mode=True)
+ENDPOINT = sansio.Target.at("https://api.example.com", f"acme:{KEY}", test_mode=False)
+TESTING = sansio.Target.at("https://api.example.com", f"acme:{KEY}", test_mode=True)
 GET = Request(
     "GET",
     "https://api.example.com/api/v1/users",
@@ -150,6 +151,7 @@ def test_bad_emails_never_become_headers(email: str) -> None:
 def test_partner_auth_refuses_crlf_without_showing_the_key() -> None:
     """The auth value is site:key; CR/LF is a ConfigurationError naming no secret."""
     assert partner_auth("acme", ag.Secret("k:with:colons")) == "acme:k:with:colons"
+    assert KEY not in repr(ENDPOINT) + repr(TESTING)
     with pytest.raises(ag.ConfigurationError) as info:
         partner_auth("acme", ag.Secret("bad\r\nkey"))
     assert "bad" not in str(info.value)
@@ -214,8 +216,10 @@ def test_bad_success_bodies_are_decode_errors(
 
 def test_empty_success_is_accepted_where_allowed() -> None:
     """DELETE answers may be 204 with no body."""
-    assert sansio.decipher(sample("group_deleted"), empty_ok=True) is None
-    assert sansio.decipher(sample("user_deleted"), empty_ok=True) == {}
+    assert sansio.decipher(sample("group_deleted"), Body.OPTIONAL) is None
+    assert sansio.decipher(sample("user_deleted"), Body.OPTIONAL) == {}
+    with pytest.raises(ag.DecodeError):
+        sansio.decipher(sample("group_deleted"))
 
 
 @pytest.mark.parametrize("case", ["user", "user_bare"])
@@ -285,8 +289,8 @@ def test_malformed_users_are_decode_errors(data: Any) -> None:
 def test_group_payload_refuses_a_description() -> None:
     """Periscope groups have no description."""
     with pytest.raises(ag.InvalidInputError):
-        wire.group_payload({"name": "A", "description": "d"})
-    assert wire.group_payload({"name": "A", "description": None}) == {"name": "A"}
+        wire.group_payload(name="A", description="d")
+    assert wire.group_payload(name="A", description=None) == {"name": "A"}
 
 
 @pytest.mark.parametrize(
@@ -304,3 +308,46 @@ def test_changes_apply_in_order(
 ) -> None:
     """Queued changes apply in order, names compared case-insensitively."""
     assert apply_changes(current, changes) == expected
+
+
+@pytest.mark.parametrize(
+    ("build", "key"),
+    [
+        (lambda: wire.user_payload(email="a@x.com", extra={"colour": "red"}), "colour"),
+        (
+            lambda: wire.user_payload(
+                extra={"invited_by_email": "b@x.com"}, known=wire.USER_UPDATE_FIELDS
+            ),
+            "invited_by_email",
+        ),
+        (lambda: wire.group_payload(name="A", extra={"owner": "x"}), "owner"),
+        (
+            lambda: wire.group_payload(
+                extra={"created_by_email": "b@x.com"}, known=wire.GROUP_UPDATE_FIELDS
+            ),
+            "created_by_email",
+        ),
+    ],
+)
+def test_unknown_fields_are_refused_by_name(build: Any, key: str) -> None:
+    """A key Periscope does not take for that call is an InvalidInputError naming it."""
+    with pytest.raises(ag.InvalidInputError, match=repr(key)):
+        build()
+
+
+def test_periscope_fields_go_to_the_wire() -> None:
+    """``groups`` becomes a list of names; ``None`` leaves a field out."""
+    payload = wire.user_payload(
+        email="a@x.com",
+        first_name=None,
+        extra={"groups": ("A", "B"), "invited_by_email": None},
+    )
+    assert payload == {"email": "a@x.com", "groups": ["A", "B"]}
+    for groups in ("Sales", 5, ["A", 1]):
+        with pytest.raises(ag.InvalidInputError):
+            wire.user_payload(email="a@x.com", extra={"groups": groups})
+    assert wire.group_payload(
+        name="N", extra={"access": "Edit"}, known=wire.GROUP_UPDATE_FIELDS
+    ) == {"name": "N", "access": "Edit"}
+    with pytest.raises(ag.InvalidInputError):
+        wire.group_payload(name="N", extra={"access": 3})

@@ -7,10 +7,10 @@ import pytest
 from asyncgroups import errors
 from asyncgroups.config import Secret
 from asyncgroups.transport.base import Request, Response
-from asyncgroups_scim import sansio, wire
+from asyncgroups_scim import SCIM, sansio, wire
 
 TOKEN = "scim-unit-token-0123456789"
-ORIGIN = sansio.Origin("https://idp.example.com/scim/v2", Secret(TOKEN))
+ORIGIN = sansio.endpoint("https://idp.example.com/scim/v2", Secret(TOKEN))
 
 
 def _response(status: int, body: object = b"", headers: dict[str, str] | None = None):
@@ -262,12 +262,23 @@ def test_wire_user_and_group():
 def test_base_url_checks():
     """The base URL must be absolute http(s) without credentials."""
     assert (
-        sansio.check_base_url("https://x.example/scim/v2/")
+        SCIM(base_url="https://x.example/scim/v2/", token="t").base_url
         == "https://x.example/scim/v2"
     )
     for bad in ("", "ftp://x", "/scim", "https://u:p@x.example", "https://x?y=1"):
         with pytest.raises(errors.ConfigurationError):
-            sansio.check_base_url(bad)
+            SCIM(base_url=bad, token="t")
+
+
+def test_endpoint_media_type_and_no_body_headers():
+    """GETs carry Accept but no Content-Type; the token never shows in a repr."""
+    request = sansio.build_get(ORIGIN, "Groups", "g1", excluded_attributes="members")
+    assert request.headers["Accept"] == sansio.MEDIA_TYPE
+    assert "Content-Type" not in request.headers
+    assert request.url == (
+        "https://idp.example.com/scim/v2/Groups/g1?excludedAttributes=members"
+    )
+    assert TOKEN not in repr(ORIGIN)
 
 
 def test_request_is_frozen_value():

@@ -7,14 +7,17 @@ from typing import Any
 import pytest
 
 import asyncgroups as ag
+from asyncgroups.backends._kit import Body, Endpoint
 from asyncgroups.backends.snip import sansio
 from asyncgroups.config import Secret
 from asyncgroups.transport.base import Request, Response
+from asyncgroups.validation import check_base_url
 
 SAMPLES = Path(__file__).parent.parent / "samples" / "snip"
 BASE = "https://snip.example.org"
 TOKEN = "a" * 192
 HEADERS = sansio.auth_headers(Secret(TOKEN))
+WHERE = sansio.endpoint(BASE, Secret(TOKEN))
 
 
 def response(status: int, body: bytes | str = b"", **headers: str) -> Response:
@@ -41,11 +44,10 @@ def sample(name: str) -> Response:
 )
 def test_base_url_loses_trailing_slashes(url: str, expected: str) -> None:
     """Paths get exactly one slash after the deployment URL."""
-    base = sansio.normalise_base_url(url)
+    base = check_base_url(url)
     assert base == expected
-    assert (
-        sansio.build_list_groups(base, HEADERS).url == expected + "/api/account/groups"
-    )
+    where = Endpoint(base, HEADERS)
+    assert sansio.build_list_groups(where).url == expected + "/api/account/groups"
 
 
 @pytest.mark.parametrize(
@@ -54,7 +56,7 @@ def test_base_url_loses_trailing_slashes(url: str, expected: str) -> None:
 def test_bad_base_url_is_configuration_error(url: str) -> None:
     """Relative, non-http, query-carrying or control-char URLs are refused."""
     with pytest.raises(ag.ConfigurationError):
-        sansio.normalise_base_url(url)
+        check_base_url(url)
 
 
 @pytest.mark.parametrize("token", ["", "abc\r\nX: y", "abc\n", "a\x00b"])
@@ -68,29 +70,31 @@ def test_bad_token_is_configuration_error(token: str) -> None:
 def test_auth_header_is_bearer() -> None:
     """Snip wants ``Authorization: Bearer <token>``; the repr hides it."""
     assert {"Authorization": f"Bearer {TOKEN}"} == HEADERS
-    assert TOKEN not in repr(sansio.build_list_groups(BASE, HEADERS))
+    assert WHERE.headers == HEADERS
+    assert TOKEN not in repr(WHERE)
+    assert TOKEN not in repr(sansio.build_list_groups(WHERE))
 
 
 @pytest.mark.parametrize(
     ("build", "method", "path", "body", "content_type", "idempotent"),
     [
-        (lambda: sansio.build_list_groups(BASE, HEADERS), "GET", "", None, False, True),
-        (lambda: sansio.build_get_group(BASE, HEADERS, 9), "GET", "/9", None, False, True),
+        (lambda: sansio.build_list_groups(WHERE), "GET", "", None, False, True),
+        (lambda: sansio.build_get_group(WHERE, 9), "GET", "/9", None, False, True),
         (
-            lambda: sansio.build_create_group(BASE, HEADERS, "Eng"),
+            lambda: sansio.build_create_group(WHERE, "Eng"),
             "POST", "", {"name": "Eng"}, True, False,
         ),
         (
-            lambda: sansio.build_patch_group(BASE, HEADERS, 9, name="Eng2", description="d"),
+            lambda: sansio.build_patch_group(WHERE, 9, name="Eng2", description="d"),
             "PATCH", "/9", {"name": "Eng2", "description": "d"}, True, True,
         ),
         (
-            lambda: sansio.build_patch_group(BASE, HEADERS, 9, description=None),
+            lambda: sansio.build_patch_group(WHERE, 9, description=None),
             "PATCH", "/9", {"description": None}, True, True,
         ),
         (
             lambda: sansio.build_patch_group(
-                BASE, HEADERS, 9, name="Eng2", description="d",
+                WHERE, 9, name="Eng2", description="d",
                 update_member_roles={2: "moderator"}, remove_members=[3],
                 transfer_ownership=4,
             ),
@@ -101,11 +105,11 @@ def test_auth_header_is_bearer() -> None:
             True, False,
         ),
         (
-            lambda: sansio.build_patch_group(BASE, HEADERS, 9, remove_members=[1, 2]),
+            lambda: sansio.build_patch_group(WHERE, 9, remove_members=[1, 2]),
             "PATCH", "/9", {"remove_members": [1, 2]}, True, False,
         ),
-        (lambda: sansio.build_delete_group(BASE, HEADERS, 9), "DELETE", "/9", None, False, True),
-        (lambda: sansio.build_leave_group(BASE, HEADERS, 9), "POST", "/9/leave", None, False, False),
+        (lambda: sansio.build_delete_group(WHERE, 9), "DELETE", "/9", None, False, True),
+        (lambda: sansio.build_leave_group(WHERE, 9), "POST", "/9/leave", None, False, False),
     ],
     ids=["list", "get", "create", "rename", "clear-description", "all-five", "remove", "delete", "leave"],
 )  # fmt: skip
@@ -125,16 +129,16 @@ def test_requests(
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        (lambda: sansio.build_create_group(BASE, HEADERS, "ab"), ag.InvalidInputError),
-        (lambda: sansio.build_create_group(BASE, HEADERS, "x" * 256), ag.InvalidInputError),
-        (lambda: sansio.build_patch_group(BASE, HEADERS, 1), ag.InvalidInputError),
-        (lambda: sansio.build_patch_group(BASE, HEADERS, 1, name="ab"), ag.InvalidInputError),
+        (lambda: sansio.build_create_group(WHERE, "ab"), ag.InvalidInputError),
+        (lambda: sansio.build_create_group(WHERE, "x" * 256), ag.InvalidInputError),
+        (lambda: sansio.build_patch_group(WHERE, 1), ag.InvalidInputError),
+        (lambda: sansio.build_patch_group(WHERE, 1, name="ab"), ag.InvalidInputError),
         (
-            lambda: sansio.build_patch_group(BASE, HEADERS, 1, update_member_roles={2: "owner"}),
+            lambda: sansio.build_patch_group(WHERE, 1, update_member_roles={2: "owner"}),
             ag.InvalidInputError,
         ),
         (
-            lambda: sansio.build_patch_group(BASE, HEADERS, 1, remove_members=list(range(501))),
+            lambda: sansio.build_patch_group(WHERE, 1, remove_members=list(range(501))),
             ag.InvalidInputError,
         ),
         (lambda: sansio.int_id("abc"), ag.NotFoundError),
@@ -159,6 +163,25 @@ def test_int_id() -> None:
     """Integer ids, as ints or decimal strings, become Snip's integers."""
     assert sansio.int_id("42") == 42
     assert sansio.int_id(7) == 7
+    with pytest.raises(ag.NotFoundError) as info:
+        sansio.int_id("x", "user id")
+    assert info.value.backend == "snip"
+    assert "no user id 'x': snip ids are integers" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [
+        ("Tue, 14 Oct 2025 13:08:20 GMT", "2025-10-14T13:08:20+00:00"),
+        ("Tue, 14 Oct 2025 13:08:20", None),  # naive: no reference
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_server_time(date: str, expected: str | None) -> None:
+    """The reconciliation reference is the server's tz-aware Date header, if valid."""
+    moment = sansio.server_time(response(200, "[]", Date=date))
+    assert (moment.isoformat() if moment else None) == expected
 
 
 @pytest.mark.parametrize(
@@ -238,10 +261,11 @@ def test_echoed_token_is_scrubbed() -> None:
     ],
 )
 def test_success(status: int, body: str, expected: Any) -> None:
-    """2xx bodies are JSON; ``expect_body=False`` ignores them."""
+    """2xx bodies are JSON; ``Body.NONE`` ignores them, ``Body.OPTIONAL`` allows none."""
     if body:
         assert sansio.decipher(response(status, body)) == expected
-    assert sansio.decipher(response(status, body), expect_body=False) is None
+    assert sansio.decipher(response(status, body), Body.NONE) is None
+    assert sansio.decipher(response(status, body), Body.OPTIONAL) == expected
 
 
 @pytest.mark.parametrize("body", ["", "<html>oops</html>", '{"a": ', "\xff"])

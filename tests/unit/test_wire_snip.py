@@ -60,12 +60,13 @@ def test_empty_emails_give_no_email() -> None:
         (lambda d: d.update(id="9"), "id"),
         (lambda d: d.update(id=True), "id"),
         (lambda d: d.pop("name"), "name"),
+        (lambda d: d.update(name=5), "name"),
         (lambda d: d.update(created="yesterday"), "created"),
         (lambda d: d["members"][0].update(user_id=None), "user_id"),
         (lambda d: d["members"][0].update(self="yes"), "self"),
         (lambda d: d.update(members={}), "members"),
     ],
-    ids=["string-id", "bool-id", "no-name", "bad-date", "null-user", "str-self", "dict-members"],
+    ids=["string-id", "bool-id", "no-name", "int-name", "bad-date", "null-user", "str-self", "dict-members"],
 )  # fmt: skip
 def test_schema_mismatch_is_decode_error(mutate: Any, where: str) -> None:
     """A body that is not a Snip group is a DecodeError naming the field."""

@@ -1,21 +1,21 @@
 """NeuroIO's wire rules as pure functions: build requests, decipher responses.
 
-``build_*`` functions return :class:`~asyncgroups.transport.base.Request` values and
-:func:`decipher` turns a :class:`~asyncgroups.transport.base.Response` into JSON or
-raises the matching :mod:`asyncgroups.errors` type. The 100-pid rule lives here.
-This code has been constructed to perform no I/O of its own.
+``build_*`` functions return :class:`~asyncgroups.transport.base.Request` values
+built on the kit's :class:`~asyncgroups.backends._kit.Endpoint`, and :func:`decipher`
+turns a :class:`~asyncgroups.transport.base.Response` into JSON or raises the
+matching :mod:`asyncgroups.errors` type. The 100-pid rule and the integer group id
+rule live here. This code has been constructed to perform no I/O of its own.
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from attrs import field, frozen
-
-from asyncgroups import _redact, validation
-from asyncgroups.backends.status import api_error, parse_json, try_json
-from asyncgroups.errors import InvalidInputError, NotFoundError
+from asyncgroups import validation
+from asyncgroups.backends._kit import Body, Endpoint, int_id, read_body
+from asyncgroups.backends.status import api_error, try_json
+from asyncgroups.errors import InvalidInputError
 from asyncgroups.transport.base import Request, Response
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "GROUPS_PATH",
     "MAX_PIDS",
     "MEMBERSHIP_PATH",
-    "Origin",
     "build_add_members",
     "build_create_group",
     "build_delete_group",
@@ -34,7 +33,6 @@ __all__ = [
     "build_list_members",
     "build_remove_members",
     "build_update_group",
-    "check_base_url",
     "chunk_pids",
     "decipher",
     "group_id_int",
@@ -51,59 +49,6 @@ PERSONS_PATH = "/v1/persons/"
 MAX_PIDS = 100
 #: Pids are opaque strings; this bound keeps absurd values off the wire.
 MAX_PID_LENGTH = 64
-_JSON = {"Content-Type": "application/json", "Accept": "application/json"}
-
-
-def check_base_url(value: object) -> str:
-    """Validate a base URL (http or https, a host, no query) and strip its slash.
-
-    Raises:
-        ConfigurationError: the URL is unusable.
-    """
-    return validation.check_base_url(value)
-
-
-@frozen
-class Origin:
-    """Where requests go and the headers every request carries.
-
-    Attributes:
-        base_url: the API host, without a trailing slash.
-        headers: the common headers, ``Authorization`` included (hidden in the repr).
-    """
-
-    base_url: str
-    headers: Mapping[str, str] = field(factory=dict, repr=_redact.headers_repr)
-
-    def url(self, path: str, query: Sequence[tuple[str, str]] = ()) -> str:
-        """The absolute URL of ``path`` with ``query`` in the given order."""
-        tail = f"?{urlencode(list(query))}" if query else ""
-        return f"{self.base_url}{path}{tail}"
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Sequence[tuple[str, str]] = (),
-        body: Any = None,
-        idempotent: bool = False,
-    ) -> Request:
-        """A request to ``path``, with a JSON body when ``body`` is not ``None``."""
-        headers = dict(self.headers)
-        data = b""
-        if body is not None:
-            headers.update(_JSON)
-            data = json.dumps(body, separators=(",", ":")).encode()
-        else:
-            headers["Accept"] = "application/json"
-        return Request(
-            method,
-            self.url(path, query),
-            headers=headers,
-            body=data,
-            idempotent=idempotent,
-        )
 
 
 def group_id_int(group_id: str | int) -> int:
@@ -112,12 +57,7 @@ def group_id_int(group_id: str | int) -> int:
     Raises:
         NotFoundError: the id is not an integer, so no such group can exist.
     """
-    text = str(group_id).strip()
-    if not text.isascii() or not text.isdigit():
-        raise NotFoundError(
-            f"no group {group_id!r}: NeuroIO group ids are integers", backend=BACKEND
-        )
-    return int(text)
+    return int_id(group_id, "group", backend=BACKEND)
 
 
 def _segment(value: str) -> str:
@@ -151,9 +91,9 @@ def _joined(values: Iterable[str | int]) -> str:
     return ",".join(str(v) for v in values)
 
 
-def build_create_group(origin: Origin, name: str) -> Request:
+def build_create_group(endpoint: Endpoint, name: str) -> Request:
     """``POST /v1/groups/persons/`` with ``{"name": ...}``."""
-    return origin.request("POST", GROUPS_PATH, body={"name": name})
+    return endpoint.request("POST", GROUPS_PATH, json_body={"name": name})
 
 
 def _group_path(group_id: str | int, tail: str = "") -> str:
@@ -162,35 +102,35 @@ def _group_path(group_id: str | int, tail: str = "") -> str:
     return f"{GROUPS_PATH}{group_id_int(group_id)}/{tail}"
 
 
-def build_get_group(origin: Origin, group_id: str | int) -> Request:
+def build_get_group(endpoint: Endpoint, group_id: str | int) -> Request:
     """``GET /v1/groups/persons/{id}/``.
 
     Raises:
         NotFoundError: the id is not an integer (nothing is sent).
     """
-    return origin.request("GET", _group_path(group_id))
+    return endpoint.request("GET", _group_path(group_id))
 
 
-def build_update_group(origin: Origin, group_id: str | int, name: str) -> Request:
+def build_update_group(endpoint: Endpoint, group_id: str | int, name: str) -> Request:
     """``PATCH /v1/groups/persons/{id}/`` with ``{"name": ...}``.
 
     Raises:
         NotFoundError: the id is not an integer (nothing is sent).
     """
-    return origin.request("PATCH", _group_path(group_id), body={"name": name})
+    return endpoint.request("PATCH", _group_path(group_id), json_body={"name": name})
 
 
-def build_delete_group(origin: Origin, group_id: str | int) -> Request:
+def build_delete_group(endpoint: Endpoint, group_id: str | int) -> Request:
     """``DELETE /v1/groups/persons/{id}/`` (answered 204, empty).
 
     Raises:
         NotFoundError: the id is not an integer (nothing is sent).
     """
-    return origin.request("DELETE", _group_path(group_id))
+    return endpoint.request("DELETE", _group_path(group_id))
 
 
 def build_list_groups(
-    origin: Origin,
+    endpoint: Endpoint,
     *,
     limit: int,
     offset: int,
@@ -216,11 +156,11 @@ def build_list_groups(
         if values is not None:
             query.append((name, _joined(values)))
     query += [("limit", str(limit)), ("offset", str(offset))]
-    return origin.request("GET", GROUPS_PATH, query=query)
+    return endpoint.request("GET", GROUPS_PATH, query=query)
 
 
 def build_list_members(
-    origin: Origin,
+    endpoint: Endpoint,
     group_id: str | int,
     *,
     limit: int,
@@ -237,11 +177,11 @@ def build_list_members(
     if pids is not None:
         query.append(("pids", _joined(pids)))
     query += [("limit", str(limit)), ("offset", str(offset))]
-    return origin.request("GET", path, query=query)
+    return endpoint.request("GET", path, query=query)
 
 
 def _membership(
-    method: str, origin: Origin, group_ids: Sequence[str | int], pids: Sequence[str]
+    method: str, endpoint: Endpoint, group_ids: Sequence[str | int], pids: Sequence[str]
 ) -> Request:
     if not group_ids:
         raise InvalidInputError("a membership request needs at least one group id")
@@ -251,11 +191,11 @@ def _membership(
     }
     # Set semantics: adding a member twice or removing a non-member is a no-op,
     # so re-sending after an unknown outcome cannot change the result.
-    return origin.request(method, MEMBERSHIP_PATH, body=body, idempotent=True)
+    return endpoint.request(method, MEMBERSHIP_PATH, json_body=body, idempotent=True)
 
 
 def build_add_members(
-    origin: Origin, group_ids: Sequence[str | int], pids: Sequence[str]
+    endpoint: Endpoint, group_ids: Sequence[str | int], pids: Sequence[str]
 ) -> Request:
     """``POST /v1/groups/persons/pids/``: every pid into every group.
 
@@ -263,11 +203,11 @@ def build_add_members(
         InvalidInputError: no pids, more than :data:`MAX_PIDS`, or a bad pid.
         NotFoundError: a group id is not an integer.
     """
-    return _membership("POST", origin, group_ids, pids)
+    return _membership("POST", endpoint, group_ids, pids)
 
 
 def build_remove_members(
-    origin: Origin, group_ids: Sequence[str | int], pids: Sequence[str]
+    endpoint: Endpoint, group_ids: Sequence[str | int], pids: Sequence[str]
 ) -> Request:
     """``DELETE /v1/groups/persons/pids/`` with a JSON body.
 
@@ -275,10 +215,10 @@ def build_remove_members(
         InvalidInputError: no pids, more than :data:`MAX_PIDS`, or a bad pid.
         NotFoundError: a group id is not an integer.
     """
-    return _membership("DELETE", origin, group_ids, pids)
+    return _membership("DELETE", endpoint, group_ids, pids)
 
 
-def build_delete_person(origin: Origin, pid: str) -> Request:
+def build_delete_person(endpoint: Endpoint, pid: str) -> Request:
     """``DELETE /v1/persons/{pid}/`` (answered 204).
 
     Raises:
@@ -286,7 +226,7 @@ def build_delete_person(origin: Origin, pid: str) -> Request:
             or is ``.``/``..`` (which would address another path).
     """
     validation.check_path_segment(pid, "pid")
-    return origin.request("DELETE", f"{PERSONS_PATH}{_segment(pid)}/")
+    return endpoint.request("DELETE", f"{PERSONS_PATH}{_segment(pid)}/")
 
 
 def _envelope(data: Any) -> tuple[str, dict[str, list[str]]]:
@@ -315,24 +255,23 @@ def _envelope(data: Any) -> tuple[str, dict[str, list[str]]]:
     return message, errors
 
 
-def decipher(response: Response, *, body: bool = True) -> Any:
+def decipher(response: Response, expect: Body = Body.JSON) -> Any:
     """Return a success response's JSON, or raise the error it stands for.
 
     Args:
         response: the response to read.
-        body: the call promises a JSON body. ``False`` (deletes and membership
-            changes) accepts an empty or any body and returns its JSON or ``None``.
+        expect: what a success body must hold (the kit's one convention). Deletes
+            and membership changes pass ``Body.NONE``: NeuroIO answers them with
+            200/201/204 and an empty or any body, which is ignored.
 
     Raises:
         APIError: an error status (subclass chosen by status alone); NeuroIO's
             envelope fills the detail and ``RejectedRequestError.errors``.
-        DecodeError: a promised body is empty or not JSON.
+        DecodeError: an expected body is empty or not JSON.
     """
     status = response.status
     if 200 <= status < 300:
-        if not body:
-            return try_json(response)
-        return parse_json(response, backend=BACKEND)
+        return read_body(response, BACKEND, expect)
     if status == 429 or status >= 500 or status < 400:
         # Proxies answer these with their own bodies (HTML, {"detail": ...}): the
         # status alone decides, and the detail is the generic description.

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import cattrs
 from attrs import field, frozen
 
+from asyncgroups.backends._kit import make_strict_converter, structure
 from asyncgroups.errors import DecodeError, InvalidInputError
 from asyncgroups.models import Group, Member
 
@@ -52,36 +53,22 @@ class _WirePage:
     results: list[Any] = field(factory=list)
 
 
-def _strict_int(value: Any, _: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
-    return value
-
-
-def _strict_str(value: Any, _: type) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
 def configure_converter(conv: cattrs.Converter) -> None:
-    """Register NeuroIO's wire decisions on ``conv``.
+    """Register NeuroIO's wire decisions on ``conv``, a :func:`make_strict_converter`.
 
-    - ids (group, space) are JSON integers; strings or booleans are refused rather
-      than coerced, so a server change shows up as a ``DecodeError``.
-    - names and pids are JSON strings, never coerced from numbers.
+    - ids (group, space) are JSON integers and names and pids JSON strings; the
+      kit's strict hooks refuse anything else rather than coerce it, so a server
+      change shows up as a ``DecodeError``. NeuroIO needs no hook beyond them.
     - responses may carry keys we do not know; they are ignored by the wire classes
       and kept in ``extra`` on the models.
     - the page envelope needs ``count`` and ``results``; ``next``/``previous`` are
       ignored (their host can be wrong behind proxies).
     """
-    conv.register_structure_hook(int, _strict_int)
-    conv.register_structure_hook(str, _strict_str)
 
 
 def make_converter() -> cattrs.Converter:
-    """A converter configured for NeuroIO (detailed validation on)."""
-    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+    """A strict converter configured for NeuroIO (detailed validation on)."""
+    conv = make_strict_converter()
     configure_converter(conv)
     return conv
 
@@ -90,19 +77,13 @@ CONVERTER = make_converter()
 
 
 def _structure(data: Any, cls: type[T], what: str) -> T:
+    # A JSON object first: cattrs would report a list or null per field instead.
     if not isinstance(data, dict):
         raise DecodeError(
             f"expected a JSON object for {what}, got {type(data).__name__}",
             backend=_BACKEND,
         )
-    try:
-        return CONVERTER.structure(data, cls)
-    except cattrs.BaseValidationError as exc:
-        raise DecodeError(
-            f"unexpected {what} shape",
-            backend=_BACKEND,
-            details=cattrs.transform_error(exc, path=what),
-        ) from exc
+    return structure(CONVERTER, data, cls, backend=_BACKEND, what=what)
 
 
 def structure_group(data: Any) -> Group:

@@ -7,8 +7,11 @@ wait their turn under a per-user :class:`asyncio.Lock`, and the holder applies e
 change queued so far in one ``GET`` -> ``PUT`` -> verifying ``GET``. 200 concurrent
 adds to one user therefore cost a handful of requests and lose nothing.
 
-Queues live in a :class:`weakref.WeakValueDictionary`: a queue exists while some
-caller holds it, so the registry does not grow with the number of users touched.
+Each session (one Client) has its own :class:`MembershipQueues`. Queues live in a
+:class:`weakref.WeakValueDictionary`: a queue exists while some caller holds it, so
+the registry does not grow with the number of users touched. A bare per-record lock
+(the kit's ``RecordLocks``) would not do: the queue also carries the pending changes
+that its lock holder applies together.
 This module performs no I/O itself; it calls the functions it is given.
 """
 

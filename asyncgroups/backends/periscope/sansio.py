@@ -1,15 +1,17 @@
 """Periscope's requests and responses, as pure functions (sans-I/O).
 
-``build_*`` turn arguments into :class:`~asyncgroups.transport.base.Request` values;
-:func:`decipher` turns a :class:`~asyncgroups.transport.base.Response` into JSON data
-or a typed error; :func:`unwrap` and :func:`users_page` read the envelopes. This
-code has been constructed to perform no I/O of its own.
+``build_*`` turn arguments into :class:`~asyncgroups.transport.base.Request` values
+through the kit's :class:`~asyncgroups.backends._kit.Endpoint`; :func:`decipher`
+turns a :class:`~asyncgroups.transport.base.Response` into JSON data or a typed
+error; :func:`unwrap` and :func:`users_page` read the envelopes. This code performs
+no I/O of its own.
 
 Wire rules (WIRE.md §3):
 
 - every path sits under ``/api/v1``; users are addressed by the ``HTTP-X-EMAIL``
   header, groups by their percent-encoded name in the path;
-- writes carry ``?test_mode=true|false``;
+- every request carries ``HTTP-X-PARTNER-AUTH`` and a JSON ``Content-Type`` (the
+  vendor's examples send it on GETs too); writes carry ``?test_mode=true|false``;
 - error bodies are ``{"error": "..."}`` but nothing relies on that key: 429 and 5xx
   are classified by status alone;
 - single objects come as ``{"user": ...}`` / ``{"group": ...}`` or bare; user lists
@@ -18,20 +20,22 @@ Wire rules (WIRE.md §3):
 
 import json
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
-from urllib.parse import quote, urlencode
+from typing import Any, Self
+from urllib.parse import quote
 
-from attrs import field, frozen
+from attrs import evolve, frozen
 
+from asyncgroups.backends._kit import JSON_TYPE, Body, Endpoint, Query, read_body
 from asyncgroups.backends.periscope.auth import AUTH_HEADER, EMAIL_HEADER
-from asyncgroups.backends.status import api_error, parse_json, try_json
+from asyncgroups.backends.status import api_error, try_json
 from asyncgroups.errors import DecodeError, InvalidInputError
 from asyncgroups.transport.base import Request, Response
 from asyncgroups.validation import check_email, check_path_segment
 
 __all__ = [
     "BACKEND",
-    "Endpoint",
+    "PREFIX",
+    "Target",
     "build_create_group",
     "build_create_user",
     "build_delete_group",
@@ -57,29 +61,47 @@ PREFIX = "/api/v1"
 
 
 @frozen
-class Endpoint:
-    """Where and as whom requests go.
+class Target:
+    """Where and as whom requests go, and whether writes only test.
 
     Attributes:
-        base_url: scheme and host, e.g. ``https://api.periscopedata.com``.
-        auth: the ``HTTP-X-PARTNER-AUTH`` value (never shown in a repr).
+        endpoint: the kit endpoint below ``/api/v1``, carrying the
+            ``HTTP-X-PARTNER-AUTH`` value (hidden in a repr) on every request.
         test_mode: send ``test_mode=true`` on writes (validate, persist nothing).
     """
 
-    base_url: str
-    auth: str = field(repr=False)
+    endpoint: Endpoint
     test_mode: bool = False
 
-    def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
-        """The absolute URL of ``path`` (below ``/api/v1``) with ``query``."""
-        text = f"{self.base_url}{PREFIX}{path}"
-        if query:
-            text += "?" + urlencode(dict(query))
-        return text
+    @classmethod
+    def at(cls, base_url: str, auth: str, *, test_mode: bool = False) -> Self:
+        """The target for ``base_url`` (scheme and host, checked) as ``auth``."""
+        headers = {AUTH_HEADER: auth, "Content-Type": JSON_TYPE}
+        return cls(Endpoint(base_url + PREFIX, headers), test_mode)
 
     def write_query(self) -> dict[str, str]:
         """The query every write carries."""
         return {"test_mode": "true" if self.test_mode else "false"}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        email: str | None = None,
+        query: Query | None = None,
+        json_body: Any = None,
+    ) -> Request:
+        """A request to ``path`` (below ``/api/v1``), addressed to ``email`` if given.
+
+        Raises:
+            InvalidInputError: ``email`` is not an e-mail address or holds CR/LF.
+        """
+        endpoint = self.endpoint
+        if email is not None:
+            headers = {**endpoint.headers, EMAIL_HEADER: check_user_email(email)}
+            endpoint = evolve(endpoint, headers=headers)
+        return endpoint.request(method, path, query=query, json_body=json_body)
 
 
 def check_group_name(name: str) -> str:
@@ -103,38 +125,25 @@ def check_user_email(email: str) -> str:
     return email
 
 
-def _headers(endpoint: Endpoint, email: str | None = None) -> dict[str, str]:
-    # The vendor's examples send a JSON Content-Type on every call, GETs included.
-    headers = {
-        AUTH_HEADER: endpoint.auth,
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-    }
-    if email is not None:
-        headers[EMAIL_HEADER] = check_user_email(email)
-    return headers
-
-
-def _body(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(dict(payload), separators=(",", ":")).encode()
-
-
 def _group_path(name: str) -> str:
     return "/groups/" + quote(check_group_name(name), safe="")
 
 
-def build_list_users(endpoint: Endpoint, cursor: str | None = None) -> Request:
+def _cursor(cursor: str | None) -> dict[str, str] | None:
+    return {"next_page_start": cursor} if cursor is not None else None
+
+
+def build_list_users(target: Target, cursor: str | None = None) -> Request:
     """``GET /users``, from ``cursor`` (``next_page_start``) when paging."""
-    query = {"next_page_start": cursor} if cursor is not None else None
-    return Request("GET", endpoint.url("/users", query), _headers(endpoint))
+    return target.request("GET", "/users", query=_cursor(cursor))
 
 
-def build_get_user(endpoint: Endpoint, email: str) -> Request:
+def build_get_user(target: Target, email: str) -> Request:
     """``GET /users`` addressed to one user by ``HTTP-X-EMAIL``."""
-    return Request("GET", endpoint.url("/users"), _headers(endpoint, email))
+    return target.request("GET", "/users", email=email)
 
 
-def build_create_user(endpoint: Endpoint, payload: Mapping[str, Any]) -> Request:
+def build_create_user(target: Target, payload: Mapping[str, Any]) -> Request:
     """``POST /users?test_mode=…`` with the wire payload.
 
     Raises:
@@ -144,39 +153,43 @@ def build_create_user(endpoint: Endpoint, payload: Mapping[str, Any]) -> Request
     if not isinstance(email, str):
         raise InvalidInputError("creating a user needs an e-mail")
     check_user_email(email)
-    url = endpoint.url("/users", endpoint.write_query())
-    return Request("POST", url, _headers(endpoint), _body(payload))
+    return target.request(
+        "POST", "/users", query=target.write_query(), json_body=dict(payload)
+    )
 
 
 def build_update_user(
-    endpoint: Endpoint, email: str, payload: Mapping[str, Any]
+    target: Target, email: str, payload: Mapping[str, Any]
 ) -> Request:
     """``PUT /users?test_mode=…`` addressed by ``HTTP-X-EMAIL``.
 
     A ``groups`` list in the payload replaces the user's whole list.
     """
-    url = endpoint.url("/users", endpoint.write_query())
-    return Request("PUT", url, _headers(endpoint, email), _body(payload))
+    return target.request(
+        "PUT",
+        "/users",
+        email=email,
+        query=target.write_query(),
+        json_body=dict(payload),
+    )
 
 
-def build_delete_user(endpoint: Endpoint, email: str) -> Request:
+def build_delete_user(target: Target, email: str) -> Request:
     """``DELETE /users?test_mode=…`` addressed by ``HTTP-X-EMAIL``."""
-    url = endpoint.url("/users", endpoint.write_query())
-    return Request("DELETE", url, _headers(endpoint, email))
+    return target.request("DELETE", "/users", email=email, query=target.write_query())
 
 
-def build_list_groups(endpoint: Endpoint, cursor: str | None = None) -> Request:
+def build_list_groups(target: Target, cursor: str | None = None) -> Request:
     """``GET /groups``, from ``cursor`` when a server pages groups."""
-    query = {"next_page_start": cursor} if cursor is not None else None
-    return Request("GET", endpoint.url("/groups", query), _headers(endpoint))
+    return target.request("GET", "/groups", query=_cursor(cursor))
 
 
-def build_get_group(endpoint: Endpoint, name: str) -> Request:
+def build_get_group(target: Target, name: str) -> Request:
     """``GET /groups/<name>``."""
-    return Request("GET", endpoint.url(_group_path(name)), _headers(endpoint))
+    return target.request("GET", _group_path(name))
 
 
-def build_create_group(endpoint: Endpoint, payload: Mapping[str, Any]) -> Request:
+def build_create_group(target: Target, payload: Mapping[str, Any]) -> Request:
     """``POST /groups?test_mode=…``.
 
     Raises:
@@ -186,12 +199,13 @@ def build_create_group(endpoint: Endpoint, payload: Mapping[str, Any]) -> Reques
     if not isinstance(name, str):
         raise InvalidInputError("creating a group needs a name")
     check_group_name(name)
-    url = endpoint.url("/groups", endpoint.write_query())
-    return Request("POST", url, _headers(endpoint), _body(payload))
+    return target.request(
+        "POST", "/groups", query=target.write_query(), json_body=dict(payload)
+    )
 
 
 def build_update_group(
-    endpoint: Endpoint, name: str, payload: Mapping[str, Any]
+    target: Target, name: str, payload: Mapping[str, Any]
 ) -> Request:
     """``PUT /groups/<name>?test_mode=…``; a ``name`` in the payload renames it."""
     new = payload.get("name")
@@ -199,14 +213,14 @@ def build_update_group(
         if not isinstance(new, str):
             raise InvalidInputError("group name must be a str")
         check_group_name(new)
-    url = endpoint.url(_group_path(name), endpoint.write_query())
-    return Request("PUT", url, _headers(endpoint), _body(payload))
+    return target.request(
+        "PUT", _group_path(name), query=target.write_query(), json_body=dict(payload)
+    )
 
 
-def build_delete_group(endpoint: Endpoint, name: str) -> Request:
+def build_delete_group(target: Target, name: str) -> Request:
     """``DELETE /groups/<name>?test_mode=…``."""
-    url = endpoint.url(_group_path(name), endpoint.write_query())
-    return Request("DELETE", url, _headers(endpoint))
+    return target.request("DELETE", _group_path(name), query=target.write_query())
 
 
 def error_detail(response: Response) -> str:
@@ -226,18 +240,19 @@ def error_detail(response: Response) -> str:
     return ""
 
 
-def decipher(response: Response, *, empty_ok: bool = False) -> Any:
+def decipher(response: Response, expect: Body = Body.JSON) -> Any:
     """Check a response and decode its JSON body.
 
     Args:
         response: the response to read.
-        empty_ok: a 2xx with an empty body (e.g. 204) is accepted as ``None``.
+        expect: what a success body must hold (``Body.OPTIONAL``: an empty body,
+            e.g. a 204, is ``None``).
 
     Raises:
         APIError: an error status, as its typed subclass (401 ->
             ``AuthenticationError``, 404 -> ``NotFoundError``, 409 ->
             ``ConflictError``, ...); a 3xx is never followed.
-        DecodeError: a 2xx whose body is not JSON.
+        DecodeError: a 2xx whose body is not what ``expect`` says.
     """
     if not 200 <= response.status < 300:
         detail = error_detail(response)
@@ -245,9 +260,7 @@ def decipher(response: Response, *, empty_ok: bool = False) -> Any:
         if response.status in (400, 422) and detail:
             errors = {"error": [detail]}
         raise api_error(response, backend=BACKEND, detail=detail, errors=errors)
-    if empty_ok and not response.body.strip():
-        return None
-    return parse_json(response, backend=BACKEND)
+    return read_body(response, BACKEND, expect)
 
 
 def unwrap(data: Any, key: str) -> Mapping[str, Any]:

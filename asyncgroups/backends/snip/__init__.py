@@ -1,5 +1,10 @@
-"""The Snip backend (``ag.backends.Snip``): account groups with embedded members."""
+"""The Snip backend (``ag.backends.Snip``): account groups with embedded members.
+
+:class:`Snip` is the configuration; ``Snip.open`` gives each Client a
+:class:`SnipSession`, which also offers the Snip-only operations.
+"""
 
 from asyncgroups.backends.snip.backend import Snip
+from asyncgroups.backends.snip.session import SnipSession
 
-__all__ = ["Snip"]
+__all__ = ["Snip", "SnipSession"]

@@ -1,49 +1,47 @@
-"""The Snip backend: Snip's account group API behind the ``GroupBackend`` contract.
+"""The Snip backend's configuration: Snip's account group API behind ``GroupBackend``.
 
-Thin glue: :mod:`~asyncgroups.backends.snip.sansio` builds requests and deciphers
-responses, :mod:`~asyncgroups.backends.snip.wire` reads the JSON, and this module
-sends requests through the transport the Client binds. It reconciles creates and
-removals whose outcome is unknown, so a lost answer never duplicates a group.
+:class:`Snip` is immutable configuration (token, deployment URL, batch size) and
+performs no I/O; :meth:`Snip.open` binds it to one Client's transport as a
+:class:`~asyncgroups.backends.snip.session.SnipSession`, which does the work.
 """
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
+from attrs import field, frozen
+
+from asyncgroups.backends._kit import Endpoint, positive_int
 from asyncgroups.backends.base import Capability
-from asyncgroups.backends.reconcile import create_reconciled
-from asyncgroups.backends.snip import sansio, wire
+from asyncgroups.backends.snip import sansio
+from asyncgroups.backends.snip.session import SnipSession
 from asyncgroups.config import Secret
-from asyncgroups.errors import (
-    ConfigurationError,
-    ConnectionDroppedError,
-    InvalidInputError,
-    NotFoundError,
-    RequestTimeoutError,
-    UnsupportedOperationError,
-)
-from asyncgroups.models import Group, Member, User
-from asyncgroups.transport.base import AsyncTransport, Request, Response
+from asyncgroups.transport.base import AsyncTransport
+from asyncgroups.validation import check_base_url
 
 if TYPE_CHECKING:
     from asyncgroups.backends.base import GroupBackend
 
 __all__ = ["Snip"]
 
-#: How much older than the pre-create listing (server clock) a reconciled group may
-#: claim to be: a sanity check only, the id decides.
-RECONCILE_WINDOW = timedelta(minutes=10)
-_UNKNOWN_OUTCOME = (ConnectionDroppedError, RequestTimeoutError)
-_GROUP_FIELDS = frozenset({"name", "description"})
+
+def _token(value: str | Secret) -> Secret:
+    token = Secret(value)
+    sansio.auth_headers(token)  # refuse an empty or CR/LF token first, as before
+    return token
 
 
+def _max_batch(value: object) -> int:
+    return positive_int(value, "max_batch")
+
+
+@frozen(eq=False)
 class Snip:
     """Snip (snip.roentgen.physik.uni-goettingen.de): groups of the token's account.
 
     Groups are listed, read, created, renamed, described and deleted; members come
     embedded in their group with roles and e-mails and can be removed in bulk, but
     the API has no way to add them. Users are read-only, derived from group members.
+    Snip-only operations (roles, ownership, leaving) are methods of the session:
+    ``cast(SnipSession, client.session)``.
 
     Args:
         token: an account token (book tokens are refused by the server with
@@ -70,370 +68,27 @@ class Snip:
         }
     )
 
-    def __init__(
-        self,
-        token: str | Secret,
-        *,
-        base_url: str = sansio.DEFAULT_BASE_URL,
-        max_batch: int = sansio.MAX_REMOVE,
-    ) -> None:
-        self._token = Secret(token)
-        self._headers = sansio.auth_headers(self._token)
-        self.base_url = sansio.normalise_base_url(base_url)
-        if type(cast("object", max_batch)) is not int or max_batch < 1:
-            raise ConfigurationError("max_batch must be an integer >= 1")
-        self._max_batch = max_batch
-        self._transport: AsyncTransport | None = None
-        self._created: set[int] = set()
+    _token: Secret = field(converter=_token, repr=False, alias="token")
+    base_url: str = field(
+        default=sansio.DEFAULT_BASE_URL, converter=check_base_url, kw_only=True
+    )
+    max_batch: int = field(
+        default=sansio.MAX_REMOVE, converter=_max_batch, kw_only=True
+    )
+    _endpoint: Endpoint = field(init=False, repr=False)
 
-    def __repr__(self) -> str:
-        return f"Snip(base_url={self.base_url!r}, max_batch={self._max_batch})"
+    @_endpoint.default
+    def _make_endpoint(self) -> Endpoint:
+        return sansio.endpoint(self.base_url, self._token)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
         """What Snip can do: no member adds, no user writes."""
         return self.CAPABILITIES
 
-    @property
-    def max_batch(self) -> int:
-        """User ids one removal request carries."""
-        return self._max_batch
-
-    def bind(self, transport: AsyncTransport) -> None:
-        """Receive the Client's transport stack."""
-        self._transport = transport
-
-    async def _send(self, request: Request) -> Response:
-        if self._transport is None:
-            raise ConfigurationError("the snip backend is not bound to a client")
-        return await self._transport.send(request)
-
-    async def _call(self, request: Request) -> Any:
-        return sansio.decipher(await self._send(request))
-
-    async def _fetch_group(self, gid: int) -> wire.WireGroup:
-        request = sansio.build_get_group(self.base_url, self._headers, gid)
-        return wire.structure_group(await self._call(request))
-
-    async def _fetch_groups(self) -> list[wire.WireGroup]:
-        request = sansio.build_list_groups(self.base_url, self._headers)
-        return wire.structure_groups(await self._call(request))
-
-    # -- groups ---------------------------------------------------------------
-
-    async def create_group(self, name: str, **fields: Any) -> Group:
-        """Create a group; a ``description`` is set by a follow-up PATCH.
-
-        A create whose answer was lost is reconciled, never re-sent blindly: names
-        are not unique on Snip and our clock may disagree with the server's, so the
-        groups are listed once before sending and only a group we own with that
-        name and an id above every id listed then is taken as the lost one.
-
-        If the group was created but the follow-up that sets its ``description``
-        failed, the error is raised with a ``created_group_id`` attribute (the new
-        group's id) and a note saying so: re-sending the create would duplicate it.
-
-        Raises:
-            InvalidInputError: a name outside 3-255 characters or an unknown field.
-            APIError: the server refused.
-        """
-        _check_fields(fields)
-        request = sansio.build_create_group(self.base_url, self._headers, name)
-        # Snip numbers groups from one increasing counter (ids are never reused),
-        # so the group a lost POST made is above every id visible before sending.
-        # This costs one listing per create; the server's Date header of that
-        # listing is the reference for a wide, clock-skew-proof sanity check.
-        listing = await self._send(
-            sansio.build_list_groups(self.base_url, self._headers)
-        )
-        floor = max(
-            (g.id for g in wire.structure_groups(sansio.decipher(listing))), default=0
-        )
-        since = _server_time(listing)
-
-        async def send() -> wire.WireGroup:
-            return wire.structure_group(await self._call(request))
-
-        async def find() -> wire.WireGroup | None:
-            return self._reconcile(await self._fetch_groups(), name, floor, since)
-
-        group = await create_reconciled(send, find)
-        self._created.add(group.id)
-        if fields.get("description") is not None:
-            try:
-                return await self.update_group(str(group.id), **fields)
-            except Exception as exc:
-                exc.created_group_id = str(group.id)  # type: ignore[attr-defined]
-                exc.add_note(
-                    f"snip group {group.id} was created; its description may not "
-                    "have been set (do not re-send the create)"
-                )
-                raise
-        return wire.group_to_model(group)
-
-    def _reconcile(
-        self,
-        groups: Sequence[wire.WireGroup],
-        name: str,
-        floor: int,
-        since: datetime | None,
-    ) -> wire.WireGroup | None:
-        """The group a lost create made: named so, owned by us, newer than ``floor``.
-
-        ``created`` is only a sanity check against the server's own clock (the
-        ``Date`` of the listing taken before sending), with a wide window.
-        """
-        oldest = None if since is None else since - RECONCILE_WINDOW
-        candidates = [
-            g
-            for g in groups
-            if g.name == name
-            and g.id > floor
-            and g.id not in self._created
-            and (owner := g.owner) is not None
-            and owner.self_
-            and (oldest is None or g.created is None or g.created >= oldest)
-        ]
-        return max(candidates, key=lambda g: g.id, default=None)
-
-    async def get_group(self, group_id: str) -> Group:
-        """Fetch one group.
-
-        Raises:
-            NotFoundError: no such group, or the token's user is not a member.
-        """
-        gid = sansio.int_id(group_id)
-        return wire.group_to_model(await self._fetch_group(gid))
-
-    async def update_group(self, group_id: str, **fields: Any) -> Group:
-        """Change ``name`` and/or ``description`` (PATCH, then GET as Snip's client).
-
-        Raises:
-            InvalidInputError: a bad name or an unknown field.
-            PermissionDeniedError: plain members may not change a group.
-            NotFoundError: no such group.
-        """
-        _check_fields(fields)
-        gid = sansio.int_id(group_id)
-        changes: dict[str, Any] = {}
-        if fields.get("name") is not None:
-            changes["name"] = fields["name"]
-        if "description" in fields:
-            changes["description"] = fields["description"]
-        if changes:
-            await self._patch(gid, **changes)
-        return wire.group_to_model(await self._fetch_group(gid))
-
-    async def delete_group(self, group_id: str) -> None:
-        """Delete a group (owner only): GET it, then DELETE it.
-
-        A DELETE may be re-sent below us after its answer was lost (by the retry
-        policy, and by aiohttp itself, which silently re-sends an idempotent
-        request once when the connection drops), so its 404 may just mean "an
-        earlier attempt deleted it". The GET first tells "no such group" apart:
-        after it, a 404 means the group is gone, which is what was asked.
-
-        Raises:
-            PermissionDeniedError: the token's user is not the owner.
-            NotFoundError: no such group.
-        """
-        gid = sansio.int_id(group_id)
-        await self._fetch_group(gid)
-        request = sansio.build_delete_group(self.base_url, self._headers, gid)
-        try:
-            sansio.decipher(await self._send(request), expect_body=False)
-        except NotFoundError:
-            return
-
-    async def iter_groups(self, query: str | None = None) -> AsyncIterator[Group]:
-        """The groups the token's user is a member of (one unpaged array).
-
-        Args:
-            query: keep only names containing it (case-insensitive, client-side).
-        """
-        needle = query.casefold() if query else None
-        for group in await self._fetch_groups():
-            if needle is None or needle in group.name.casefold():
-                yield wire.group_to_model(group)
-
-    # -- members --------------------------------------------------------------
-
-    async def iter_members(self, group_id: str) -> AsyncIterator[Member]:
-        """The members of a group, with roles and first e-mails.
-
-        Raises:
-            NotFoundError: no such group.
-        """
-        group = await self._fetch_group(sansio.int_id(group_id))
-        for member in group.members:
-            yield wire.member_to_model(member)
-
-    async def add_members(self, group_ids: Sequence[str], keys: Sequence[str]) -> None:
-        """Snip has no endpoint that adds members.
-
-        Raises:
-            UnsupportedOperationError: always.
-        """
-        raise UnsupportedOperationError("the snip API cannot add members to a group")
-
-    async def remove_members(
-        self, group_ids: Sequence[str], keys: Sequence[str]
-    ) -> None:
-        """Remove user ids from each group: one PATCH per group.
-
-        A removal whose answer was lost is checked against the group before
-        anything is re-sent, so nobody is "removed twice" (a 400 on Snip).
-
-        Raises:
-            NotFoundError: a non-integer key or group id, or no such group.
-            InvalidInputError: more keys than ``max_batch``.
-            RejectedRequestError: a key is not a member.
-            PermissionDeniedError: the role does not allow removals.
-        """
-        if len(keys) > self._max_batch:
-            raise InvalidInputError(
-                f"at most {self._max_batch} keys per request, not {len(keys)}"
-            )
-        uids = [sansio.int_id(k, "user id") for k in keys]
-        for group_id in group_ids:
-            gid = sansio.int_id(group_id)
-            pending = uids
-            for _ in range(4):
-                try:
-                    await self._patch(gid, remove_members=pending)
-                except _UNKNOWN_OUTCOME:
-                    present = {
-                        m.user_id for m in (await self._fetch_group(gid)).members
-                    }
-                    pending = [u for u in pending if u in present]
-                    if not pending:
-                        break
-                else:
-                    break
-            else:
-                await self._patch(gid, remove_members=pending)
-
-    async def _patch(self, gid: int, **changes: Any) -> None:
-        request = sansio.build_patch_group(
-            self.base_url, self._headers, gid, max_remove=self._max_batch, **changes
-        )
-        sansio.decipher(await self._send(request), expect_body=False)
-
-    # -- snip-only operations -------------------------------------------------
-
-    async def leave_group(self, group_id: str | int) -> None:
-        """Leave a group (the owner cannot: transfer ownership first).
-
-        Raises:
-            RejectedRequestError: the token's user owns the group.
-            NotFoundError: no such group.
-        """
-        request = sansio.build_leave_group(
-            self.base_url, self._headers, sansio.int_id(group_id)
-        )
-        sansio.decipher(await self._send(request), expect_body=False)
-
-    async def set_roles(
-        self, group_id: str | int, roles: Mapping[str | int, str]
-    ) -> Group:
-        """Set members' roles: ``{user_id: "moderator" | "member"}``.
-
-        Raises:
-            InvalidInputError: an unknown role.
-            PermissionDeniedError: plain members may not; nobody changes the owner.
-        """
-        gid = sansio.int_id(group_id)
-        wanted = {sansio.int_id(k, "user id"): role for k, role in roles.items()}
-        await self._patch(gid, update_member_roles=wanted)
-        return wire.group_to_model(await self._fetch_group(gid))
-
-    async def transfer_ownership(
-        self, group_id: str | int, user_id: str | int
-    ) -> Group:
-        """Make another member the owner; the previous owner becomes a moderator.
-
-        Raises:
-            PermissionDeniedError: the token's user is not the owner.
-        """
-        gid = sansio.int_id(group_id)
-        await self._patch(gid, transfer_ownership=sansio.int_id(user_id, "user id"))
-        return wire.group_to_model(await self._fetch_group(gid))
-
-    # -- users (read-only, derived from group members) --------------------------
-
-    async def iter_users(self, query: str | None = None) -> AsyncIterator[User]:
-        """Every user who shares a group with the token's user, once each.
-
-        Args:
-            query: keep only users whose e-mail contains it (case-insensitive).
-        """
-        needle = query.casefold() if query else None
-        seen: set[int] = set()
-        for group in await self._fetch_groups():
-            for member in group.members:
-                if member.user_id in seen:
-                    continue
-                seen.add(member.user_id)
-                user = wire.member_to_user(member)
-                if needle is None or needle in (user.email or "").casefold():
-                    yield user
-
-    async def get_user(self, user_id: str) -> User:
-        """A user who shares a group with the token's user.
-
-        Raises:
-            NotFoundError: no visible group has that user.
-        """
-        uid = sansio.int_id(user_id, "user id")
-        for group in await self._fetch_groups():
-            for member in group.members:
-                if member.user_id == uid:
-                    return wire.member_to_user(member)
-        raise NotFoundError(
-            f"no user {uid} in any group this token can see", backend=self.name
-        )
-
-    async def create_user(self, **fields: Any) -> User:
-        """Snip users sign up themselves.
-
-        Raises:
-            UnsupportedOperationError: always.
-        """
-        raise UnsupportedOperationError("the snip API cannot create users")
-
-    async def update_user(self, user_id: str, **fields: Any) -> User:
-        """Snip users manage their own accounts.
-
-        Raises:
-            UnsupportedOperationError: always.
-        """
-        raise UnsupportedOperationError("the snip API cannot update users")
-
-    async def delete_user(self, user_id: str) -> None:
-        """Snip users manage their own accounts.
-
-        Raises:
-            UnsupportedOperationError: always.
-        """
-        raise UnsupportedOperationError("the snip API cannot delete users")
-
-
-def _server_time(response: Response) -> datetime | None:
-    """The server's clock from a response's ``Date`` header, if it has a valid one."""
-    try:
-        moment = parsedate_to_datetime(response.header("date") or "")
-    except (TypeError, ValueError, IndexError):
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-def _check_fields(fields: Mapping[str, Any]) -> None:
-    unknown = sorted(set(fields) - _GROUP_FIELDS)
-    if unknown:
-        raise InvalidInputError(
-            f"snip groups have no field(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(_GROUP_FIELDS))}"
-        )
+    def open(self, transport: AsyncTransport) -> SnipSession:
+        """Bind to one Client's transport: a new session, no I/O."""
+        return SnipSession(transport, self._endpoint, max_batch=self.max_batch)
 
 
 if TYPE_CHECKING:

@@ -1,26 +1,27 @@
 """Snip's wire protocol without I/O: request building and response deciphering.
 
 Every function here is pure: ``build_*`` returns a :class:`~asyncgroups.transport.base.Request`
-and :func:`decipher` turns a :class:`~asyncgroups.transport.base.Response` into JSON or
-raises the matching ``errors.*``. This module performs no I/O of its own and knows
-nothing about connections, retries or the Client.
+made by the kit's :class:`~asyncgroups.backends._kit.Endpoint`, and :func:`decipher`
+turns a :class:`~asyncgroups.transport.base.Response` into JSON or raises the matching
+``errors.*``. This module performs no I/O of its own and knows nothing about
+connections, retries or the Client.
 
 Snip-specific rules live here: group names are 3-255 characters, ids are integers,
-paths have a single slash after the deployment URL whatever its trailing ``/``, and
-error bodies are ``{"message": str, "details": any}``.
+and error bodies are ``{"message": str, "details": any}``. (Paths get a single slash
+after the deployment URL because ``validation.check_base_url`` drops its trailing
+``/`` before the :class:`~asyncgroups.backends._kit.Endpoint` is built.)
 """
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Final, cast
 
-from asyncgroups import validation
-from asyncgroups.backends.status import api_error, parse_json, try_json
+from asyncgroups.backends import _kit
+from asyncgroups.backends._kit import Body, Endpoint, read_body
+from asyncgroups.backends.status import api_error, try_json
 from asyncgroups.config import Secret
-from asyncgroups.errors import (
-    InvalidInputError,
-    NotFoundError,
-)
+from asyncgroups.errors import InvalidInputError
 from asyncgroups.transport.base import Request, Response
 from asyncgroups.validation import check_header_value
 
@@ -40,8 +41,9 @@ __all__ = [
     "build_patch_group",
     "check_group_name",
     "decipher",
+    "endpoint",
     "int_id",
-    "normalise_base_url",
+    "server_time",
 ]
 
 BACKEND: Final = "snip"
@@ -55,17 +57,7 @@ MAX_REMOVE: Final = 500
 ROLES: Final = frozenset({"moderator", "member"})
 
 _GROUPS: Final = "/api/account/groups"
-_JSON: Final = {"Content-Type": "application/json"}
 _UNSET: Final = object()
-
-
-def normalise_base_url(url: str) -> str:
-    """The deployment URL without trailing slashes, so paths get a single ``/``.
-
-    Raises:
-        ConfigurationError: not an absolute http(s) URL, or it holds control chars.
-    """
-    return validation.check_base_url(url)
 
 
 def auth_headers(token: Secret) -> dict[str, str]:
@@ -78,18 +70,22 @@ def auth_headers(token: Secret) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.reveal()}"}
 
 
+def endpoint(base_url: str, token: Secret) -> Endpoint:
+    """Where Snip requests go: ``base_url`` (already checked) and the bearer header.
+
+    Raises:
+        ConfigurationError: the token is empty or holds CR, LF or control chars.
+    """
+    return Endpoint(base_url, auth_headers(token))
+
+
 def int_id(value: str | int, what: str = "group id") -> int:
     """An id as Snip's integer, checked before anything is sent.
 
     Raises:
         NotFoundError: the id is not a non-negative integer, so nothing can have it.
     """
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isascii() or not text.isdigit():
-        raise NotFoundError(
-            f"no {what} {value!r}: snip ids are integers", backend=BACKEND
-        )
-    return int(text)
+    return _kit.int_id(value, what, backend=BACKEND)
 
 
 def check_group_name(name: str) -> None:
@@ -107,36 +103,28 @@ def check_group_name(name: str) -> None:
         )
 
 
-def build_list_groups(base_url: str, headers: Mapping[str, str]) -> Request:
+def build_list_groups(where: Endpoint) -> Request:
     """``GET /api/account/groups``: every group the token's user is a member of."""
-    return Request("GET", base_url + _GROUPS, headers=dict(headers))
+    return where.request("GET", _GROUPS)
 
 
-def build_get_group(
-    base_url: str, headers: Mapping[str, str], group_id: int
-) -> Request:
+def build_get_group(where: Endpoint, group_id: int) -> Request:
     """``GET /api/account/groups/{id}``."""
-    return Request("GET", f"{base_url}{_GROUPS}/{group_id}", headers=dict(headers))
+    return where.request("GET", f"{_GROUPS}/{group_id}")
 
 
-def build_create_group(base_url: str, headers: Mapping[str, str], name: str) -> Request:
+def build_create_group(where: Endpoint, name: str) -> Request:
     """``POST /api/account/groups`` with ``{"name": ...}`` (the API takes nothing else).
 
     Raises:
         InvalidInputError: the name breaks the 3-255 rule.
     """
     check_group_name(name)
-    return Request(
-        "POST",
-        base_url + _GROUPS,
-        headers={**headers, **_JSON},
-        body=_encode({"name": name}),
-    )
+    return where.request("POST", _GROUPS, json_body={"name": name})
 
 
 def build_patch_group(
-    base_url: str,
-    headers: Mapping[str, str],
+    where: Endpoint,
     group_id: int,
     *,
     name: str | None = None,
@@ -184,38 +172,29 @@ def build_patch_group(
     if not body:
         raise InvalidInputError("nothing to change")
     replayable = not ({"remove_members", "transfer_ownership"} & body.keys())
-    return Request(
-        "PATCH",
-        f"{base_url}{_GROUPS}/{group_id}",
-        headers={**headers, **_JSON},
-        body=_encode(body),
-        idempotent=replayable,
+    return where.request(
+        "PATCH", f"{_GROUPS}/{group_id}", json_body=body, idempotent=replayable
     )
 
 
-def build_delete_group(
-    base_url: str, headers: Mapping[str, str], group_id: int
-) -> Request:
+def build_delete_group(where: Endpoint, group_id: int) -> Request:
     """``DELETE /api/account/groups/{id}`` (owner only)."""
-    return Request("DELETE", f"{base_url}{_GROUPS}/{group_id}", headers=dict(headers))
+    return where.request("DELETE", f"{_GROUPS}/{group_id}")
 
 
-def build_leave_group(
-    base_url: str, headers: Mapping[str, str], group_id: int
-) -> Request:
+def build_leave_group(where: Endpoint, group_id: int) -> Request:
     """``POST /api/account/groups/{id}/leave`` with no body and no Content-Type."""
-    return Request(
-        "POST", f"{base_url}{_GROUPS}/{group_id}/leave", headers=dict(headers)
-    )
+    return where.request("POST", f"{_GROUPS}/{group_id}/leave")
 
 
-def decipher(response: Response, *, expect_body: bool = True) -> Any:
+def decipher(response: Response, expect: Body = Body.JSON) -> Any:
     """The JSON of a success response, or the typed error of any other.
 
     Args:
         response: the answer to a request built here.
-        expect_body: parse the body; ``False`` for calls whose body the API leaves
-            unspecified (DELETE, leave), which then return ``None``.
+        expect: what a success body holds (the kit's convention): ``Body.NONE``
+            for calls whose body the API leaves unspecified (PATCH, DELETE,
+            leave), which then return ``None``.
 
     Raises:
         AuthenticationError: 401 (missing, unknown or book token).
@@ -228,7 +207,7 @@ def decipher(response: Response, *, expect_body: bool = True) -> Any:
         DecodeError: a 2xx whose body is not JSON.
     """
     if 200 <= response.status < 300:
-        return parse_json(response, backend=BACKEND) if expect_body else None
+        return read_body(response, BACKEND, expect)
     data = try_json(response)
     message = ""
     errors: dict[str, list[str]] = {}
@@ -240,6 +219,15 @@ def decipher(response: Response, *, expect_body: bool = True) -> Any:
     # 429 and 5xx may come from proxies and fault injectors with other bodies: the
     # shared table classifies them by status; the envelope only adds the message.
     raise api_error(response, backend=BACKEND, detail=message, errors=errors)
+
+
+def server_time(response: Response) -> datetime | None:
+    """The server's clock from a response's ``Date`` header, if it has a valid one."""
+    try:
+        moment = parsedate_to_datetime(response.header("date") or "")
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _field_errors(details: Any) -> dict[str, list[str]]:
@@ -256,7 +244,3 @@ def _messages(value: Any) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
     return [str(value)]
-
-
-def _encode(payload: Mapping[str, Any] | Iterable[Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()

@@ -15,6 +15,7 @@ import cattrs
 from attrs import field, frozen
 from cattrs.gen import make_dict_structure_fn, override
 
+from asyncgroups.backends._kit import make_strict_converter, structure
 from asyncgroups.errors import DecodeError
 from asyncgroups.models import Group, Member, User
 
@@ -75,24 +76,6 @@ class WireGroup:
         return next((m.role for m in self.members if m.self_), None)
 
 
-def _structure_int(value: Any, _: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
-    return value
-
-
-def _structure_str(value: Any, _: type) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _structure_bool(value: Any, _: type) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected a boolean, got {type(value).__name__}")
-    return value
-
-
 def _structure_datetime(value: Any, _: type) -> datetime:
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
@@ -115,19 +98,18 @@ def _check_object(value: Any, arrays: Sequence[str]) -> None:
 
 
 def configure_converter(converter: cattrs.Converter) -> None:
-    """Teach ``converter`` Snip's wire rules.
+    """Teach ``converter`` Snip's wire rules, on top of the kit's strict ones.
 
-    * Ids are JSON integers; strings and booleans are refused, not coerced.
-    * Strings and booleans are refused when the JSON has another type.
+    ``converter`` comes from :func:`~asyncgroups.backends._kit.make_strict_converter`,
+    which refuses (not coerces) a string or boolean where an integer id belongs and
+    any other type where a string or boolean belongs. On top of that:
+
     * Datetimes are ISO 8601 (``2025-09-29T11:16:08.000Z``); naive ones are UTC.
     * ``self`` is read into ``self_`` (a Python keyword-ish name).
     * Arrays must be JSON arrays (an object is not iterated as one).
     * Extra keys are ignored on members and kept in ``WireGroup.extra`` on groups,
       because servers add fields.
     """
-    converter.register_structure_hook(int, _structure_int)
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook(datetime, _structure_datetime)
     member_fn = make_dict_structure_fn(
         WireMember, converter, self_=override(rename="self")
@@ -159,8 +141,8 @@ def configure_converter(converter: cattrs.Converter) -> None:
 
 
 def make_converter() -> cattrs.Converter:
-    """A new converter configured for Snip."""
-    converter = cattrs.Converter()
+    """A new strict converter configured for Snip."""
+    converter = make_strict_converter()
     configure_converter(converter)
     return converter
 
@@ -175,8 +157,7 @@ def structure_group(data: Any) -> WireGroup:
     Raises:
         DecodeError: the JSON is not a Snip group; ``details`` says where.
     """
-    group: WireGroup = _structure(data, WireGroup, "group")
-    return group
+    return structure(CONVERTER, data, WireGroup, backend=_BACKEND, what="group")
 
 
 def structure_groups(data: Any) -> list[WireGroup]:
@@ -190,25 +171,9 @@ def structure_groups(data: Any) -> list[WireGroup]:
             f"expected a JSON array of groups, got {type(data).__name__}",
             backend=_BACKEND,
         )
-    groups: list[WireGroup] = _structure(data, list[WireGroup], "group list")
-    return groups
-
-
-def _structure(data: Any, cls: Any, what: str) -> Any:
-    try:
-        return CONVERTER.structure(data, cls)
-    except cattrs.BaseValidationError as exc:
-        raise DecodeError(
-            f"the {what} does not match snip's schema",
-            backend=_BACKEND,
-            details=cattrs.transform_error(exc, path=f"${what.replace(' ', '_')}"),
-        ) from exc
-    except (TypeError, ValueError, KeyError) as exc:
-        raise DecodeError(
-            f"the {what} does not match snip's schema",
-            backend=_BACKEND,
-            details=[f"{exc} @ ${what.replace(' ', '_')}"],
-        ) from exc
+    return structure(
+        CONVERTER, data, list[WireGroup], backend=_BACKEND, what="group list"
+    )
 
 
 def group_to_model(group: WireGroup) -> Group:

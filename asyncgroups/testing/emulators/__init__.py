@@ -8,7 +8,7 @@ mirrored on both sides.
 import importlib
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiohttp import web
 from attrs import frozen
@@ -50,7 +50,7 @@ class EmulatorApp:
     """What a factory returns: the app, its store and the credentials to use it."""
 
     app: web.Application
-    store: Any
+    store: EmulatorStore
     credentials: dict[str, str]
 
 

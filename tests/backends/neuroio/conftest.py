@@ -1,6 +1,7 @@
 """Fixtures for NeuroIO-only tests: one emulator and a client bound to it."""
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -13,13 +14,13 @@ FAST = ag.RetryPolicy(
 
 
 @pytest.fixture
-async def neuroio() -> AsyncIterator[Emulator]:
+async def neuroio() -> AsyncIterator[Emulator[Any]]:
     async with serve_emulator("neuroio", seed=1) as emu:
         yield emu
 
 
 @pytest.fixture
-async def nclient(neuroio: Emulator) -> AsyncIterator[ag.Client]:
+async def nclient(neuroio: Emulator[Any]) -> AsyncIterator[ag.Client]:
     backend = ag.backends.NeuroIO(
         base_url=neuroio.url, token=neuroio.credentials["token"]
     )

@@ -1,11 +1,22 @@
-"""The NeuroIO backend object: configuration, secrets, persons, reconciliation."""
+"""The NeuroIO backend: configuration, its session, secrets, persons, reconciliation."""
 
 import json
+from typing import Any, cast
 
 import pytest
 
 import asyncgroups as ag
 from asyncgroups.backends import Capability
+from asyncgroups.backends.base import (
+    CAPABILITY_PROTOCOLS,
+    BackendSession,
+    UserCreator,
+    UserLister,
+    UserReader,
+    UserUpdater,
+    check_session,
+)
+from asyncgroups.backends.neuroio import NeuroIOSession
 from asyncgroups.testing import Emulator, Fault
 from asyncgroups.transport.base import Request
 
@@ -51,25 +62,98 @@ def test_capabilities_are_honest() -> None:
         assert missing not in caps
 
 
-async def test_backend_refuses_person_json_calls() -> None:
-    """Called directly, the person create/list/get methods raise Unsupported."""
-    backend = ag.backends.NeuroIO("t")
-    with pytest.raises(ag.UnsupportedOperationError):
-        await backend.create_user(email="a@example.com")
-    with pytest.raises(ag.UnsupportedOperationError):
-        await backend.get_user("p")
-    with pytest.raises(ag.UnsupportedOperationError):
-        [u async for u in backend.iter_users()]
+def test_session_implements_exactly_what_is_declared(nclient: ag.Client) -> None:
+    """The session has no person create/get/update/list methods, as none is declared."""
+    backend, session = nclient.backend, nclient.session
+    assert isinstance(session, NeuroIOSession)
+    check_session(backend, session)
+    assert isinstance(session, BackendSession)
+    for protocol in (UserCreator, UserReader, UserUpdater, UserLister):
+        assert not isinstance(session, protocol)
+    for name in ("create_user", "get_user", "update_user", "iter_users"):
+        assert not hasattr(session, name)
+    implemented = {c for c, p in CAPABILITY_PROTOCOLS.items() if isinstance(session, p)}
+    assert implemented == set(backend.capabilities) - {Capability.MEMBERS_LIST}
 
 
-async def test_group_fields_other_than_name_are_refused(nclient: ag.Client) -> None:
-    """NeuroIO groups have only a name; a description is refused before any I/O."""
-    with pytest.raises(ag.InvalidInputError):
+async def test_client_refuses_person_json_calls(
+    nclient: ag.Client, neuroio: Emulator[Any]
+) -> None:
+    """Person create/get/update/list are UnsupportedOperationError, unsent."""
+    with pytest.raises(ag.UnsupportedOperationError):
+        await nclient.users.create(email="a@example.com")
+    with pytest.raises(ag.UnsupportedOperationError):
+        await nclient.users.get("p")
+    with pytest.raises(ag.UnsupportedOperationError):
+        await nclient.users.update("p", first_name="A")
+    with pytest.raises(ag.UnsupportedOperationError):
+        [u async for u in nclient.users.list()]
+    assert neuroio.requests == []
+
+
+async def test_configuration_is_shared_sessions_are_not(neuroio: Emulator[Any]) -> None:
+    """One backend serves two Clients with a session each: closing one spares the other."""
+    pids = neuroio.store.seed_users(3)
+    gid = neuroio.store.seed_group("Eng", members=pids)
+    backend = ag.backends.NeuroIO(
+        base_url=neuroio.url, token=neuroio.credentials["token"], page_size=2
+    )
+    async with ag.Client(backend) as first, ag.Client(backend) as second:
+        assert first.session is not second.session
+        await first.aclose()
+        assert [m.key async for m in second.members.list(gid)] == pids
+    assert (backend.page_size, backend.max_batch) == (2, 100)
+    with pytest.raises(AttributeError):
+        backend.extra_field = 1  # type: ignore[attr-defined]
+
+
+async def test_closed_session_sends_nothing(neuroio: Emulator[Any]) -> None:
+    """After the Client closes, its session refuses with ClientClosedError, unsent."""
+    backend = ag.backends.NeuroIO(base_url=neuroio.url, token="t")
+    async with ag.Client(backend) as client:
+        session = cast(NeuroIOSession, client.session)
+    await session.aclose()  # a second close is harmless
+    with pytest.raises(ag.ClientClosedError):
+        await session.get_group("1")
+    with pytest.raises(ag.ClientClosedError):
+        [g async for g in session.iter_groups()]
+    assert neuroio.requests == []
+    assert "closed" in repr(session)
+
+
+async def test_group_fields_other_than_name_are_refused(
+    nclient: ag.Client, neuroio: Emulator[Any]
+) -> None:
+    """NeuroIO groups have only a name; other fields are refused before any I/O."""
+    gid = neuroio.store.seed_group("Eng")
+    with pytest.raises(ag.InvalidInputError, match="description"):
         await nclient.groups.create("Eng", description="x")
+    with pytest.raises(ag.InvalidInputError, match="colour"):
+        await nclient.groups.create("Eng", extra={"colour": "red"})
+    with pytest.raises(ag.InvalidInputError, match="colour"):
+        await nclient.groups.create("Eng", extra={"colour": None})
+    with pytest.raises(ag.InvalidInputError, match="description"):
+        await nclient.groups.update(gid, name="Ops", description="x")
+    with pytest.raises(ag.InvalidInputError, match="space_id"):
+        await nclient.groups.update(gid, name="Ops", extra={"space_id": 2})
+    assert neuroio.requests == []
+    assert [g.name for g in neuroio.store.groups.values()] == ["Eng"]
+
+
+async def test_update_renames_and_none_leaves_alone(
+    nclient: ag.Client, neuroio: Emulator[Any]
+) -> None:
+    """``update(name=...)`` renames; ``update()`` with nothing changes nothing."""
+    gid = neuroio.store.seed_group("Eng")
+    assert (await nclient.groups.update(gid, name="Ops")).name == "Ops"
+    unchanged = await nclient.groups.update(gid)
+    assert (unchanged.id, unchanged.name) == (gid, "Ops")
+    assert [r.method for r in neuroio.requests] == ["PATCH", "GET"]
+    assert neuroio.store.groups[int(gid)].name == "Ops"
 
 
 async def test_deleted_person_leaves_every_group(
-    nclient: ag.Client, neuroio: Emulator
+    nclient: ag.Client, neuroio: Emulator[Any]
 ) -> None:
     """``users.delete(pid)`` removes the person and its memberships; twice is 404."""
     pids = neuroio.store.seed_users(2)
@@ -83,7 +167,7 @@ async def test_deleted_person_leaves_every_group(
 
 @pytest.mark.parametrize("after_apply", [True, False], ids=["after", "before"])
 async def test_ambiguous_create_picks_the_new_group(
-    nclient: ag.Client, neuroio: Emulator, after_apply: bool
+    nclient: ag.Client, neuroio: Emulator[Any], after_apply: bool
 ) -> None:
     """A dropped create beside an older same-named group returns the new one only."""
     old = neuroio.store.seed_group("Eng")
@@ -100,15 +184,26 @@ async def test_ambiguous_create_picks_the_new_group(
     assert len(posts) == (1 if after_apply else 2)
 
 
-async def test_non_integer_group_id_is_not_found(nclient: ag.Client) -> None:
-    """A group id that is not an integer is a NotFoundError (the server 404s it)."""
+async def test_non_integer_group_id_is_not_found(
+    nclient: ag.Client, neuroio: Emulator[Any]
+) -> None:
+    """A group id that is not an integer is a NotFoundError (the server 404s it).
+
+    The session's ``check_group_id`` refuses it once, before any batching or I/O.
+    """
     with pytest.raises(ag.NotFoundError):
         await nclient.groups.get("Engineering")
-    result = await nclient.members.add("Engineering", ["p"])
-    assert isinstance(result.failed["p"], ag.NotFoundError)
+    with pytest.raises(ag.NotFoundError, match="Engineering"):
+        await nclient.members.add("Engineering", ["p"])
+    with pytest.raises(ag.NotFoundError):
+        await nclient.members.remove_many({"1": ["p"], "Engineering": ["p"]})
+    with pytest.raises(ag.NotFoundError):
+        nclient.session.check_group_id("1.0")
+    nclient.session.check_group_id("17")
+    assert neuroio.requests == []
 
 
-async def test_emulator_reads_only_ascii_digits_as_ids(neuroio: Emulator) -> None:
+async def test_emulator_reads_only_ascii_digits_as_ids(neuroio: Emulator[Any]) -> None:
     """ "²" passes str.isdigit() but is no number: 404/400/default, never a 500."""
     neuroio.store.seed_group("Eng")
     auth = {"Authorization": f"Token {neuroio.credentials['token']}"}
@@ -138,7 +233,7 @@ async def test_emulator_reads_only_ascii_digits_as_ids(neuroio: Emulator) -> Non
 
 @pytest.mark.parametrize("group_id", ["..", ".", "1/..", "²"])
 async def test_non_integer_group_ids_send_nothing(
-    neuroio: Emulator, nclient: ag.Client, group_id: str
+    neuroio: Emulator[Any], nclient: ag.Client, group_id: str
 ) -> None:
     """ "." and ".." would be normalised onto the collection: NotFoundError, unsent."""
     gid = neuroio.store.seed_group("Eng")
@@ -156,7 +251,7 @@ async def test_non_integer_group_ids_send_nothing(
 
 @pytest.mark.parametrize("pid", [".", "..", "a/b"])
 async def test_path_like_pids_send_nothing(
-    neuroio: Emulator, nclient: ag.Client, pid: str
+    neuroio: Emulator[Any], nclient: ag.Client, pid: str
 ) -> None:
     """A pid that is not one path segment is InvalidInputError, unsent."""
     with pytest.raises(ag.InvalidInputError):

@@ -1,6 +1,7 @@
 """NeuroIO's membership limits: 100 pids a request, many groups a request, isolation."""
 
 import json
+from typing import Any
 
 import asyncgroups as ag
 from asyncgroups.testing import Emulator
@@ -8,14 +9,14 @@ from asyncgroups.testing import Emulator
 MEMBERSHIP = "/v1/groups/persons/pids/"
 
 
-def _adds(emulator: Emulator) -> int:
+def _adds(emulator: Emulator[Any]) -> int:
     return sum(
         1 for r in emulator.requests if r.method == "POST" and r.path == MEMBERSHIP
     )
 
 
 async def test_add_many_packs_groups_into_one_request(
-    nclient: ag.Client, neuroio: Emulator
+    nclient: ag.Client, neuroio: Emulator[Any]
 ) -> None:
     """25,000 pids into 3 groups: add_many sends 250 requests, one add per group 750."""
     pids = neuroio.store.seed_users(25_000)
@@ -39,7 +40,7 @@ async def test_add_many_packs_groups_into_one_request(
 
 
 async def test_unknown_pids_fail_alone_with_the_server_message(
-    nclient: ag.Client, neuroio: Emulator
+    nclient: ag.Client, neuroio: Emulator[Any]
 ) -> None:
     """97 good + 3 unknown pids: 97 are added, 3 fail with the server's field message."""
     good = neuroio.store.seed_users(97)
@@ -57,7 +58,7 @@ async def test_unknown_pids_fail_alone_with_the_server_message(
 
 
 async def test_over_100_pids_in_one_request_is_rejected_by_the_server(
-    neuroio: Emulator,
+    neuroio: Emulator[Any],
 ) -> None:
     """The emulator enforces the 100-pid limit itself: 400, nothing applied."""
     backend = ag.backends.NeuroIO(
@@ -85,7 +86,7 @@ async def test_over_100_pids_in_one_request_is_rejected_by_the_server(
 
 
 async def test_full_group_rejects_the_whole_request(
-    nclient: ag.Client, neuroio: Emulator
+    nclient: ag.Client, neuroio: Emulator[Any]
 ) -> None:
     """A request that would push a group past its limit applies to no group."""
     neuroio.store.max_group_size = 10

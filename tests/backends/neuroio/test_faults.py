@@ -1,5 +1,7 @@
 """NeuroIO under random faults: one group, exactly the pids asked for."""
 
+from typing import Any
+
 import asyncgroups as ag
 from asyncgroups.testing import Emulator
 
@@ -8,7 +10,7 @@ STORM = ag.RetryPolicy(
 )
 
 
-async def test_create_and_fill_under_random_faults(neuroio: Emulator) -> None:
+async def test_create_and_fill_under_random_faults(neuroio: Emulator[Any]) -> None:
     """429/503/drops at random: one group named so, holding exactly the 5,000 pids."""
     pids = neuroio.store.seed_users(5_000)
     neuroio.faults.random(seed=11, p429=0.2, p503=0.1, pdrop=0.05, retry_after=0.01)

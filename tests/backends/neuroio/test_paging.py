@@ -1,10 +1,13 @@
 """NeuroIO listings: clamped pages, filters in the real client's order."""
 
+from typing import Any
+
 import asyncgroups as ag
+from asyncgroups.backends.neuroio import NeuroIOSession
 from asyncgroups.testing import Emulator
 
 
-async def test_clamped_pages_still_list_every_member(neuroio: Emulator) -> None:
+async def test_clamped_pages_still_list_every_member(neuroio: Emulator[Any]) -> None:
     """A 10,000-member group asked in pages of 1,000, clamped at 100, lists all once."""
     pids = neuroio.store.seed_users(10_000)
     gid = neuroio.store.seed_group("Big", members=pids)
@@ -25,7 +28,7 @@ async def test_clamped_pages_still_list_every_member(neuroio: Emulator) -> None:
 
 
 async def test_group_filters_are_comma_joined_in_order(
-    nclient: ag.Client, neuroio: Emulator
+    nclient: ag.Client, neuroio: Emulator[Any]
 ) -> None:
     """Filters go out as the real client sends them and select the right groups."""
     pids = neuroio.store.seed_users(3)
@@ -33,11 +36,11 @@ async def test_group_filters_are_comma_joined_in_order(
     b = neuroio.store.seed_group("Team B", members=pids[2:])
     neuroio.store.seed_group("Other", members=pids)
     neuroio.clear_requests()
-    backend = nclient.backend
-    assert isinstance(backend, ag.backends.NeuroIO)
+    session = nclient.session
+    assert isinstance(session, NeuroIOSession)
     found = [
         g.id
-        async for g in backend.iter_groups(
+        async for g in session.iter_groups(
             "team",
             pids_include=pids[:3],
             pids_exclude=["nobody"],
@@ -53,6 +56,6 @@ async def test_group_filters_are_comma_joined_in_order(
         f"&pids_exclude=nobody&groups_ids={a},{b}&spaces_ids=1&limit=100&offset=0"
     )
     excluded = [
-        g.id async for g in backend.iter_groups_with_pids([pids[0]], exclude=True)
+        g.id async for g in session.iter_groups_with_pids([pids[0]], exclude=True)
     ]
     assert excluded == [b]

@@ -1,12 +1,14 @@
 """NeuroIO spaces: a token sees only its own space's groups."""
 
+from typing import Any
+
 import pytest
 
 import asyncgroups as ag
 from asyncgroups.testing import Emulator
 
 
-async def test_space_token_cannot_see_other_spaces(neuroio: Emulator) -> None:
+async def test_space_token_cannot_see_other_spaces(neuroio: Emulator[Any]) -> None:
     """A space token lists only its space's groups and gets 404 for the others."""
     mine = neuroio.store.seed_group("Mine", space_id=2)
     theirs = neuroio.store.seed_group("Theirs")
@@ -33,7 +35,7 @@ async def test_space_token_cannot_see_other_spaces(neuroio: Emulator) -> None:
         assert [g.id async for g in client.groups.list()] == [theirs]
 
 
-async def test_missing_or_wrong_token_is_401(neuroio: Emulator) -> None:
+async def test_missing_or_wrong_token_is_401(neuroio: Emulator[Any]) -> None:
     """An unknown token is an AuthenticationError carrying NeuroIO's message."""
     backend = ag.backends.NeuroIO("not-a-real-token", base_url=neuroio.url)
     async with ag.Client(backend, retry=ag.RetryPolicy.off()) as client:

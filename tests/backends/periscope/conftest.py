@@ -1,6 +1,7 @@
 """Fixtures for Periscope-only tests: an emulator with the vendor's sites, a client."""
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ VENDOR_SITES = {
 
 
 @pytest.fixture
-async def periscope() -> AsyncIterator[Emulator]:
+async def periscope() -> AsyncIterator[Emulator[Any]]:
     async with serve_emulator("periscope", seed=1) as emu:
         for site, key in VENDOR_SITES.items():
             emu.store.add_site(site, key)
@@ -29,7 +30,7 @@ async def periscope() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-async def pclient(periscope: Emulator) -> AsyncIterator[ag.Client]:
+async def pclient(periscope: Emulator[Any]) -> AsyncIterator[ag.Client]:
     backend = ag.connect("periscope", base_url=periscope.url, **periscope.credentials)
     async with ag.Client(backend, retry=FAST) as client:
         yield client

@@ -1,5 +1,8 @@
 """Keys, sites, names and test mode: what is refused, and what never leaks."""
 
+from typing import Any
+
+import attrs
 import pytest
 
 import asyncgroups as ag
@@ -8,12 +11,12 @@ from asyncgroups.testing import Emulator, serve_emulator
 from .conftest import FAST
 
 
-def _client(emu: Emulator, **overrides: object) -> ag.Client:
+def _client(emu: Emulator[Any], **overrides: object) -> ag.Client:
     options = {**emu.credentials, **overrides}
     return ag.Client(ag.connect("periscope", base_url=emu.url, **options), retry=FAST)
 
 
-async def test_wrong_key_is_an_authentication_error(periscope: Emulator) -> None:
+async def test_wrong_key_is_an_authentication_error(periscope: Emulator[Any]) -> None:
     """A wrong key -> AuthenticationError that does not show the key."""
     async with _client(periscope, api_key="wrong-key-0123456789") as client:
         with pytest.raises(ag.AuthenticationError) as info:
@@ -23,7 +26,7 @@ async def test_wrong_key_is_an_authentication_error(periscope: Emulator) -> None
     assert periscope.credentials["api_key"] not in text
 
 
-async def test_key_of_site_a_for_site_b_is_refused(periscope: Emulator) -> None:
+async def test_key_of_site_a_for_site_b_is_refused(periscope: Emulator[Any]) -> None:
     """Site A's key with site B's name -> an auth error without either key."""
     key_a = periscope.credentials["api_key"]
     async with _client(periscope, site="mySiteName1", api_key=key_a) as client:
@@ -34,7 +37,7 @@ async def test_key_of_site_a_for_site_b_is_refused(periscope: Emulator) -> None:
     assert "myAPIKey1" not in text
 
 
-async def test_unknown_site_is_permission_denied(periscope: Emulator) -> None:
+async def test_unknown_site_is_permission_denied(periscope: Emulator[Any]) -> None:
     """A site the server does not know -> 403."""
     async with _client(periscope, site="nosuchsite") as client:
         with pytest.raises(ag.PermissionDeniedError):
@@ -44,7 +47,9 @@ async def test_unknown_site_is_permission_denied(periscope: Emulator) -> None:
 def test_key_never_in_repr_and_crlf_refused() -> None:
     """The key is hidden in reprs; CR/LF in a site or key is a ConfigurationError."""
     backend = ag.backends.Periscope(site="acme", api_key="s3cret-key-value")
-    assert "s3cret-key-value" not in repr(backend) + repr(backend.__dict__)
+    state = attrs.asdict(backend, recurse=False)  # every attribute, private too
+    assert "_api_key" in state
+    assert "s3cret-key-value" not in repr(backend) + repr(state)
     with pytest.raises(ag.ConfigurationError) as info:
         ag.backends.Periscope(site="acme", api_key="s3cret\r\nX-Evil: 1")
     assert "s3cret" not in str(info.value)
@@ -59,7 +64,7 @@ BAD_NAMES = ["a/b", "what?", "#tag", "line\r\nbreak", "tab\there", "cr\r"]
 
 @pytest.mark.parametrize("name", BAD_NAMES)
 async def test_bad_group_names_are_refused_before_any_request(
-    pclient: ag.Client, periscope: Emulator, name: str
+    pclient: ag.Client, periscope: Emulator[Any], name: str
 ) -> None:
     """Names with / ? # or control characters never reach the server."""
     periscope.store.seed_users(1)
@@ -83,7 +88,7 @@ async def test_bad_group_names_are_refused_before_any_request(
 
 @pytest.mark.parametrize("email", ["a@x.com\r\nX-Evil: 1", "a\n@x.com", "not-an-email"])
 async def test_bad_emails_are_refused_before_any_request(
-    pclient: ag.Client, periscope: Emulator, email: str
+    pclient: ag.Client, periscope: Emulator[Any], email: str
 ) -> None:
     """E-mails with CR/LF (they become HTTP-X-EMAIL) never reach the server."""
     for call in (
@@ -97,7 +102,7 @@ async def test_bad_emails_are_refused_before_any_request(
 
 
 async def test_group_names_with_spaces_round_trip(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
     """Spaces and non-ASCII are percent-encoded and matched case-insensitively."""
     group = await pclient.groups.create("Ventes Europe é")
@@ -118,7 +123,7 @@ async def test_builtin_groups_cannot_be_deleted_or_renamed(pclient: ag.Client) -
             await pclient.groups.update(name, name="Other")
 
 
-async def test_test_mode_client_changes_nothing(periscope: Emulator) -> None:
+async def test_test_mode_client_changes_nothing(periscope: Emulator[Any]) -> None:
     """Every write of a test_mode=True client is validated and stores nothing."""
     emails = periscope.store.seed_users(2)
     periscope.store.seed_group("Eng", members=emails[:1])
@@ -147,7 +152,7 @@ async def test_test_mode_client_changes_nothing(periscope: Emulator) -> None:
 
 
 async def test_live_writes_send_test_mode_false(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
     """Writes always say ``test_mode=false`` when not testing."""
     await pclient.groups.create("Live")
@@ -156,7 +161,7 @@ async def test_live_writes_send_test_mode_false(
 
 
 async def test_dropped_create_is_reconciled(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
     """A create whose answer was lost is looked up, not duplicated or failed."""
     periscope.faults.add(

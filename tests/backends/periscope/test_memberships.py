@@ -1,13 +1,20 @@
 """Memberships are read-modify-writes of the user's groups: serialised, never lost."""
 
 import asyncio
+from typing import Any, cast
 
 import asyncgroups as ag
+from asyncgroups.backends.periscope import PeriscopeSession
 from asyncgroups.testing import Emulator, Fault
 
 
+def _queues(client: ag.Client) -> int:
+    """Users with a live membership queue in ``client``'s session."""
+    return len(cast(PeriscopeSession, client.session).memberships)
+
+
 async def test_200_concurrent_adds_to_one_user_lose_nothing(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
     """200 concurrent members.add for 200 groups: the user ends in all of them."""
     (email,) = periscope.store.seed_users(1)
@@ -26,11 +33,11 @@ async def test_200_concurrent_adds_to_one_user_lose_nothing(
     assert all(not p.removed for p in puts), [p.removed for p in puts if p.removed]
     # Queued changes share read-modify-writes: far fewer than 3 requests per add.
     assert len(periscope.requests) < 3 * 200
-    assert len(pclient.backend.memberships) == 0  # type: ignore[attr-defined]
+    assert _queues(pclient) == 0
 
 
 async def test_concurrent_adds_and_removes_on_many_users(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
     """Adds and removes across 20 users and 10 groups interleave without loss."""
     emails = periscope.store.seed_users(20)
@@ -46,7 +53,7 @@ async def test_concurrent_adds_and_removes_on_many_users(
 
 
 async def test_add_many_puts_several_groups_in_one_request(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
     """One user bound for three groups costs one PUT."""
     (email,) = periscope.store.seed_users(1)
@@ -60,7 +67,7 @@ async def test_add_many_puts_several_groups_in_one_request(
 
 
 async def test_members_are_derived_from_the_user_list(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
     """members.list walks users; names match case-insensitively; Everyone is all."""
     emails = periscope.store.seed_users(3)
@@ -73,7 +80,7 @@ async def test_members_are_derived_from_the_user_list(
 
 
 async def test_unknown_group_in_add_fails_that_key_only(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
     """Adding to a group that does not exist is refused, with the server's reason."""
     (email,) = periscope.store.seed_users(1)
@@ -82,7 +89,9 @@ async def test_unknown_group_in_add_fails_that_key_only(
     assert isinstance(result.failed[email], ag.RejectedRequestError)
 
 
-async def test_everyone_cannot_be_left(pclient: ag.Client, periscope: Emulator) -> None:
+async def test_everyone_cannot_be_left(
+    pclient: ag.Client, periscope: Emulator[Any]
+) -> None:
     """Removing someone from Everyone is refused before any request."""
     (email,) = periscope.store.seed_users(1)
     periscope.clear_requests()
@@ -106,9 +115,9 @@ async def test_users_are_paged_by_cursor() -> None:
 
 
 async def test_groups_replacement_is_serialised_with_member_changes(
-    pclient: ag.Client, periscope: Emulator
+    pclient: ag.Client, periscope: Emulator[Any]
 ) -> None:
-    """users.update(groups=) and members.add overlapping on one user lose nothing.
+    """A groups replacement (users.update) and members.add on one user lose nothing.
 
     With slow PUTs, the replacement used to take a lock of its own (the user's queue
     was collected as soon as the lock was returned), so the add read the old list,
@@ -121,7 +130,7 @@ async def test_groups_replacement_is_serialised_with_member_changes(
     periscope.faults.add(Fault.latency(0.05), route="PUT /api/v1/users*")
 
     periscope.clear_requests()
-    update = asyncio.create_task(pclient.users.update(email, groups=["A"]))
+    update = asyncio.create_task(pclient.users.update(email, extra={"groups": ["A"]}))
     # Start the add while the replacement's PUT is held up at the server.
     while not any(r.method == "PUT" for r in periscope.requests):
         await asyncio.sleep(0.001)
@@ -133,4 +142,4 @@ async def test_groups_replacement_is_serialised_with_member_changes(
     assert user.email == email
     # Serial order: the replacement, then the add read-modify-writing its result.
     assert site.user_groups(email) == {"A", "B", "Everyone"}
-    assert len(pclient.backend.memberships) == 0  # type: ignore[attr-defined]
+    assert _queues(pclient) == 0

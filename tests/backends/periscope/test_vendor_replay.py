@@ -96,7 +96,7 @@ VENDOR_CALLS: list[tuple[str, str, str, dict[str, str], Any, bool]] = [
 ]
 
 
-def _seed(emu: Emulator, case: str | None = None) -> None:
+def _seed(emu: Emulator[Any], case: str | None = None) -> None:
     """What the snippets assume exists on ``site-name`` (``None``: the whole flow)."""
     site = emu.store.site("site-name")
     site.add_user("useremail@website.com", "Existing", "Admin", ["Administrators"])
@@ -108,7 +108,7 @@ def _seed(emu: Emulator, case: str | None = None) -> None:
         site.seed_group("myExistingGroup")
 
 
-def _state(emu: Emulator, name: str) -> tuple[Any, Any]:
+def _state(emu: Emulator[Any], name: str) -> tuple[Any, Any]:
     site = emu.store.site(name)
     return copy.deepcopy(site.users), copy.deepcopy(site.groups)
 
@@ -131,7 +131,7 @@ async def _send(
     [pytest.param(*call, id=call[0]) for call in VENDOR_CALLS],
 )
 async def test_vendor_call_gets_2xx_and_test_mode_persists_nothing(
-    periscope: Emulator,
+    periscope: Emulator[Any],
     case: str,
     method: str,
     path: str,
@@ -178,7 +178,7 @@ async def test_vendor_calls_without_test_mode_apply() -> None:
         assert site.group("myExistingGroup") is None
 
 
-async def test_vendor_add_user_to_sites(periscope: Emulator) -> None:
+async def test_vendor_add_user_to_sites(periscope: Emulator[Any]) -> None:
     """``addUserToSites``: one POST per site with that site's key, each answered 2xx."""
     my_sites = [
         {"site_name": "mySiteName1", "api_key": "myAPIKey1"},
@@ -215,7 +215,7 @@ async def test_vendor_add_user_to_sites(periscope: Emulator) -> None:
         )
 
 
-async def test_vendor_csv_bulk_delete(periscope: Emulator) -> None:
+async def test_vendor_csv_bulk_delete(periscope: Emulator[Any]) -> None:
     """The CSV script's DELETEs (``test_mode=False``, capital F) delete for real."""
     site = periscope.store.site("site-name")
     email_array = [site.add_user(f"leaver{i}@example.com") for i in range(3)]

@@ -2,35 +2,49 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import pytest
 
 import asyncgroups as ag
+from asyncgroups.backends.base import check_session
 from asyncgroups.testing import (
     Emulator,
     Fault,
     emulators as emulator_registry,
     serve_emulator,
 )
+from asyncgroups.transport.base import Request, Response
+from asyncgroups_scim import SCIMSession
 
 FAST_RETRY = ag.RetryPolicy(
     max_attempts=12, base_delay=0.005, max_delay=0.1, deadline=60.0, budget=None
 )
 
 
+class _NoTransport:
+    """A transport that is never reached (opening a session performs no I/O)."""
+
+    async def send(self, request: Request) -> Response:
+        raise AssertionError(f"unexpected request {request.method}")
+
+    async def aclose(self) -> None:
+        pass
+
+
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
+async def emulator() -> AsyncIterator[Emulator[Any]]:
     async with serve_emulator("scim", seed=1) as emu:
         yield emu
 
 
-def _client(emu: Emulator, **options: object) -> ag.Client:
+def _client(emu: Emulator[Any], **options: object) -> ag.Client:
     backend = ag.connect("scim", base_url=emu.url, **emu.credentials, **options)
     return ag.Client(backend, retry=FAST_RETRY)
 
 
 @pytest.fixture
-async def client(emulator: Emulator) -> AsyncIterator[ag.Client]:
+async def client(emulator: Emulator[Any]) -> AsyncIterator[ag.Client]:
     async with _client(emulator) as c:
         yield c
 
@@ -46,7 +60,7 @@ def test_registered_by_entry_points(monkeypatch: pytest.MonkeyPatch):
     assert "scim" in emulator_registry.available()
 
 
-async def test_group_crud(client: ag.Client, emulator: Emulator):
+async def test_group_crud(client: ag.Client, emulator: Emulator[Any]):
     """Groups are created, read, renamed, listed and deleted, on the server too."""
     group = await client.groups.create("Engineering")
     assert emulator.store.group(group.id)["displayName"] == "Engineering"
@@ -63,7 +77,7 @@ async def test_group_crud(client: ag.Client, emulator: Emulator):
 
 
 async def test_group_description_is_refused_not_dropped(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ):
     """Core SCIM Groups have no description: asking for one is an error, not a no-op."""
     with pytest.raises(ag.InvalidInputError, match="description"):
@@ -77,7 +91,7 @@ async def test_group_description_is_refused_not_dropped(
     assert emulator.store.group(group.id)["displayName"] == "Docs"
 
 
-async def test_user_crud(client: ag.Client, emulator: Emulator):
+async def test_user_crud(client: ag.Client, emulator: Emulator[Any]):
     """Users are created, read, updated, listed and deleted, on the server too."""
     user = await client.users.create(
         email="ann@example.com", first_name="Ann", last_name="Lee"
@@ -107,7 +121,7 @@ async def test_user_crud(client: ag.Client, emulator: Emulator):
         await client.users.create(email="x@example.com")
 
 
-async def test_members_add_list_remove(client: ag.Client, emulator: Emulator):
+async def test_members_add_list_remove(client: ag.Client, emulator: Emulator[Any]):
     """Members are added in batches, listed, and removed; unknown ids are isolated."""
     keys = emulator.store.seed_users(7)
     gid = emulator.store.seed_group("Eng", members=keys[:1])
@@ -121,7 +135,7 @@ async def test_members_add_list_remove(client: ag.Client, emulator: Emulator):
     assert emulator.store.members(gid) == frozenset(keys[3:])
 
 
-async def test_member_batches_follow_member_batch(emulator: Emulator):
+async def test_member_batches_follow_member_batch(emulator: Emulator[Any]):
     """Adds are split into PATCHes of at most ``member_batch`` ids."""
     keys = emulator.store.seed_users(25)
     gid = emulator.store.seed_group("Eng")
@@ -134,7 +148,7 @@ async def test_member_batches_follow_member_batch(emulator: Emulator):
     assert emulator.store.members(gid) == frozenset(keys)
 
 
-async def test_member_emails_on_request(emulator: Emulator):
+async def test_member_emails_on_request(emulator: Emulator[Any]):
     """``member_emails=True`` fills Member.email from the users."""
     keys = emulator.store.seed_users(3)
     gid = emulator.store.seed_group("Eng", members=keys)
@@ -145,7 +159,7 @@ async def test_member_emails_on_request(emulator: Emulator):
     }
 
 
-async def test_paging_walks_start_index(emulator: Emulator):
+async def test_paging_walks_start_index(emulator: Emulator[Any]):
     """Listings page with 1-based startIndex and stop at totalResults."""
     keys = emulator.store.seed_users(23)
     async with _client(emulator, page_size=10) as c:
@@ -156,7 +170,7 @@ async def test_paging_walks_start_index(emulator: Emulator):
 
 
 async def test_50_concurrent_single_adds_lose_nothing(
-    client: ag.Client, emulator: Emulator
+    client: ag.Client, emulator: Emulator[Any]
 ):
     """Fifty concurrent one-member adds to one group all land (atomic PATCH)."""
     keys = emulator.store.seed_users(50)
@@ -187,8 +201,8 @@ async def test_concurrent_writers_without_patch_use_etags():
         assert len(puts) >= 50  # lost races were re-read and retried
 
 
-async def test_service_provider_config_drives_capabilities():
-    """Bulk, PATCH and filter support come from /ServiceProviderConfig."""
+async def test_service_provider_config_drives_writes():
+    """PATCH, filter and bulk support come from /ServiceProviderConfig."""
     async with serve_emulator(
         "scim", seed=3, bulk=False, filter=False, patch=False, etag=False
     ) as emu:
@@ -197,7 +211,8 @@ async def test_service_provider_config_drives_capabilities():
         g2 = emu.store.seed_group("Ops")
         async with _client(emu) as c:
             assert ag.Capability.MEMBERS_ADD_MANY not in c.capabilities
-            await c.backend.discover()  # type: ignore[attr-defined]
+            sp = await cast(SCIMSession, c.session).discover()
+            assert (sp.patch, sp.filter, sp.etag, sp.bulk) == (False,) * 4
             assert ag.Capability.MEMBERS_ADD_MANY not in c.capabilities
             assert [g.id async for g in c.groups.list(query="op")] == [g2]
             await c.members.add_many({g1: keys, g2: keys})
@@ -211,8 +226,11 @@ async def test_service_provider_config_drives_capabilities():
     async with serve_emulator("scim", seed=4) as emu:
         keys = emu.store.seed_users(3)
         g1, g2 = emu.store.seed_group("Eng"), emu.store.seed_group("Ops")
-        async with _client(emu) as c:
-            await c.backend.discover()  # type: ignore[attr-defined]
+        async with _client(emu, bulk=True) as c:
+            assert ag.Capability.MEMBERS_ADD_MANY in c.capabilities
+            assert ag.Capability.MEMBERS_REMOVE_MANY in c.capabilities
+            assert emu.requests == []  # declared before any I/O
+            await cast(SCIMSession, c.session).discover()
             assert ag.Capability.MEMBERS_ADD_MANY in c.capabilities
             results = await c.members.add_many({g1: keys, g2: keys})
         assert all(r.ok for r in results.values())
@@ -220,7 +238,98 @@ async def test_service_provider_config_drives_capabilities():
         assert emu.store.members(g1) == emu.store.members(g2) == frozenset(keys)
 
 
-async def test_lost_create_is_reconciled(client: ag.Client, emulator: Emulator):
+async def test_bulk_is_configuration_not_discovery():
+    """Capabilities never change with what the server announces.
+
+    Without ``bulk=True`` a bulk server still gets one PATCH per group; with it, a
+    server that announces no bulk gets one request per group too.
+    """
+    async with serve_emulator("scim", seed=6) as emu:
+        keys = emu.store.seed_users(2)
+        g1, g2 = emu.store.seed_group("Eng"), emu.store.seed_group("Ops")
+        async with _client(emu) as c:
+            before = c.capabilities
+            assert (await cast(SCIMSession, c.session).discover()).bulk
+            assert c.capabilities == before
+            assert ag.Capability.MEMBERS_ADD_MANY not in before
+            results = await c.members.add_many({g1: keys, g2: keys})
+        assert all(r.ok for r in results.values())
+        assert not any(r.path == "/Bulk" for r in emu.requests)
+        patched = sorted(r.path for r in emu.requests if r.method == "PATCH")
+        assert patched == sorted([f"/Groups/{g1}", f"/Groups/{g2}"])
+
+    async with serve_emulator("scim", seed=7, bulk=False) as emu:
+        keys = emu.store.seed_users(2)
+        g1, g2 = emu.store.seed_group("Eng"), emu.store.seed_group("Ops")
+        async with _client(emu, bulk=True) as c:
+            assert ag.Capability.MEMBERS_REMOVE_MANY in c.capabilities
+            results = await c.members.add_many({g1: keys, g2: keys})
+            removed = await c.members.remove_many({g1: keys[:1], g2: keys[:1]})
+        assert all(r.ok for r in [*results.values(), *removed.values()])
+        assert not any(r.path == "/Bulk" for r in emu.requests)
+        assert emu.store.members(g1) == emu.store.members(g2) == {keys[1]}
+
+
+def test_capabilities_agree_with_the_session():
+    """Both configurations open a session that implements exactly what they declare."""
+    for bulk in (False, True):
+        backend = ag.backends.SCIM(base_url="https://x.example", token="t", bulk=bulk)
+        session = backend.open(_NoTransport())
+        check_session(backend, session)
+        assert isinstance(session, SCIMSession)
+        assert not hasattr(backend, "bind")
+        assert not hasattr(backend, "discover")
+
+
+async def test_sessions_share_nothing(emulator: Emulator[Any]):
+    """Two Clients on one backend keep their own discovery; closing one spares the other."""
+    backend = ag.connect("scim", base_url=emulator.url, **emulator.credentials)
+    gid = emulator.store.seed_group("Eng")
+    async with ag.Client(backend, retry=FAST_RETRY) as one:
+        two = ag.Client(backend, retry=FAST_RETRY)
+        first, second = cast(SCIMSession, one.session), cast(SCIMSession, two.session)
+        assert first is not second
+        await first.discover()
+        assert first.service_provider is not None
+        assert second.service_provider is None
+        await two.aclose()
+        with pytest.raises(ag.ClientClosedError):
+            await second.discover()
+        with pytest.raises(ag.ClientClosedError):
+            await second.get_group(gid)
+        assert (await one.groups.get(gid)).name == "Eng"
+    configs = [r for r in emulator.requests if r.path == "/ServiceProviderConfig"]
+    assert len(configs) == 1
+
+
+async def test_extra_fields(client: ag.Client, emulator: Emulator[Any]):
+    """SCIM attributes come through ``extra``; an unknown key is refused by name."""
+    with pytest.raises(ag.InvalidInputError, match="colour"):
+        await client.groups.create("Eng", extra={"colour": "blue"})
+    with pytest.raises(ag.InvalidInputError, match="nickname"):
+        await client.users.create(email="a@example.com", extra={"nickname": "A"})
+    with pytest.raises(ag.InvalidInputError, match="active"):
+        await client.users.create(email="a@example.com", extra={"active": "yes"})
+    assert emulator.requests == []  # refused before any I/O
+    group = await client.groups.create("Eng", extra={"external_id": "eng-1"})
+    assert emulator.store.group(group.id)["externalId"] == "eng-1"
+    with pytest.raises(ag.InvalidInputError, match="colour"):
+        await client.groups.update(group.id, extra={"colour": "red"})
+    updated = await client.groups.update(group.id, extra={"external_id": "eng-2"})
+    assert updated.extra["externalId"] == "eng-2"
+    user = await client.users.create(
+        email="a@example.com", extra={"user_name": "ann", "active": False}
+    )
+    stored = emulator.store.user(user.id)
+    assert (stored["userName"], stored["active"]) == ("ann", False)
+    with pytest.raises(ag.InvalidInputError, match="nickname"):
+        await client.users.update(user.id, extra={"nickname": "A"})
+    await client.users.update(user.id, extra={"active": True, "user_name": "anna"})
+    stored = emulator.store.user(user.id)
+    assert (stored["userName"], stored["active"]) == ("anna", True)
+
+
+async def test_lost_create_is_reconciled(client: ag.Client, emulator: Emulator[Any]):
     """A create whose answer was lost is looked up, not duplicated."""
     emulator.faults.add(Fault.drop(after_apply=True), times=1, route="POST /Groups")
     group = await client.groups.create("Eng")
@@ -230,7 +339,9 @@ async def test_lost_create_is_reconciled(client: ag.Client, emulator: Emulator):
     assert emulator.store.user_ids() == [user.id]
 
 
-async def test_throttling_and_5xx_are_retried(client: ag.Client, emulator: Emulator):
+async def test_throttling_and_5xx_are_retried(
+    client: ag.Client, emulator: Emulator[Any]
+):
     """429 and 503 in front of scim2-server are retried; the add lands once."""
     (key,) = emulator.store.seed_users(1)
     gid = emulator.store.seed_group("Eng")
@@ -243,7 +354,7 @@ async def test_throttling_and_5xx_are_retried(client: ag.Client, emulator: Emula
 
 
 async def test_bad_token_and_secrets(
-    emulator: Emulator, captured_logs: pytest.LogCaptureFixture
+    emulator: Emulator[Any], captured_logs: pytest.LogCaptureFixture
 ):
     """A wrong token is an AuthenticationError; no token shows in reprs or messages."""
     token = emulator.credentials["token"]

@@ -1,0 +1,317 @@
+"""The parts every backend shares, written once.
+
+- :class:`Endpoint`: where requests go and the headers each carries (hidden in a
+  repr); builds :class:`~asyncgroups.transport.base.Request` values. Pure.
+- :class:`Body` and :func:`read_body`: the one "what body do we expect" convention
+  for a success answer (JSON required, JSON or nothing, ignored).
+- :class:`Channel`: a session's line to its Client's transport, and the one error
+  for use after the session was closed.
+- :func:`make_strict_converter` and :func:`structure`: the strict cattrs hooks (no
+  coercion of numbers to text or text to numbers) and the one wrapper that turns a
+  structure failure into :class:`~asyncgroups.errors.DecodeError`.
+- :class:`RecordLocks`: one lock per record, for read-modify-write APIs.
+- :func:`int_id` and :func:`positive_int`: id and number checks made before any I/O.
+- Re-exported so a backend outside this package needs nothing else:
+  :func:`offset_pages` (limit/offset paging), :func:`create_reconciled` (a create
+  whose outcome is unknown), :func:`api_error` and :func:`try_json` (typed errors
+  from error answers).
+
+Only :class:`Channel` touches I/O (it awaits the transport it is given).
+"""
+
+import asyncio
+import contextlib
+import enum
+import json
+import weakref
+from collections.abc import AsyncIterator, Hashable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
+
+import cattrs
+from attrs import field, frozen
+
+from asyncgroups import _redact
+from asyncgroups.backends.paging import offset_pages
+from asyncgroups.backends.reconcile import create_reconciled
+from asyncgroups.backends.status import api_error, parse_json, try_json
+from asyncgroups.errors import (
+    ClientClosedError,
+    ConfigurationError,
+    DecodeError,
+    InvalidInputError,
+    NotFoundError,
+)
+from asyncgroups.transport.base import AsyncTransport, Request, Response
+
+__all__ = [
+    "Body",
+    "Channel",
+    "Endpoint",
+    "Query",
+    "RecordLocks",
+    "api_error",
+    "create_reconciled",
+    "int_id",
+    "make_strict_converter",
+    "offset_pages",
+    "positive_int",
+    "read_body",
+    "refuse_unknown",
+    "structure",
+    "try_json",
+]
+
+T = TypeVar("T")
+
+#: Query parameters: a mapping, or pairs in the order they are sent.
+Query = Mapping[str, str] | Sequence[tuple[str, str]]
+
+JSON_TYPE = "application/json"
+
+
+@frozen
+class Endpoint:
+    """Where requests go and the headers every request carries.
+
+    Attributes:
+        base_url: scheme, host and any path prefix, without a trailing slash.
+        headers: sent on every request, credentials included (hidden in a repr).
+        media_type: ``Content-Type`` of JSON bodies and ``Accept`` of answers.
+    """
+
+    base_url: str
+    headers: Mapping[str, str] = field(factory=dict, repr=_redact.headers_repr)
+    media_type: str = JSON_TYPE
+
+    def url(self, path: str, query: Query | None = None) -> str:
+        """The absolute URL of ``path`` (which starts with ``/``) with ``query``."""
+        if not query:
+            return f"{self.base_url}{path}"
+        pairs = list(query.items()) if isinstance(query, Mapping) else list(query)
+        return f"{self.base_url}{path}?{urlencode(pairs, quote_via=quote)}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        json_body: Any = None,
+        idempotent: bool = False,
+    ) -> Request:
+        """A request to ``path``; ``json_body`` (if not ``None``) is sent as JSON.
+
+        ``idempotent`` marks a write that is safe to replay (DELETE and PUT are by
+        method; a POST or PATCH only when its API makes it so).
+        """
+        headers = dict(self.headers)
+        headers["Accept"] = self.media_type
+        data = b""
+        if json_body is not None:
+            headers["Content-Type"] = self.media_type
+            data = json.dumps(json_body, separators=(",", ":")).encode()
+        return Request(
+            method,
+            self.url(path, query),
+            headers=headers,
+            body=data,
+            idempotent=idempotent,
+        )
+
+
+class Body(enum.Enum):
+    """What a success answer's body must hold."""
+
+    #: A JSON document; an empty body is a ``DecodeError``.
+    JSON = "json"
+    #: A JSON document, or nothing at all (``None``), e.g. a 204.
+    OPTIONAL = "optional"
+    #: Ignored: the API documents no body, or one we do not use.
+    NONE = "none"
+
+
+def read_body(response: Response, backend: str, expect: Body = Body.JSON) -> Any:
+    """The JSON of a success answer, as ``expect`` says (the one convention).
+
+    Raises:
+        DecodeError: ``expect`` is ``JSON`` (or ``OPTIONAL`` with a non-empty body)
+            and the body is not JSON.
+    """
+    if expect is Body.NONE:
+        return None
+    if expect is Body.OPTIONAL and not response.body.strip():
+        return None
+    return parse_json(response, backend=backend)
+
+
+class Channel:
+    """A session's line to its Client's transport.
+
+    The session closes it in ``aclose()``; a request sent after that raises the
+    one not-open error, :class:`~asyncgroups.errors.ClientClosedError`. The
+    transport itself belongs to the Client and is never closed here.
+    """
+
+    __slots__ = ("_backend", "_transport")
+
+    def __init__(self, transport: AsyncTransport, backend: str) -> None:
+        self._transport: AsyncTransport | None = transport
+        self._backend = backend
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session closed this channel."""
+        return self._transport is None
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request`` through the Client's transport.
+
+        Raises:
+            ClientClosedError: the session (its Client) was closed.
+        """
+        transport = self._transport
+        if transport is None:
+            raise ClientClosedError(
+                f"this {self._backend} session is closed; use an open Client"
+            )
+        return await transport.send(request)
+
+    def close(self) -> None:
+        """Refuse every later request (idempotent)."""
+        self._transport = None
+
+
+def _strict_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _strict_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _strict_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def make_strict_converter() -> cattrs.Converter:
+    """A converter that never coerces: wire rules every backend shares.
+
+    - strings, integers and booleans must arrive as such (a number where a name
+      belongs, or ``"1"`` where an id belongs, is an error, so a server change
+      shows up as a ``DecodeError`` instead of silently different data);
+    - detailed validation is on, so errors name the path of the bad value;
+    - unknown keys are allowed (servers add fields).
+
+    A backend's ``wire.configure_converter`` adds its own hooks on top.
+    """
+    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(bool, _strict_bool)
+    return conv
+
+
+def structure(
+    conv: cattrs.Converter, data: Any, cls: type[T], *, backend: str, what: str
+) -> T:
+    """``conv.structure(data, cls)``, with any failure as a ``DecodeError``.
+
+    Raises:
+        DecodeError: ``data`` does not have the shape of ``cls``; ``details`` lists
+            the paths at fault and the cattrs error is the cause.
+    """
+    try:
+        return conv.structure(data, cls)
+    except cattrs.BaseValidationError as exc:
+        raise DecodeError(
+            f"unexpected {what} shape",
+            backend=backend,
+            details=cattrs.transform_error(exc, path=what.replace(" ", "_")),
+        ) from exc
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise DecodeError(f"unexpected {what} shape: {exc}", backend=backend) from exc
+
+
+class RecordLocks:
+    """One :class:`asyncio.Lock` per record, for read-modify-write APIs.
+
+    A lock lives while some coroutine holds or awaits it (weak values), so memory
+    stays bounded by the records in use, not by every record ever touched.
+    """
+
+    __slots__ = ("_locks",)
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[Hashable, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        """Hold ``key``'s lock: one read-modify-write of that record at a time."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            yield
+
+
+def refuse_unknown(
+    extra: Mapping[str, object], known: Iterable[str], *, backend: str, what: str
+) -> None:
+    """Refuse backend-specific fields this backend does not know, before any I/O.
+
+    Args:
+        extra: the ``**extra`` fields a caller passed.
+        known: the field names the backend accepts.
+        backend: the backend's name, for the message.
+        what: the kind of record ("group", "user").
+
+    Raises:
+        InvalidInputError: naming every unknown field and the known ones.
+    """
+    allowed = frozenset(known)
+    unknown = sorted(set(extra) - allowed)
+    if unknown:
+        listed = ", ".join(sorted(allowed)) or "none"
+        raise InvalidInputError(
+            f"unknown {backend} {what} field(s): {', '.join(map(repr, unknown))} (known: {listed})"
+        )
+
+
+def int_id(value: str | int, what: str, *, backend: str) -> int:
+    """An id an API numbers with integers, checked before anything is sent.
+
+    Raises:
+        NotFoundError: the id is not a non-negative decimal integer, so nothing can
+            have it.
+    """
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isascii() or not text.isdigit():
+        raise NotFoundError(
+            f"no {what} {value!r}: {backend} ids are integers", backend=backend
+        )
+    return int(text)
+
+
+def positive_int(value: object, what: str, *, most: int | None = None) -> int:
+    """A set-up number that must be an ``int`` of at least 1 (and at most ``most``).
+
+    Raises:
+        ConfigurationError: it is not.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{what} must be an integer >= 1")
+    if most is not None and value > most:
+        raise ConfigurationError(f"{what} must be at most {most}")
+    return value
