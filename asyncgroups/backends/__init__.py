@@ -14,6 +14,7 @@ from asyncgroups.backends.base import BackendSession, Capability, GroupBackend
 from asyncgroups.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from asyncgroups.backends.graph import Graph
     from asyncgroups.backends.neuroio import NeuroIO
     from asyncgroups.backends.periscope import Periscope
     from asyncgroups.backends.snip import Snip
@@ -25,6 +26,7 @@ __all__ = [
     "SCIM",
     "BackendSession",
     "Capability",
+    "Graph",
     "GroupBackend",
     "NeuroIO",
     "Periscope",
@@ -38,12 +40,14 @@ ENTRY_POINT_GROUP = "asyncgroups.backends"
 
 #: Built-in backends: registry name -> "module:attribute".
 BACKENDS: dict[str, str] = {
+    "graph": "asyncgroups.backends.graph:Graph",
     "neuroio": "asyncgroups.backends.neuroio:NeuroIO",
     "periscope": "asyncgroups.backends.periscope:Periscope",
     "snip": "asyncgroups.backends.snip:Snip",
 }
 
 _LAZY = {
+    "Graph": "asyncgroups.backends.graph",
     "NeuroIO": "asyncgroups.backends.neuroio",
     "Periscope": "asyncgroups.backends.periscope",
     # Several sites at once: the fan-out layer above the Client (asyncgroups.sites);

@@ -20,6 +20,7 @@ from asyncgroups.testing.faults import DroppedError, Faults
 
 if TYPE_CHECKING:
     from asyncgroups.testing.emulators._neuroio_store import NeuroIOStore
+    from asyncgroups.testing.emulators.graph_store import GraphStore
     from asyncgroups.testing.emulators.periscope_store import PeriscopeStore
     from asyncgroups.testing.emulators.snip_store import SnipStore
 
@@ -124,6 +125,19 @@ def serve_emulator(
 
 @overload
 def serve_emulator(
+    name: Literal["graph"],
+    *,
+    seed: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    **options: object,
+) -> "AbstractAsyncContextManager[Emulator[GraphStore]]": ...
+
+
+@overload
+def serve_emulator(
     name: Literal["neuroio"],
     *,
     seed: int | None = None,
@@ -174,7 +188,8 @@ def serve_emulator(
     """Serve the emulator ``name`` on ``host`` (a free port unless given).
 
     Args:
-        name: "neuroio", "snip", "periscope", or a registered third-party name.
+        name: "neuroio", "snip", "periscope", "graph", or a registered third-party
+            name.
         seed: seeds generated ids, tokens and random faults.
         host: interface to listen on (loopback by default).
         port: TCP port; 0 picks a free one.
@@ -218,6 +233,8 @@ async def _serve(
     bound = server.sockets[0].getsockname()[1]
     scheme = "https" if ssl_context is not None else "http"
     emulator.url = f"{scheme}://{host}:{bound}"
+    for credential in built.url_credentials:
+        emulator.credentials[credential] = emulator.url
     try:
         yield emulator
     finally:

@@ -12,7 +12,9 @@ from aiohttp import web
 
 import asyncgroups as ag
 
-BACKENDS = [pytest.param(n, id=n) for n in ("snip", "neuroio", "periscope", "scim")]
+BACKENDS = [
+    pytest.param(n, id=n) for n in ("snip", "neuroio", "periscope", "scim", "graph")
+]
 QUICK = ag.RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
 
 #: Credentials long and distinctive enough that any echo of them is unmistakable.
@@ -23,7 +25,14 @@ SECRETS = (TOKEN, API_KEY)
 #: Requests after which the endless-paging servers give up.
 CAP = 100
 
-_GROUP = {"snip": "1", "neuroio": "1", "periscope": "Eng", "scim": "g1"}
+_GROUP = {
+    "snip": "1",
+    "neuroio": "1",
+    "periscope": "Eng",
+    "scim": "g1",
+    "graph": "0b5e6c1a-1f5e-4a8e-9d1e-2f3a4b5c6d7e",
+}
+_TOKEN_PATH = "/oauth2/v2.0/token"
 _SCIM_CONFIG = {
     "patch": {"supported": True},
     "filter": {"supported": True},
@@ -35,14 +44,27 @@ _SCIM_CONFIG = {
 def _client(name: str, url: str, **kwargs: Any) -> ag.Client:
     if name == "periscope":
         backend = ag.connect(name, site=SITE, api_key=API_KEY, base_url=url)
+    elif name == "graph":
+        # The client secret is TOKEN; the bearer token the server issues is API_KEY.
+        backend = ag.connect(
+            name,
+            tenant_id="t",
+            client_id="c",
+            client_secret=TOKEN,
+            base_url=url,
+            authority=url,
+        )
     else:
         backend = ag.connect(name, token=TOKEN, base_url=url)
     return ag.Client(backend, **kwargs)
 
 
 def _scim_config(request: web.Request) -> web.Response | None:
+    """Answers a backend needs before its first call: SCIM's config, Graph's token."""
     if request.path.endswith("/ServiceProviderConfig"):
         return web.json_response(_SCIM_CONFIG)
+    if request.path.endswith(_TOKEN_PATH):
+        return web.json_response({"access_token": API_KEY, "expires_in": 3600})
     return None
 
 
@@ -87,7 +109,9 @@ async def test_retry_after_of_days_fails_at_once(
     assert caught.value.retry_after > days - 60
     assert caught.value.status == 429
     throttled = [
-        r for r in hostile.hits if not r.path.endswith("ServiceProviderConfig")
+        r
+        for r in hostile.hits
+        if not r.path.endswith(("ServiceProviderConfig", _TOKEN_PATH))
     ]
     assert len(throttled) == 1
 
@@ -97,7 +121,8 @@ async def test_retry_after_of_days_fails_at_once(
 
 def _echo(status: int, html: bool) -> Any:
     async def behaviour(request: web.Request) -> web.StreamResponse:
-        if status >= 400 and (config := _scim_config(request)):
+        token_call = request.path.endswith(_TOKEN_PATH)
+        if (status >= 400 or token_call) and (config := _scim_config(request)):
             return config
         echoed = dict(request.headers)
         text = json.dumps(echoed)

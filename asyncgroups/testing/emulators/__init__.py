@@ -47,11 +47,16 @@ class EmulatorStore(Protocol):
 
 @frozen
 class EmulatorApp:
-    """What a factory returns: the app, its store and the credentials to use it."""
+    """What a factory returns: the app, its store and the credentials to use it.
+
+    ``url_credentials`` names credentials that are the emulator's own URL (a token
+    host, say), filled in once the emulator is served.
+    """
 
     app: web.Application
     store: EmulatorStore
     credentials: dict[str, str]
+    url_credentials: tuple[str, ...] = ()
 
 
 EmulatorFactory = Callable[..., EmulatorApp]
@@ -61,6 +66,7 @@ ENTRY_POINT_GROUP = "asyncgroups.emulators"
 
 #: Built-in emulators: name -> "module:factory".
 EMULATORS: dict[str, str | EmulatorFactory] = {
+    "graph": "asyncgroups.testing.emulators.graph:build",
     "neuroio": "asyncgroups.testing.emulators.neuroio:build",
     "periscope": "asyncgroups.testing.emulators.periscope:build",
     "snip": "asyncgroups.testing.emulators.snip:build",
