@@ -127,7 +127,8 @@ class _Api:
                 "headers": headers,
                 "body": error_body(code, "Please retry later."),
             }
-        parts = urlsplit("/" + url.lstrip("/"))
+        # Relative URLs as documented; msgraph-sdk 1.x sends absolute ones.
+        parts = urlsplit(url if urlsplit(url).scheme else "/" + url.lstrip("/"))
         try:
             status, headers, data = self.dispatch(
                 method,
