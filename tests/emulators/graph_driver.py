@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 from azure.core.credentials import AccessToken
+from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph import GraphServiceClient
 from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
 from msgraph.generated.groups.item.members.members_request_builder import (
@@ -22,13 +23,14 @@ from msgraph.generated.models.group import Group
 from msgraph.generated.models.reference_create import ReferenceCreate
 from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
-from kiota_abstractions.base_request_configuration import RequestConfiguration
 
 
 class EmulatorCredential:
     """An async TokenCredential: client credentials against the emulator's token URL."""
 
-    def __init__(self, authority: str, tenant: str, client_id: str, secret: str) -> None:
+    def __init__(
+        self, authority: str, tenant: str, client_id: str, secret: str
+    ) -> None:
         self.url = f"{authority}/{tenant}/oauth2/v2.0/token"
         self.client_id, self.secret = client_id, secret
         self.cached: AccessToken | None = None
@@ -108,7 +110,8 @@ async def main(config: dict[str, Any]) -> list[dict[str, Any]]:
             security_enabled=True,
         )
     )
-    assert created is not None and created.id
+    assert created is not None
+    assert created.id
     new = created.id
     step("create", id=new, display_name=created.display_name)
 
@@ -130,7 +133,7 @@ async def main(config: dict[str, Any]) -> list[dict[str, Any]]:
             ReferenceCreate(odata_id=base + users[0])
         )
         step("add_again", error=None)
-    except Exception as exc:  # noqa: BLE001 - the SDK's ODataError
+    except Exception as exc:  # the SDK's ODataError
         error = getattr(exc, "error", None)
         step(
             "add_again",
@@ -139,9 +142,11 @@ async def main(config: dict[str, Any]) -> list[dict[str, Any]]:
             message=getattr(error, "message", None),
         )
     # 7. remove one
-    await client.groups.by_group_id(new).members.by_directory_object_id(
-        users[1]
-    ).ref.delete()
+    await (
+        client.groups.by_group_id(new)
+        .members.by_directory_object_id(users[1])
+        .ref.delete()
+    )
     step("remove")
     # 8. a $batch: read the group and remove another member
     batch = BatchRequestContent()

@@ -4,6 +4,7 @@ import asyncio
 import itertools
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 import asyncgroups as ag
@@ -104,12 +105,9 @@ async def test_wrong_secret_is_an_authentication_error_without_the_secret(
     """The token endpoint's 401 becomes AuthenticationError; no secret in it."""
     creds = dict(graph.credentials, client_secret="not-the-SECRET-value")
     async with ag.Client(ag.connect("graph", base_url=graph.url, **creds)) as client:
-        try:
+        with pytest.raises(ag.AuthenticationError) as caught:
             await client.groups.get(graph.store.seed_group("Eng"))
-        except ag.AuthenticationError as exc:
-            text = f"{exc!s} {exc!r}"
-        else:  # pragma: no cover
-            raise AssertionError("no AuthenticationError")
+    text = f"{caught.value!s} {caught.value!r}"
     assert "AADSTS7000215" in text
     assert "not-the-SECRET-value" not in text
     assert graph.credentials["client_secret"] not in text
@@ -119,13 +117,10 @@ async def test_unknown_tenant_is_an_authentication_error(graph: Emulator[Any]) -
     """Entra's 400 for an unknown tenant is an AuthenticationError too."""
     creds = dict(graph.credentials, tenant_id="contoso.example")
     async with ag.Client(ag.connect("graph", base_url=graph.url, **creds)) as client:
-        try:
+        with pytest.raises(ag.AuthenticationError) as caught:
             await client.groups.get(graph.store.seed_group("Eng"))
-        except ag.AuthenticationError as exc:
-            assert exc.status == 400
-            assert "AADSTS90002" in str(exc)
-        else:  # pragma: no cover
-            raise AssertionError("no AuthenticationError")
+    assert caught.value.status == 400
+    assert "AADSTS90002" in str(caught.value)
 
 
 async def test_the_token_and_secret_never_show(
