@@ -1,9 +1,10 @@
 """``asyncgroups demo``: the main job, end to end, on the built-in emulators.
 
-No account is needed: the neuroio, periscope and snip emulators start in this
+No account is needed: the neuroio, periscope, snip and graph emulators start in this
 process with random faults switched on (429s with Retry-After, HTML 503 pages,
 dropped connections), are seeded, and a desired state of tens of thousands of
-memberships is synced to them concurrently, plus a guarded prune on snip. The report
+memberships is synced to them concurrently, plus a guarded prune on snip and a
+prune on Graph (whose changes travel 20 to a ``$batch``, under an OAuth2 token). The report
 shows requests, retries, 429s and throughput; convergence is proved by planning
 again (zero operations) and by reading each emulator's store directly.
 """
@@ -40,6 +41,9 @@ class DemoSizes:
         periscope_groups: groups every periscope user is to join.
         snip_members: members seeded in snip's group.
         snip_keep: of those, members to keep (the rest are pruned).
+        graph_groups: groups on graph.
+        graph_users: users seeded on graph.
+        graph_per_user: groups each graph user is to be in (one more is pruned).
     """
 
     neuroio_groups: int
@@ -49,6 +53,9 @@ class DemoSizes:
     periscope_groups: int
     snip_members: int
     snip_keep: int
+    graph_groups: int
+    graph_users: int
+    graph_per_user: int
 
     @property
     def additions(self) -> int:
@@ -56,16 +63,17 @@ class DemoSizes:
         return (
             self.neuroio_persons * self.neuroio_per_person
             + self.periscope_users * self.periscope_groups
+            + self.graph_users * self.graph_per_user
         )
 
     @property
     def removals(self) -> int:
         """Memberships the demo prunes."""
-        return self.snip_members - self.snip_keep
+        return self.snip_members - self.snip_keep + self.graph_users
 
 
-FULL = DemoSizes(8, 4000, 4, 400, 10, 300, 100)
-QUICK = DemoSizes(4, 400, 2, 40, 5, 30, 10)
+FULL = DemoSizes(8, 4000, 4, 400, 10, 300, 100, 20, 2000, 3)
+QUICK = DemoSizes(4, 400, 2, 40, 5, 30, 10, 5, 100, 2)
 
 #: Random fault rates: moderate, as a busy real API might show.
 P429, P503, PDROP = 0.05, 0.03, 0.01
@@ -79,8 +87,10 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     """Add the ``demo`` command."""
     parser = subparsers.add_parser(
         "demo",
-        help="sync 20,000 memberships to the built-in emulators, under faults",
-        description="Start the neuroio, periscope and snip emulators in this process "
+        help=f"sync {FULL.additions + FULL.removals:,} membership changes to the "
+        "built-in emulators, under faults",
+        description="Start the neuroio, periscope, snip and graph emulators in this "
+        "process "
         "with random 429/503/dropped-connection faults, sync a large desired state "
         "to them, and prove convergence. Needs no account and no network.",
     )
@@ -142,6 +152,27 @@ def _seed(emus: Mapping[str, Emulator[Any]], sizes: DemoSizes, seed: int) -> lis
             max_removals=sizes.removals,
         )
     )
+
+    graph = emus["graph"]
+    users = graph.store.seed_users(sizes.graph_users)
+    names = [f"Dept {i + 1:02d}" for i in range(sizes.graph_groups)]
+    placed = {name: set[str]() for name in names}
+    wanted = {name: set[str]() for name in names}
+    for user in users:
+        first, *rest = rng.sample(names, sizes.graph_per_user + 1)
+        placed[first].add(user)  # in a group it is to leave
+        for name in rest:
+            wanted[name].add(user)
+    gids = {name: graph.store.seed_group(name, members=placed[name]) for name in names}
+    jobs.append(
+        _Job(
+            graph,
+            {k: frozenset(v) for k, v in wanted.items()},
+            gids,
+            prune=True,
+            max_removals=sizes.graph_users,
+        )
+    )
     return jobs
 
 
@@ -171,7 +202,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
     started = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
         emus: dict[str, Emulator[Any]] = {}
-        for seed_offset, name in enumerate(("neuroio", "periscope", "snip")):
+        for seed_offset, name in enumerate(("neuroio", "periscope", "snip", "graph")):
             emus[name] = await stack.enter_async_context(
                 serve_emulator(name, seed=args.seed + seed_offset)
             )
@@ -181,14 +212,18 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
                 emu.faults.random(
                     seed=args.seed * 101 + i, p429=P429, p503=P503, pdrop=PDROP
                 )
+        # One emulator a line: the output fits 80 columns.
         out.info(
-            f"emulators up: {', '.join(f'{e.name} {e.url}' for e in emus.values())}; "
+            "emulators up, "
             + (
-                "no faults"
+                "no faults:"
                 if args.no_faults
-                else f"faults on: {P429:.0%} 429, {P503:.0%} HTML 503, {PDROP:.0%} dropped"
+                else f"faults on ({P429:.0%} 429, {P503:.0%} HTML 503, "
+                f"{PDROP:.0%} dropped):"
             )
         )
+        for emu in emus.values():
+            out.info(f"  {emu.name:<10} {emu.url}")
         clients = [
             await stack.enter_async_context(_client(job.emulator, args.concurrency))
             for job in jobs
@@ -200,7 +235,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
             )
         )
         for plan in plans:
-            out.info(f"plan {plan.backend}: {str(plan).splitlines()[-1]}")
+            out.info(_plan_text(plan))
         apply_started = time.monotonic()
         with out.progress_bars() as bars:
             reports: list[SyncReport] = await asyncio.gather(
@@ -299,16 +334,25 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
             f"({summary['operations_per_second']:.0f}/s), {total_seconds:.1f} s in all"
         )
         if converged:
-            out.line(
-                "converged: a second plan finds 0 operations and every "
-                "emulator holds the desired memberships"
-            )
+            out.line("converged: a second plan finds 0 operations and")
+            out.line("every emulator holds the desired memberships")
         else:
             out.line("NOT converged: see the table above")
             for report in reports:
                 if not report.converged:
                     out.line(str(report))
     return 0 if converged else 1
+
+
+def _plan_text(plan: SyncPlan) -> str:
+    """One plan in a line that fits 80 columns."""
+    adds = sum(len(g.to_add) for g in plan.groups)
+    removes = sum(len(g.to_remove) for g in plan.groups)
+    creates = sum(g.create for g in plan.groups)
+    return (
+        f"plan {plan.backend:<9}: {len(plan.groups)} groups, {creates} to create, "
+        f"{adds} to add, {removes} to remove ({plan.operations} ops)"
+    )
 
 
 def _faults_text(counts: Mapping[str, int]) -> str:
