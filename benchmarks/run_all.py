@@ -27,6 +27,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("adaptive", [], ["--quick"]),
     ("memory", [], ["--quick"]),
     ("concurrency", [], ["--quick"]),
+    ("graph_batching", [], ["--quick"]),
     # Needs redis-server (ASYNCGROUPS_TEST_REDIS_URL, or one it starts); ~65 s, so
     # it runs in the full suite only.
     ("shared_limit", [], []),
@@ -113,6 +114,23 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
                 "-",
                 None,
             )
+    r = results.get("graph_batching")
+    if r:
+        add(
+            "8 graph $batch",
+            "requests ÷ one PATCH a request",
+            r["requests_ratio"],
+            "<= 500 requests",
+            r["met"],
+        )
+        add("8 graph $batch", "wall ÷ one PATCH a request", r["wall_ratio"], "-", None)
+        add(
+            "8 graph token",
+            "token requests per expiry, 64 callers",
+            r["token_requests_per_expiry"],
+            "1",
+            r["token_requests_per_expiry"] == 1,
+        )
     return rows
 
 

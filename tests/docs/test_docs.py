@@ -98,3 +98,13 @@ def test_testing_guide_runs_against_emulators() -> None:
         for block in runnable_blocks("testing.md"):
             exec(compile(block, "testing.md", "exec"), namespace)  # noqa: S102
     assert "requests;" in out.getvalue()
+
+
+def test_graph_page_runs_against_its_emulator() -> None:
+    """The Graph page's emulator example runs: one renewal after the expiry."""
+    namespace: dict[str, object] = {"__name__": "graph_page"}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for block in runnable_blocks("backends/graph.md"):
+            exec(compile(block, "graph.md", "exec"), namespace)  # noqa: S102
+    assert "100 members, 2 tokens" in out.getvalue()
