@@ -369,7 +369,9 @@ class MembersAPI(_Namespace):
         """Add members to several groups, packing requests across groups.
 
         Where the backend allows it (``MEMBERS_ADD_MANY``), keys bound for the same
-        set of groups share requests.
+        set of groups share requests. Keys that such a request failed are sent
+        again group by group, so one group's failure (a missing group) never
+        stands in a result for another group that took them.
 
         Args:
             memberships: group id -> member keys.
@@ -453,18 +455,30 @@ class MembersAPI(_Namespace):
         max_batch = self._client.backend.max_batch
 
         async def one_group(gid: str, keys: list[str]) -> None:
-            results[gid] = await self._batch(send, gid, keys, shared, on_chunk)
+            result = await self._batch(send, gid, keys, shared, on_chunk)
+            results[gid] = results[gid].merge(result)
 
         async def one_set(groups: list[str], keys: list[str]) -> None:
+            if len(groups) == 1:
+                await one_group(groups[0], keys)
+                return
             result = await run_batches(
                 lambda chunk: send(groups, chunk),
                 keys,
                 max_batch=max_batch,
                 concurrency=shared,
-                on_chunk=_tell(on_chunk, tuple(groups)),
+                on_chunk=_tell_succeeded(on_chunk, tuple(groups)),
             )
+            applied = BatchResult(result.succeeded, {}, result.requests)
             for gid in groups:
-                results[gid] = results[gid].merge(result)
+                results[gid] = results[gid].merge(applied)
+            # A request serving several groups fails for all of them, though the
+            # cause may be one group (missing, full) or a change applied to the
+            # others (a backend packing per-group sub-requests). Its keys are sent
+            # again group by group, so each group's result is its own.
+            failed = [k for k in keys if k in result.failed]
+            if failed:
+                await asyncio.gather(*(one_group(gid, failed) for gid in groups))
 
         try:
             async with asyncio.TaskGroup() as tasks:
@@ -494,6 +508,17 @@ def _limit(
     if concurrency < 1:
         raise InvalidInputError("concurrency must be an int >= 1")
     return asyncio.Semaphore(concurrency)
+
+
+def _tell_succeeded(
+    on_chunk: ChunkDone | None, groups: tuple[str, ...]
+) -> "Callable[[BatchResult], Awaitable[None] | None] | None":
+    """Tell a multi-group chunk's applied keys only: its failures are retried."""
+    if on_chunk is None:
+        return None
+    return lambda result: on_chunk(
+        groups, BatchResult(result.succeeded, {}, result.requests)
+    )
 
 
 def _tell(

@@ -98,6 +98,24 @@ async def test_add_many_fills_every_group(
     assert emulator.store.members(g2) == base2 | set(keys[3:])
 
 
+@pytest.mark.requires(Capability.MEMBERS_ADD_MANY, Capability.GROUPS_DELETE)
+async def test_a_missing_group_fails_only_itself_in_a_shared_request(
+    client: ag.Client, emulator: Emulator[Any]
+) -> None:
+    """Keys bound for a live and a deleted group: the live one takes them all."""
+    keys = emulator.store.seed_users(5)
+    live = emulator.store.seed_group("Live")
+    gone = emulator.store.seed_group("Gone")
+    base = emulator.store.members(live)
+    await client.groups.delete(gone)
+    results = await client.members.add_many({live: keys, gone: keys})
+    assert results[live].ok, dict(results[live].failed)
+    assert results[live].succeeded == frozenset(keys)
+    assert emulator.store.members(live) == base | set(keys)
+    assert set(results[gone].failed) == set(keys)
+    assert not results[gone].succeeded
+
+
 @pytest.mark.requires(Capability.MEMBERS_REMOVE)
 async def test_remove_many_empties_every_group(
     client: ag.Client, emulator: Emulator[Any]
