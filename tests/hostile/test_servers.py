@@ -279,3 +279,30 @@ async def test_periscope_endless_paging_stops_with_decode_error(
         with pytest.raises(ag.DecodeError, match="pagination"):
             _ = [item async for item in items]
     assert len(hostile.hits) < CAP
+
+
+@pytest.mark.parametrize("link", ["fresh", "repeated", "elsewhere"])
+async def test_graph_next_links_that_never_end_or_leave_stop(
+    hostile: Any, link: str
+) -> None:
+    """Graph listings stop on a repeated or endless nextLink, and never leave the host."""
+    page = {"value": [{"id": _GROUP["graph"], "displayName": "a"}]}
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        if (token := _scim_config(request)) is not None:
+            return token
+        if len(hostile.hits) > CAP:  # end the listing so a missing guard fails fast
+            return web.json_response({"value": []})
+        nxt = {
+            "fresh": f"{hostile.url}/groups?$skiptoken={len(hostile.hits)}",
+            "repeated": f"{hostile.url}/groups?$skiptoken=same",
+            "elsewhere": "https://evil.example/groups?$skiptoken=1",
+        }[link]
+        return web.json_response(page | {"@odata.nextLink": nxt})
+
+    hostile.behaviour = answer
+    async with _client("graph", hostile.url, retry=QUICK) as client:
+        with pytest.raises(ag.DecodeError, match=r"pagination|leaves the API host"):
+            _ = [g async for g in client.groups.list()]
+    assert len(hostile.hits) < CAP
+    assert all(r.host == hostile.url.split("://")[1] for r in hostile.hits)
