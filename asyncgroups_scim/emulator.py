@@ -23,22 +23,30 @@ from typing import Any
 
 from aiohttp import web
 from attrs import define
-from scim2_models import (
-    ResourceType,
-    ScimProvider,
-    ServiceProviderConfig,
-    UnauthorizedException,
-)
-from scim2_server.applications.asgi import ASGIApplication
-from scim2_server.memory import AsyncInMemoryStorage, InMemoryStorage
-from scim2_server.requests import ScimRequest
-from scim2_server.service import ScimService
-from scim2_server.testserver.application import BEARER_TOKEN_SCHEME
-from scim2_server.utils import (
-    load_default_resource_types,
-    load_default_schemas,
-    load_json_resource,
-)
+
+try:
+    from scim2_models import (
+        ResourceType,
+        ScimProvider,
+        ServiceProviderConfig,
+        UnauthorizedException,
+    )
+    from scim2_server.applications.asgi import ASGIApplication
+    from scim2_server.memory import AsyncInMemoryStorage, InMemoryStorage
+    from scim2_server.requests import ScimRequest
+    from scim2_server.service import ScimService
+    from scim2_server.testserver.application import BEARER_TOKEN_SCHEME
+    from scim2_server.utils import (
+        load_default_resource_types,
+        load_default_schemas,
+        load_json_resource,
+    )
+except ImportError as exc:  # the `scim` extra is not installed
+    raise ImportError(
+        "the SCIM emulator needs the 'scim' extra: "
+        f"pip install 'asyncgroups[scim]' ({exc.name} is not installed)",
+        name=exc.name,
+    ) from exc
 
 from asyncgroups.testing import EmulatorApp
 

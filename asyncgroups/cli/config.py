@@ -9,6 +9,7 @@ module formats no message that holds a value, only the names of missing settings
 
 import argparse
 import inspect
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -20,20 +21,23 @@ __all__ = [
     "ENV_PREFIX",
     "add_backend_arguments",
     "add_client_arguments",
+    "add_encoding_argument",
     "backend_settings",
     "build_backend",
     "build_client",
+    "env_flag",
     "env_name",
 ]
 
 ENV_PREFIX = "ASYNCGROUPS_"
 
-#: Flags every backend command understands: (flag, backend argument, help).
+#: Flags every backend command understands: (flag, backend argument, help);
+#: ``{env}`` in the help is the flag's environment variable.
 _BACKEND_FLAGS: tuple[tuple[str, str, str], ...] = (
-    ("--base-url", "base_url", "API base URL (e.g. an emulator's)"),
-    ("--token", "token", "API token (neuroio, snip); prefer ASYNCGROUPS_TOKEN"),
-    ("--site", "site", "site name (periscope)"),
-    ("--api-key", "api_key", "API key (periscope); prefer ASYNCGROUPS_API_KEY"),
+    ("--base-url", "base_url", "API base URL, e.g. an emulator's (env {env})"),
+    ("--token", "token", "API token (neuroio, snip); prefer {env}"),
+    ("--site", "site", "site name (periscope; env {env})"),
+    ("--api-key", "api_key", "API key (periscope); prefer {env}"),
 )
 
 _SECRET_ARGS = frozenset({"token", "api_key", "password", "secret", "client_secret"})
@@ -68,7 +72,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser, *, prefix: str = "") 
             f"--{prefix}{flag[2:]}",
             dest=f"{dest}{argument}",
             metavar=argument.upper(),
-            help=text,
+            help=text.format(env=f"{ENV_PREFIX}{dest.upper()}{argument.upper()}"),
         )
     group.add_argument(
         f"--{prefix}test-mode",
@@ -86,13 +90,16 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
         "--concurrency", type=_positive_int, default=16, help="requests in flight"
     )
     group.add_argument(
-        "--rate", type=float, default=None, help="requests per second (default: none)"
+        "--rate",
+        type=_positive_float,
+        default=None,
+        help="requests per second (default: none)",
     )
     group.add_argument(
         "--retries", type=_positive_int, default=6, help="attempts per request"
     )
     group.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds for one attempt"
+        "--timeout", type=_positive_float, default=30.0, help="seconds for one attempt"
     )
     group.add_argument(
         "--adaptive",
@@ -109,6 +116,26 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be >= 1")
     return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def add_encoding_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--encoding`` for the command's input files."""
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="encoding of the input files, e.g. cp1252 or latin-1 (default: UTF-8, "
+        "or UTF-16/UTF-8 when the file starts with a byte-order mark)",
+    )
 
 
 def backend_settings(
@@ -164,9 +191,14 @@ def backend_settings(
     return name, kwargs
 
 
+def env_flag(raw: str | None) -> bool:
+    """A boolean environment variable: ``1``, ``true``, ``yes`` or ``on``."""
+    return raw is not None and raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _parse_env(raw: str, default: Any) -> Any:
     if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
+        return env_flag(raw)
     return raw
 
 
@@ -185,8 +217,19 @@ def build_backend(
     return ag.connect(name, **kwargs)
 
 
-def build_client(args: argparse.Namespace, backend: ag.GroupBackend) -> ag.Client:
-    """A Client for ``backend`` tuned by the client flags."""
+def build_client(
+    args: argparse.Namespace,
+    backend: ag.GroupBackend,
+    *,
+    hooks: ag.Hooks | None = None,
+) -> ag.Client:
+    """A Client for ``backend`` tuned by the client flags.
+
+    Args:
+        args: the parsed command line.
+        backend: the backend to talk to.
+        hooks: transport hooks (progress, retry warnings).
+    """
     concurrency = int(getattr(args, "concurrency", 16))
     rate = getattr(args, "rate", None)
     return ag.Client(
@@ -200,4 +243,5 @@ def build_client(args: argparse.Namespace, backend: ag.GroupBackend) -> ag.Clien
         retry=ag.RetryPolicy(max_attempts=int(getattr(args, "retries", 6))),
         timeout=float(getattr(args, "timeout", 30.0)),
         concurrency=concurrency,
+        hooks=hooks,
     )

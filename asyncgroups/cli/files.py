@@ -6,7 +6,6 @@ keys: they are wrapped in :class:`~asyncgroups.Secret` as they are read and no m
 here ever quotes a key.
 """
 
-import json
 from collections.abc import Iterable, Mapping
 
 from attrs import frozen
@@ -22,6 +21,7 @@ from asyncgroups.tabular import (
     find_column,
     is_email,
     problems_error,
+    read_json,
     read_text,
 )
 
@@ -40,14 +40,14 @@ def _fail(path: str, problems: list[str]) -> InvalidInputError:
     return problems_error(path, problems, after="; nothing was changed")
 
 
-def read_emails(path: str) -> list[str]:
+def read_emails(path: str, *, encoding: str | None = None) -> list[str]:
     """The e-mail addresses in a CSV file's e-mail column (``email_address``, ``email``...).
 
     Raises:
         InvalidInputError: the file is unreadable, lacks the column, or has a bad or
             duplicated address or an empty row; every problem names its line.
     """
-    text = read_text(path)
+    text = read_text(path, encoding=encoding)
     first = next(csv_rows(path, text), (1, []))
     header = column_names(first[1])
     column = find_column(header, EMAIL_COLUMNS)
@@ -79,7 +79,7 @@ def read_emails(path: str) -> list[str]:
     return emails
 
 
-def read_sites(path: str) -> list[SiteKey]:
+def read_sites(path: str, *, encoding: str | None = None) -> list[SiteKey]:
     """Sites and API keys from a JSON or CSV file.
 
     JSON: a list of ``{"site_name": ..., "api_key": ...}`` (the vendor's
@@ -89,12 +89,7 @@ def read_sites(path: str) -> list[SiteKey]:
         InvalidInputError: the file is unreadable or malformed (no key is quoted).
     """
     if path.lower().endswith(".json"):
-        try:
-            data = json.loads(read_text(path))
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(
-                f"{path}:{exc.lineno}: not JSON: {exc.msg}"
-            ) from None
+        data = read_json(path, encoding=encoding)
         if not isinstance(data, list):
             raise InvalidInputError(f"{path}: expected a list of sites")
         entries = [
@@ -105,7 +100,7 @@ def read_sites(path: str) -> list[SiteKey]:
         ]
         where = "entry"
     else:
-        entries = list(csv_records(path, read_text(path)))
+        entries = list(csv_records(path, read_text(path, encoding=encoding)))
         where = "line"
     problems: list[str] = []
     sites: list[SiteKey] = []
@@ -127,7 +122,9 @@ def read_sites(path: str) -> list[SiteKey]:
     return sites
 
 
-def check_member_emails(path: str, desired: Mapping[str, Iterable[str]]) -> None:
+def check_member_emails(
+    path: str, desired: Mapping[str, Iterable[str]], *, encoding: str | None = None
+) -> None:
     """Check that every member key is an e-mail (for backends keyed by e-mail).
 
     A CSV file's problems name their lines; a JSON file's name the group.
@@ -144,7 +141,7 @@ def check_member_emails(path: str, desired: Mapping[str, Iterable[str]]) -> None
             if not is_email(key)
         )
     else:
-        for line, row in csv_records(path, read_text(path)):
+        for line, row in csv_records(path, read_text(path, encoding=encoding)):
             member = row.get("member", "")
             if member and not is_email(member):
                 problems.append(f"line {line}: {member!r} is not an e-mail address")

@@ -4,6 +4,7 @@ import argparse
 from collections.abc import Sequence
 
 import asyncgroups as ag
+from asyncgroups.cli.activity import Activity
 from asyncgroups.cli.config import (
     add_backend_arguments,
     add_client_arguments,
@@ -37,12 +38,23 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 async def list_groups(args: argparse.Namespace, out: Output) -> int:
     """Print every group (id, name, description)."""
-    async with build_client(args, build_backend(args)) as client:
-        groups = [g async for g in client.groups.list(query=args.query)]
+    activity = Activity(out)
+    backend = build_backend(args)
+    groups: list[ag.Group] = []
+    async with build_client(args, backend, hooks=activity.hooks()) as client:
+        with out.progress("listing groups", unit="groups") as bar:
+            async for group in client.groups.list(query=args.query):
+                groups.append(group)
+                bar.advance()
     groups.sort(key=lambda g: (g.name.casefold(), g.id))
     if out.json_mode:
         out.json(
-            [{"id": g.id, "name": g.name, "description": g.description} for g in groups]
+            {
+                "groups": [
+                    {"id": g.id, "name": g.name, "description": g.description}
+                    for g in groups
+                ]
+            }
         )
     else:
         out.table(
@@ -53,13 +65,27 @@ async def list_groups(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-async def resolve_groups(client: ag.Client, wanted: Sequence[str]) -> list[ag.Group]:
+async def resolve_groups(
+    client: ag.Client, wanted: Sequence[str], out: Output | None = None
+) -> list[ag.Group]:
     """The groups named by id or name in ``wanted`` (every group when empty).
+
+    Args:
+        client: the Client to list groups with.
+        wanted: group ids or names.
+        out: where to show the listing's progress, if anywhere.
 
     Raises:
         NotFoundError: one of them matches no group.
     """
-    groups = [g async for g in client.groups.list()]
+    groups: list[ag.Group] = []
+    if out is None:
+        groups = [g async for g in client.groups.list()]
+    else:
+        with out.progress("listing groups", unit="groups") as bar:
+            async for group in client.groups.list():
+                groups.append(group)
+                bar.advance()
     if not wanted:
         return sorted(groups, key=lambda g: (g.name.casefold(), g.id))
     by_id = {g.id: g for g in groups}
@@ -68,11 +94,11 @@ async def resolve_groups(client: ag.Client, wanted: Sequence[str]) -> list[ag.Gr
         by_name.setdefault(g.name, g)
     found: list[ag.Group] = []
     for item in wanted:
-        group = by_id.get(item) or by_name.get(item)
-        if group is None:
+        match = by_id.get(item) or by_name.get(item)
+        if match is None:
             raise NotFoundError(
                 f"no group with id or name {item!r}",
                 backend=client.backend.name,
             )
-        found.append(group)
+        found.append(match)
     return found

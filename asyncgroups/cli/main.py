@@ -1,13 +1,23 @@
 """The ``asyncgroups`` command: argument parsing, dispatch and exit codes.
 
-Exit codes: 0 when everything asked for was applied; 1 when some of it failed (a
-partial sync, a request that failed after retries); 2 for a usage or configuration
-error, bad input, or a sync that refused to run. Errors are printed with ``str(exc)``,
-which the library keeps free of credentials.
+Exit codes (distinct, so scripts can tell them apart):
+
+- 0: everything asked for was applied (or there was nothing to do);
+- 1: some changes failed, were skipped, or their outcome is unknown; or a request
+  failed after its retries;
+- 2: a usage or configuration error, or bad input (nothing was sent);
+- 3: a safety rail refused the sync (``--max-removals``, drift since planning, an
+  incomplete listing); nothing was written;
+- 130: interrupted (Ctrl-C); what was applied so far is reported first.
+
+Errors are printed with ``str(exc)``, which the library keeps free of credentials;
+with ``--json`` they are one JSON object on stdout (see
+:func:`~asyncgroups.cli.output.error_document`).
 """
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -20,13 +30,32 @@ from asyncgroups.errors import (
     SyncAbortedError,
 )
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "amain", "build_parser", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "amain",
+    "build_parser",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_INTERRUPTED = 130
 
 Handler = Callable[[argparse.Namespace, Output], Awaitable[int]]
+
+_EPILOG = (
+    "Backend settings come from flags or ASYNCGROUPS_* environment variables "
+    "(ASYNCGROUPS_BACKEND, ASYNCGROUPS_TOKEN, ASYNCGROUPS_BASE_URL, ASYNCGROUPS_SITE, "
+    "ASYNCGROUPS_API_KEY). Exit codes: 0 everything applied; 1 some changes failed, "
+    "were skipped or have an unknown outcome; 2 usage, configuration or bad input; "
+    "3 refused by a safety rail; 130 interrupted."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,10 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="asyncgroups",
         description="Manage groups and memberships over neuroio, snip, periscope and "
         "other backends; sync a desired membership state; run local emulators.",
-        epilog="Backend settings come from flags or ASYNCGROUPS_* environment "
-        "variables (ASYNCGROUPS_BACKEND, ASYNCGROUPS_TOKEN, ASYNCGROUPS_BASE_URL, "
-        "ASYNCGROUPS_SITE, ASYNCGROUPS_API_KEY). Exit codes: 0 applied, "
-        "1 partly failed, 2 usage, configuration or refused sync.",
+        epilog=_EPILOG,
     )
     parser.add_argument("--version", action="store_true", help="print the version")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -53,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("asyncgroups")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
+
+
 async def amain(argv: Sequence[str] | None = None) -> int:
     """Run one command in the running event loop; return its exit code.
 
@@ -60,22 +95,24 @@ async def amain(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name (default: ``sys.argv[1:]``).
 
     Returns:
-        0 applied, 1 partly failed, 2 usage or configuration error / refused sync.
+        0 applied, 1 failed or unknown, 2 usage or bad input, 3 refused by a safety
+        rail (see the module docstring).
+
+    Raises:
+        asyncio.CancelledError: the command was interrupted; what it had done so
+            far is printed first.
     """
-    try:
-        require_rich()
-    except MissingExtraError as exc:
-        print(f"asyncgroups: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments == ["--version"]:  # no parser, so no extra is imported
+        print(f"asyncgroups {_version()}")
+        return EXIT_OK
     parser = build_parser()
     try:
-        args = parser.parse_args(None if argv is None else list(argv))
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.version:
-        from importlib.metadata import version
-
-        print(f"asyncgroups {version('asyncgroups')}")
+        print(f"asyncgroups {_version()}")
         return EXIT_OK
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
@@ -83,26 +120,31 @@ async def amain(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     out = Output(json_mode=bool(getattr(args, "json", False)))
     try:
+        require_rich()
+    except MissingExtraError as exc:
+        out.fail(str(exc), EXIT_USAGE)
+        return EXIT_USAGE
+    try:
         return await handler(args, out)
+    except asyncio.CancelledError:
+        out.fail(KeyboardInterrupt("interrupted"), EXIT_INTERRUPTED)
+        raise
     except PartialSyncError as exc:
         report = getattr(exc, "report", None)
-        if report is not None and out.json_mode:
-            out.json(_report_json(report))
-        elif report is not None:
+        extra = {"report": _report_json(report)} if report is not None else None
+        if report is not None and not out.json_mode:
             out.line(str(report))
-        out.error(_first_line(exc))
+        out.fail(exc, EXIT_FAILED, extra=extra)
         return EXIT_FAILED
-    except (SyncAbortedError, ConfigurationError, InvalidInputError) as exc:
-        out.error(str(exc))
+    except SyncAbortedError as exc:
+        out.fail(exc, EXIT_REFUSED)
+        return EXIT_REFUSED
+    except (ConfigurationError, InvalidInputError) as exc:
+        out.fail(exc, EXIT_USAGE)
         return EXIT_USAGE
     except AsyncGroupsError as exc:
-        out.error(str(exc))
+        out.fail(exc, EXIT_FAILED)
         return EXIT_FAILED
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _report_json(report: object) -> object:
@@ -119,10 +161,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code (0 applied, 1 partly failed, 2 usage or configuration error).
+        The exit code (see the module docstring).
     """
     try:
-        return asyncio.run(amain(argv))
+        code = asyncio.run(amain(argv))
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        # amain printed what was done (the partial report) before re-raising.
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:  # a write outside Output; the reader left
+        code = EXIT_OK
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _to_devnull(sys.stdout.fileno())
+    return code
+
+
+def _to_devnull(fd: int) -> None:
+    """Point ``fd`` at /dev/null, so the interpreter's last flush stays quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

@@ -12,10 +12,12 @@ import io
 import json
 import pathlib
 
+from asyncgroups.cli.activity import Activity
 from asyncgroups.cli.config import build_backend, build_client
 from asyncgroups.cli.groups import add_common_arguments, resolve_groups
 from asyncgroups.cli.output import Output
 from asyncgroups.errors import ConfigurationError
+from asyncgroups.models import Member
 
 __all__ = ["register"]
 
@@ -51,9 +53,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 async def list_members(args: argparse.Namespace, out: Output) -> int:
     """Print one group's members (key, e-mail, role)."""
-    async with build_client(args, build_backend(args)) as client:
-        (group,) = await resolve_groups(client, [args.group])
-        members = [m async for m in client.members.list(group.id)]
+    activity = Activity(out)
+    backend = build_backend(args)
+    members: list[Member] = []
+    async with build_client(args, backend, hooks=activity.hooks()) as client:
+        (group,) = await resolve_groups(client, [args.group], out)
+        with out.progress(f"listing {group.name}", unit="members") as bar:
+            async for member in client.members.list(group.id):
+                members.append(member)
+                bar.advance()
     members.sort(key=lambda m: m.key)
     if out.json_mode:
         out.json(
@@ -83,9 +91,11 @@ async def export_members(args: argparse.Namespace, out: Output) -> int:
         "json" if args.output and args.output.lower().endswith(".json") else "csv"
     )
     state: dict[str, list[str]] = {}
-    async with build_client(args, build_backend(args)) as client:
-        groups = await resolve_groups(client, args.groups)
-        with out.progress("export", total=len(groups)) as bar:
+    activity = Activity(out)
+    backend = build_backend(args)
+    async with build_client(args, backend, hooks=activity.hooks()) as client:
+        groups = await resolve_groups(client, args.groups, out)
+        with out.progress("export", total=len(groups), unit="groups") as bar:
             for group in groups:
                 keys = sorted({m.key async for m in client.members.list(group.id)})
                 state.setdefault(group.name, []).extend(keys)
@@ -110,7 +120,7 @@ async def export_members(args: argparse.Namespace, out: Output) -> int:
                 f"wrote {total} memberships of {len(state)} groups to {args.output}"
             )
     else:
-        out.stdout.write(text)
+        out.write(text)
     return 0
 
 

@@ -3,21 +3,38 @@
 This is the only place that decides how output looks. On a terminal it draws with
 rich (the ``cli`` extra); anywhere else it writes plain tab-separated lines, so
 output piped to a file or another program stays simple. ``--json`` prints one JSON
-document on stdout and nothing else there. Progress always goes to stderr. Nothing
-here ever receives a credential: callers hand over already-safe text.
+document on stdout and nothing else there: an object whose ``version`` field is
+:data:`JSON_VERSION` (the version of the document's shape), errors included. Progress
+and warnings always go to stderr. A reader that goes away (``| head``) ends the
+output quietly. Nothing here ever receives a credential: callers hand over
+already-safe text.
 """
 
+import contextlib
 import json
+import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["MissingExtraError", "Output", "ProgressBar", "ProgressBars", "require_rich"]
+__all__ = [
+    "JSON_VERSION",
+    "MissingExtraError",
+    "Output",
+    "ProgressBar",
+    "ProgressBars",
+    "error_document",
+    "require_rich",
+]
+
+#: The ``version`` of every JSON document the command prints (bumped when a field
+#: changes meaning or goes away; new fields do not change it).
+JSON_VERSION = 1
 
 INSTALL_HINT = (
     "the asyncgroups command needs the 'cli' extra: pip install 'asyncgroups[cli]'"
@@ -56,14 +73,22 @@ class _PlainProgress:
     """Progress as occasional lines on stderr (when stderr is not a terminal)."""
 
     def __init__(
-        self, stream: IO[str], label: str, total: int | None, every: float
+        self,
+        stream: IO[str],
+        label: str,
+        total: int | None,
+        every: float,
+        unit: str = "",
     ) -> None:
         self._stream = stream
         self._label = label
         self._total = total
+        self._unit = f" {unit}" if unit else ""
         self._done = 0
         self._every = every
-        self._last = 0.0
+        # The first line waits ``every`` seconds: quick work prints nothing.
+        self._last = time.monotonic()
+        self._written = False
 
     def advance(self, done: int = 1) -> None:
         self.update(self._done + done)
@@ -78,15 +103,17 @@ class _PlainProgress:
             self._write()
 
     def finish(self) -> None:
-        self._write()
+        if self._written:
+            self._write()
 
     def _write(self) -> None:
+        self._written = True
         if self._total:
             pct = 100.0 * self._done / self._total
-            text = f"{self._label}: {self._done}/{self._total} ({pct:.0f}%)"
+            text = f"{self._label}: {self._done}/{self._total}{self._unit} ({pct:.0f}%)"
         else:
-            text = f"{self._label}: {self._done}"
-        print(text, file=self._stream, flush=True)
+            text = f"{self._label}: {self._done}{self._unit}"
+        _quiet_print(text, self._stream)
 
 
 class _RichProgress:
@@ -128,6 +155,8 @@ class Output:
         self._fancy_err = _isatty(self.stderr) if fancy is None else fancy
         self._console: Console | None = None
         self._err_console: Console | None = None
+        #: Whether a JSON document was printed (a command prints one at most).
+        self.emitted = False
 
     def _out(self) -> "Console":
         if self._console is None:
@@ -150,27 +179,67 @@ class Output:
         if self._fancy_out:
             self._out().print(text, markup=False)
         else:
-            print(text, file=self.stdout)
+            _quiet_print(text, self.stdout)
+
+    def write(self, text: str) -> None:
+        """Write ``text`` on stdout as it is (data such as an export)."""
+        _quiet_print(text, self.stdout, end="")
 
     def info(self, text: str) -> None:
         """Write a note on stderr (kept out of results and JSON)."""
         if self._fancy_err:
             self._err().print(text, markup=False, style="dim")
         else:
-            print(text, file=self.stderr)
+            _quiet_print(text, self.stderr)
+
+    def warning(self, text: str) -> None:
+        """Write a ``WARNING`` line on stderr (also in JSON mode)."""
+        if self._fancy_err:
+            self._err().print(f"WARNING: {text}", markup=False, style="yellow")
+        else:
+            _quiet_print(f"WARNING: {text}", self.stderr)
 
     def error(self, text: str) -> None:
         """Write an error message on stderr."""
         if self._fancy_err:
             self._err().print(f"error: {text}", markup=False, style="bold red")
         else:
-            print(f"error: {text}", file=self.stderr)
+            _quiet_print(f"error: {text}", self.stderr)
 
-    def json(self, document: Any) -> None:
-        """Print one JSON document on stdout."""
-        print(
-            json.dumps(document, indent=2, sort_keys=True, default=str),
-            file=self.stdout,
+    def fail(
+        self,
+        error: BaseException | str,
+        exit_code: int,
+        *,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Report an error: one JSON document on stdout, or a message on stderr.
+
+        Args:
+            error: the exception (its notes are shown too) or a message.
+            exit_code: the exit code the command ends with.
+            extra: more fields for the JSON document (e.g. a partial report).
+        """
+        document = error_document(error, exit_code)
+        if self.json_mode:
+            if not self.emitted:
+                self.json({**document, **(extra or {})})
+            return
+        self.error(document["error"]["message"])
+        for note in document["error"]["notes"]:
+            self.info(f"  {note}")
+
+    def json(self, document: Mapping[str, Any]) -> None:
+        """Print one JSON document on stdout, with the ``version`` field."""
+        self.emitted = True
+        _quiet_print(
+            json.dumps(
+                {"version": JSON_VERSION, **document},
+                indent=2,
+                sort_keys=True,
+                default=str,
+            ),
+            self.stdout,
         )
 
     def table(
@@ -194,25 +263,37 @@ class Output:
                 table.add_row(*("" if v is None else str(v) for v in row))
             self._out().print(table)
             return
-        if title:
-            print(f"# {title}", file=self.stdout)
-        print("\t".join(columns), file=self.stdout)
-        for row in rows:
-            print("\t".join("" if v is None else str(v) for v in row), file=self.stdout)
+        lines = [f"# {title}"] if title else []
+        lines.append("\t".join(columns))
+        lines.extend(
+            "\t".join("" if v is None else str(v) for v in row) for row in rows
+        )
+        for text in lines:
+            if not _quiet_print(text, self.stdout):
+                return
 
     @contextmanager
     def progress(
-        self, label: str, total: int | None = None, *, every: float = 2.0
+        self,
+        label: str,
+        total: int | None = None,
+        *,
+        every: float = 2.0,
+        unit: str = "",
     ) -> Iterator[ProgressBar]:
         """Show one progress bar on stderr while the block runs.
 
         Args:
             label: what is being done.
             total: units of work, if known (it can be set later with ``update``).
-            every: on a non-terminal, the least seconds between two progress lines.
+            every: on a non-terminal, the least seconds between two progress lines
+                (and before the first: work that ends sooner prints nothing).
+            unit: what is counted ("requests"), shown after the count.
         """
         with self.progress_bars(every=every) as bars:
-            yield bars.add(label, total)
+            yield bars.add(
+                f"{label} ({unit})" if unit and bars.fancy else label, total, unit=unit
+            )
 
     @contextmanager
     def progress_bars(self, *, every: float = 2.0) -> Iterator["ProgressBars"]:
@@ -259,10 +340,17 @@ class ProgressBars:
         self._every = every
         self._plain: list[_PlainProgress] = []
 
-    def add(self, label: str, total: int | None = None) -> ProgressBar:
+    @property
+    def fancy(self) -> bool:
+        """Whether the bars are drawn by rich."""
+        return self._progress is not None
+
+    def add(
+        self, label: str, total: int | None = None, *, unit: str = ""
+    ) -> ProgressBar:
         """Add a bar for ``label`` with ``total`` units of work (if known)."""
         if self._progress is None:
-            bar = _PlainProgress(self._stream, label, total, self._every)
+            bar = _PlainProgress(self._stream, label, total, self._every, unit)
             self._plain.append(bar)
             return bar
         return _RichProgress(
@@ -273,6 +361,55 @@ class ProgressBars:
         """Write the final line of every plain bar."""
         for bar in self._plain:
             bar.finish()
+
+
+def error_document(error: BaseException | str, exit_code: int) -> dict[str, Any]:
+    """The JSON shape of an error: ``{"error": {type, message, notes, exit_code}}``.
+
+    ``message`` is the first line of the error's text (the rest, and any notes such
+    as "gave up after 6 attempts", are ``notes``).
+    """
+    if isinstance(error, BaseException):
+        kind = type(error).__name__
+        text = str(error) or kind
+        notes = [str(n) for n in getattr(error, "__notes__", ())]
+    else:
+        kind, text, notes = "Error", error, []
+    first, *rest = text.splitlines() or [kind]
+    return {
+        "error": {
+            "type": kind,
+            "message": first,
+            "notes": [line.strip() for line in rest if line.strip()] + notes,
+            "exit_code": exit_code,
+        }
+    }
+
+
+def _quiet_print(text: str, stream: IO[str], *, end: str = "\n") -> bool:
+    """Print ``text``; a reader that went away ends the output quietly.
+
+    Returns:
+        ``False`` once the stream is closed (nothing more is written to it).
+    """
+    if getattr(stream, "_asyncgroups_closed", False):
+        return False
+    try:
+        print(text, file=stream, end=end)
+    except BrokenPipeError:
+        _silence(stream)
+        return False
+    return True
+
+
+def _silence(stream: IO[str]) -> None:
+    """Point a stream whose reader left at /dev/null, so exit flushes stay quiet."""
+    with contextlib.suppress(AttributeError):  # a stream without a __dict__
+        stream._asyncgroups_closed = True  # type: ignore[attr-defined]
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # not a file
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def _isatty(stream: IO[str]) -> bool:

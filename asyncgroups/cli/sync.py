@@ -9,23 +9,29 @@ plan (``plan --save FILE``) can be applied later with ``sync --plan FILE``.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 import asyncgroups as ag
+from asyncgroups.cli.activity import Activity
 from asyncgroups.cli.config import (
     add_backend_arguments,
+    add_encoding_argument,
     build_backend,
     build_client,
 )
 from asyncgroups.cli.files import check_member_emails
 from asyncgroups.cli.groups import add_common_arguments
 from asyncgroups.cli.output import Output, ProgressBar
+from asyncgroups.cli.tally import ApplyTally
 from asyncgroups.errors import ConfigurationError, InvalidInputError
 from asyncgroups.sync.plan import SyncPlan
 from asyncgroups.sync.report import ProgressEvent, SyncReport
 from asyncgroups.sync.shard import parse_shard, shard_desired
+from asyncgroups.tabular import read_text
 
 __all__ = ["progress_callback", "register", "show_report"]
 
@@ -68,6 +74,7 @@ def _add_plan_arguments(parser: argparse.ArgumentParser, *, required: bool) -> N
         action="store_true",
         help="check that every member is an e-mail address (always on for periscope)",
     )
+    add_encoding_argument(parser)
     add_common_arguments(parser)
     add_backend_arguments(parser, prefix="source-")
 
@@ -109,7 +116,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     sync.set_defaults(handler=run_sync)
 
 
-async def load_desired(args: argparse.Namespace) -> dict[str, frozenset[str]]:
+async def load_desired(
+    args: argparse.Namespace, activity: Activity | None = None
+) -> dict[str, frozenset[str]]:
     """The desired state named by ``--from``.
 
     Raises:
@@ -125,7 +134,8 @@ async def load_desired(args: argparse.Namespace) -> dict[str, frozenset[str]]:
         read = (
             sources.desired_from_json if suffix == ".json" else sources.desired_from_csv
         )
-        return await asyncio.to_thread(read, source)
+        encoding = getattr(args, "encoding", None)
+        return await asyncio.to_thread(lambda: read(source, encoding=encoding))
     backend_name, _, group = source.partition(":")
     if not backend_name or not group:
         raise InvalidInputError(
@@ -134,35 +144,50 @@ async def load_desired(args: argparse.Namespace) -> dict[str, frozenset[str]]:
     if not getattr(args, "source_backend", None):
         args.source_backend = backend_name
     backend = build_backend(args, prefix="source-")
-    async with build_client(args, backend) as source_client:
-        return await sources.desired_from_client(
-            source_client,
-            None if group == "*" else [group],
-            key_map="email" if args.key_map == "email" else None,
-        )
+    hooks = activity.hooks() if activity is not None else None
+    async with build_client(args, backend, hooks=hooks) as source_client:
+        with activity.phase(f"reading {backend_name}") if activity else _nothing():
+            return await sources.desired_from_client(
+                source_client,
+                None if group == "*" else [group],
+                key_map="email" if args.key_map == "email" else None,
+            )
 
 
 #: Backends whose member keys are e-mail addresses (checked before any request).
 EMAIL_KEYED = frozenset({"periscope"})
 
 
-async def _plan(args: argparse.Namespace, client: ag.Client) -> SyncPlan:
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+async def _plan(
+    args: argparse.Namespace, client: ag.Client, activity: Activity
+) -> SyncPlan:
     shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
-    desired = await load_desired(args)
+    desired = await load_desired(args, activity)
     if shard is not None:
         desired = shard_desired(desired, shard)
     is_file = pathlib.PurePath(args.source).suffix.lower() in (".csv", ".json")
     if is_file and (args.email_keys or client.backend.name in EMAIL_KEYED):
-        await asyncio.to_thread(check_member_emails, args.source, desired)
-    return await client.plan_sync(
-        desired, prune=args.prune, create_groups=args.create_groups, by=args.by
-    )
+        encoding = getattr(args, "encoding", None)
+        await asyncio.to_thread(
+            lambda: check_member_emails(args.source, desired, encoding=encoding)
+        )
+    with activity.phase(f"planning {client.backend.name}"):
+        return await client.plan_sync(
+            desired, prune=args.prune, create_groups=args.create_groups, by=args.by
+        )
 
 
 async def run_plan(args: argparse.Namespace, out: Output) -> int:
     """Plan a sync and print the diff (or JSON); optionally save it."""
-    async with build_client(args, build_backend(args)) as client:
-        plan = await _plan(args, client)
+    activity = Activity(out)
+    backend = build_backend(args)
+    async with build_client(args, backend, hooks=activity.hooks()) as client:
+        plan = await _plan(args, client, activity)
     if args.save:
         try:
             await asyncio.to_thread(
@@ -197,10 +222,12 @@ async def run_sync(args: argparse.Namespace, out: Output) -> int:
     """Plan (or load a plan) and apply it; print the report.
 
     Returns:
-        0 if every change applied (or a dry run), 1 if some failed or drifted.
+        0 if every change asked for applied (or a dry run), 1 if some failed, were
+        skipped or drifted.
 
     Raises:
         SyncAbortedError: the sync refused to run (max_removals, incomplete listing).
+        asyncio.CancelledError: interrupted; the partial report was printed.
     """
     if bool(args.source) == bool(args.plan_file):
         raise ConfigurationError("sync needs exactly one of --from or --plan")
@@ -208,32 +235,45 @@ async def run_sync(args: argparse.Namespace, out: Output) -> int:
         raise ConfigurationError("--shard goes with --from, not --plan")
     if args.max_removals is not None and args.max_removals < 0:
         raise ConfigurationError("--max-removals must be >= 0")
-    async with build_client(args, build_backend(args)) as client:
+    activity = Activity(out)
+    backend = build_backend(args)
+    async with build_client(args, backend, hooks=activity.hooks()) as client:
         if args.plan_file:
-            try:
-                text = await asyncio.to_thread(
-                    pathlib.Path(args.plan_file).read_text, encoding="utf-8"
-                )
-            except OSError as exc:
-                raise InvalidInputError(
-                    f"{args.plan_file}: cannot read: {exc.strerror}"
-                ) from None
-            plan = SyncPlan.from_json(text)
+            plan = await asyncio.to_thread(_read_plan, args.plan_file, args.encoding)
         else:
-            plan = await _plan(args, client)
+            plan = await _plan(args, client, activity)
         if not out.json_mode:
             out.info(str(plan).splitlines()[-1])
         with out.progress(f"sync {client.backend.name}", total=plan.operations) as bar:
-            report = await client.apply(
-                plan,
-                max_removals=args.max_removals,
-                on_progress=progress_callback(bar),
-                dry_run=args.dry_run,
-            )
+            tally = ApplyTally(plan.operations, progress_callback(bar))
+            try:
+                report = await client.apply(
+                    plan,
+                    max_removals=args.max_removals,
+                    on_progress=tally,
+                    dry_run=args.dry_run,
+                )
+            except asyncio.CancelledError:
+                _show_interrupted(out, tally)
+                raise
     show_report(out, report)
     if args.dry_run:
         return 0
     return 0 if report.converged else 1
+
+
+def _read_plan(path: str, encoding: str | None) -> SyncPlan:
+    return SyncPlan.from_json(read_text(path, encoding=encoding), source=path)
+
+
+def _show_interrupted(out: Output, tally: ApplyTally) -> None:
+    """The partial report of an interrupted apply (before exit 130)."""
+    if out.json_mode:
+        out.fail(
+            KeyboardInterrupt(tally.summary()), 130, extra={"partial": tally.to_dict()}
+        )
+        return
+    out.line(tally.summary())
 
 
 def report_rows(report: SyncReport) -> list[tuple[Any, ...]]:

@@ -9,14 +9,18 @@ checked first, so a bad row changes nothing.
 import argparse
 import asyncio
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import asyncgroups as ag
+from asyncgroups.cli.activity import Activity
 from asyncgroups.cli.config import (
     add_backend_arguments,
     add_client_arguments,
+    add_encoding_argument,
     build_backend,
     build_client,
+    env_flag,
     env_name,
 )
 from asyncgroups.cli.files import SiteKey, read_emails, read_sites
@@ -62,10 +66,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         metavar="FILE",
         help="JSON [{site_name, api_key}] or CSV site_name,api_key",
     )
-    add.add_argument("--base-url", help="API base URL (e.g. an emulator's)")
     add.add_argument(
-        "--test-mode", action="store_true", default=None, help="periscope test_mode"
+        "--base-url",
+        help=f"API base URL, e.g. an emulator's (env {env_name('base_url')})",
     )
+    add.add_argument(
+        "--test-mode",
+        action="store_true",
+        default=None,
+        help=f"periscope test_mode (env {env_name('test_mode')})",
+    )
+    add_encoding_argument(add)
     add.add_argument("--json", action="store_true", help="print JSON on stdout")
     add_client_arguments(add)
     add.set_defaults(handler=add_to_sites)
@@ -85,6 +96,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         f"site_name,api_key; or {env_name('sites')}) instead of one backend",
     )
     delete.add_argument("--json", action="store_true", help="print JSON on stdout")
+    add_encoding_argument(delete)
     add_backend_arguments(delete)
     add_client_arguments(delete)
     delete.set_defaults(handler=delete_users)
@@ -92,7 +104,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 def _sites(args: argparse.Namespace) -> list[SiteKey]:
     if args.sites:
-        return read_sites(args.sites)  # small; read before any request
+        # small; read before any request
+        return read_sites(args.sites, encoding=getattr(args, "encoding", None))
     raw = os.environ.get(env_name("sites"), "")
     sites: list[SiteKey] = []
     for number, item in enumerate(filter(None, (p.strip() for p in raw.split(","))), 1):
@@ -109,16 +122,27 @@ def _sites(args: argparse.Namespace) -> list[SiteKey]:
     return sites
 
 
-def _open_sites(args: argparse.Namespace, sites: list[SiteKey]) -> "PeriscopeSites":
+def _open_sites(
+    args: argparse.Namespace,
+    sites: list[SiteKey],
+    activity: Activity,
+    environ: Mapping[str, str] = os.environ,
+) -> "PeriscopeSites":
     # Imported on use: it loads the Periscope backend, which other commands never need.
     from asyncgroups.sites import PeriscopeSites
 
+    hooks = activity.hooks()
     options: dict[str, Any] = {
-        "client_factory": lambda backend: build_client(args, backend)
+        "client_factory": lambda backend: build_client(args, backend, hooks=hooks)
     }
-    if getattr(args, "base_url", None):
-        options["base_url"] = args.base_url
-    if getattr(args, "test_mode", None):
+    # The same rule as every backend setting: a flag, else ASYNCGROUPS_*.
+    base_url = getattr(args, "base_url", None) or environ.get(env_name("base_url"))
+    if base_url:
+        options["base_url"] = base_url
+    test_mode = getattr(args, "test_mode", None)
+    if test_mode is None:
+        test_mode = env_flag(environ.get(env_name("test_mode")))
+    if test_mode:
         options["test_mode"] = True
     if getattr(args, "invited_by", None):
         options["admin_email"] = args.invited_by
@@ -139,7 +163,7 @@ async def add_to_sites(args: argparse.Namespace, out: Output) -> int:
     if args.invited_by:
         check_email(args.invited_by, "--invited-by")
     sites = await asyncio.to_thread(_sites, args)
-    async with _open_sites(args, sites) as fleet:
+    async with _open_sites(args, sites, Activity(out)) as fleet:
         results = await fleet.add_user_to_sites(
             args.email,
             args.first_name or None,
@@ -182,11 +206,13 @@ async def delete_users(args: argparse.Namespace, out: Output) -> int:
     Raises:
         InvalidInputError: the file has a problem (nothing is deleted).
     """
-    emails = await asyncio.to_thread(read_emails, args.csv)
+    encoding = args.encoding
+    emails = await asyncio.to_thread(lambda: read_emails(args.csv, encoding=encoding))
+    activity = Activity(out)
     results: dict[tuple[str, str], tuple[str, str]] = {}
     if args.sites or os.environ.get(env_name("sites")):
         sites = await asyncio.to_thread(_sites, args)
-        async with _open_sites(args, sites) as fleet:
+        async with _open_sites(args, sites, activity) as fleet:
             outcomes = await fleet.delete_users_csv(emails)
         for site, outcome in outcomes.items():
             for email in emails:
@@ -202,9 +228,11 @@ async def delete_users(args: argparse.Namespace, out: Output) -> int:
                 else:
                     results[site, email] = ("deleted", "")
     else:
-        async with build_client(args, build_backend(args)) as client:
+        backend = build_backend(args)
+        async with build_client(args, backend, hooks=activity.hooks()) as client:
             site = client.backend.name
-            ids = await _user_ids(client, emails)
+            with activity.phase("finding users"):
+                ids = await _user_ids(client, emails)
             semaphore = asyncio.Semaphore(int(args.concurrency))
             with out.progress("delete", total=len(emails)) as bar:
 

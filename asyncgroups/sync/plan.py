@@ -135,6 +135,11 @@ def build_plan(
         lost = dict.fromkeys((unmapped or {}).get(key, ()), NO_MAPPING)
         if gid is None:
             plan = _missing(key, wanted, capabilities, by, create_groups, no_add)
+            if plan.to_add and known_users is not None:
+                # A group to be created: its keys must exist as users all the same.
+                missing = {k for k in plan.to_add if _unknown(k, known_users)}
+                lost.update(dict.fromkeys(missing, f"not a user on this {backend}"))
+                plan = evolve(plan, to_add=set(plan.to_add) - missing)
             plans.append(evolve(plan, unknown={**lost, **plan.unknown}))
             continue
         seen = observed.get(gid, Observed())

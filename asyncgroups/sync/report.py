@@ -199,8 +199,15 @@ class SyncReport:
 
     @property
     def converged(self) -> bool:
-        """Whether everything attempted applied and nothing drifted."""
-        return not self.dry_run and not self.failed and not self.drift
+        """Whether everything asked for applied: nothing failed, was skipped or drifted.
+
+        A change the backend cannot make (unsupported), a key it does not know or a
+        missing group it was not allowed to create is skipped, and a sync that
+        skipped anything has not reached the desired state.
+        """
+        return (
+            not self.dry_run and not self.failed and not self.skipped and not self.drift
+        )
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Serialise the report (errors as type and message)."""

@@ -5,7 +5,6 @@ sources validate everything first and report every problem (with line numbers fo
 CSV) in one :class:`~asyncgroups.errors.InvalidInputError`; they never write.
 """
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import Literal
@@ -19,7 +18,13 @@ from asyncgroups.sync.plan import (
     map_key,
     normalise_desired,
 )
-from asyncgroups.tabular import column_names, csv_rows, problems_error, read_text
+from asyncgroups.tabular import (
+    column_names,
+    csv_rows,
+    problems_error,
+    read_json,
+    read_text,
+)
 
 __all__ = [
     "desired_from_client",
@@ -47,9 +52,14 @@ def desired_from_mapping(
 
 
 def desired_from_csv(
-    path: str | os.PathLike[str], *, encoding: str = "utf-8-sig"
+    path: str | os.PathLike[str], *, encoding: str | None = None
 ) -> Desired:
     """Read ``group,member`` rows (with that header; other columns are ignored).
+
+    Args:
+        path: the CSV file.
+        encoding: its encoding; by default UTF-8, or what a byte-order mark says
+            (see :func:`asyncgroups.tabular.read_text`).
 
     Raises:
         InvalidInputError: the file cannot be read or decoded, a column is missing,
@@ -107,21 +117,20 @@ def _cell_problem(what: str, value: str) -> str | None:
 
 
 def desired_from_json(
-    path: str | os.PathLike[str], *, encoding: str = "utf-8"
+    path: str | os.PathLike[str], *, encoding: str | None = None
 ) -> Desired:
     """Read ``{"group": ["key", ...], ...}``.
 
+    Args:
+        path: the JSON file.
+        encoding: its encoding; by default UTF-8, or what a byte-order mark says.
+
     Raises:
-        InvalidInputError: the file cannot be read or decoded, or is not JSON of
-            that shape; every problem is listed.
+        InvalidInputError: the file cannot be read or decoded, is not JSON of
+            that shape, or exceeds a size limit; every problem is listed.
     """
     source = os.fspath(path)
-    try:
-        data = json.loads(read_text(path, encoding=encoding))
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            f"{source}: line {exc.lineno}: not valid JSON ({exc.msg})"
-        ) from None
+    data = read_json(path, encoding=encoding)
     if not isinstance(data, dict):
         raise InvalidInputError(f"{source}: expected an object mapping groups to lists")
     problems: list[str] = []

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from attrs import field, frozen
 
 from asyncgroups.errors import InvalidInputError
+from asyncgroups.tabular import parse_json
 
 __all__ = ["By", "GroupPlan", "SyncPlan"]
 
@@ -134,14 +135,24 @@ class SyncPlan:
         return json.dumps(data, indent=indent, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "SyncPlan":
+    def from_json(cls, text: str | bytes, *, source: str = "plan") -> "SyncPlan":
         """Load a plan written by :meth:`to_json`.
 
+        Args:
+            text: the JSON text.
+            source: where it came from (a file name), for messages.
+
         Raises:
-            InvalidInputError: the text is not a serialised plan.
+            InvalidInputError: the text is not a serialised plan, or exceeds the
+                JSON limits of :func:`asyncgroups.tabular.parse_json`.
         """
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise InvalidInputError(f"{source}: not UTF-8 JSON") from None
+        data = parse_json(source, text)
         try:
-            data = json.loads(text)
             version, by = data.get("version"), data.get("by")
             plan = cls(
                 groups=[GroupPlan(**g) for g in data["groups"]],
@@ -151,9 +162,11 @@ class SyncPlan:
                 by=by,
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise InvalidInputError(f"not a serialised sync plan: {exc}") from None
+            raise InvalidInputError(
+                f"{source}: not a serialised sync plan: {exc}"
+            ) from None
         if version != 1 or by not in ("name", "id"):
-            raise InvalidInputError("not a version 1 sync plan")
+            raise InvalidInputError(f"{source}: not a version 1 sync plan")
         return plan
 
     def __str__(self) -> str:

@@ -65,7 +65,9 @@ async def test_groups_list_json_shows_groups_and_no_credential(
     gid = neuroio.store.seed_group("Engineering")
     assert await amain(["groups", "list", "--json"]) == 0
     out, err = capsys.readouterr()
-    groups = json.loads(out)
+    document = json.loads(out)
+    assert document["version"] == 1
+    groups = document["groups"]
     assert {"id": gid, "name": "Engineering", "description": None} in groups
     assert_no_secret(out + err, neuroio)
 
@@ -216,13 +218,13 @@ async def test_a_bad_email_in_a_periscope_csv_names_its_line(
     assert writes(periscope) == []
 
 
-async def test_max_removals_refuses_the_sync_with_exit_2(
+async def test_max_removals_refuses_the_sync_with_exit_3(
     snip: Emulator[Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    """A prune over ``--max-removals`` is refused (exit 2) and removes nothing."""
+    """A prune over ``--max-removals`` is refused (exit 3) and removes nothing."""
     use(monkeypatch, snip)
     keys = snip.store.seed_users(5)
     gid = snip.store.seed_group("Alumni", members=keys)
@@ -231,7 +233,7 @@ async def test_max_removals_refuses_the_sync_with_exit_2(
     desired = tmp_path / "desired.json"
     desired.write_text(json.dumps({"Alumni": sorted(owner | {keys[0]})}))
     argv = ["sync", "--from", str(desired), "--prune", "--max-removals", "2"]
-    assert await amain(argv) == 2
+    assert await amain(argv) == 3
     assert "error:" in capsys.readouterr().err
     assert snip.store.members(gid) == before
     assert writes(snip) == []
@@ -352,7 +354,7 @@ async def test_emulator_command_prints_its_test_credentials(
         for key, value in details["env"].items():
             monkey.setenv(key, value)
         assert await amain(["groups", "list", "--json"]) == 0
-        listed = json.loads(capsys.readouterr().out)
+        listed = json.loads(capsys.readouterr().out)["groups"]
         assert len(listed) == 5
     finally:
         monkey.undo()

@@ -71,7 +71,8 @@ async def test_prune_removes_exactly_the_extras(backend_name, emulator, client):
     assert set(report.groups[0].removed) == set(keys[10:15])
     assert not report.groups[0].failed
     assert emulator.store.members(gid) == set(keys[:10]) | kept
-    assert report.converged, str(report)
+    # An owner the prune may not remove is skipped: then the sync has not converged.
+    assert report.converged is not bool(kept), str(report)
 
 
 async def test_random_faults_still_converge_exactly(backend_name, emulator, client):
@@ -92,7 +93,7 @@ async def test_random_faults_still_converge_exactly(backend_name, emulator, clie
     assert report.failed == 0, str(report)
     for name, gid in gids.items():
         assert emulator.store.members(gid) == desired[name] | kept[name]
-    assert report.converged
+    assert report.converged is not any(kept.values())
     assert sum(emulator.faults.counts[k] for k in ("429", "503", "drop")) > 0
 
 

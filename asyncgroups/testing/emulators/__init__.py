@@ -13,6 +13,8 @@ from typing import Protocol
 from aiohttp import web
 from attrs import frozen
 
+from asyncgroups.errors import ConfigurationError
+
 __all__ = [
     "EMULATORS",
     "ENTRY_POINT_GROUP",
@@ -90,20 +92,25 @@ def get_factory(name: str) -> EmulatorFactory:
 
     Raises:
         KeyError: no emulator has that name.
+        ConfigurationError: the emulator needs a package that is not installed
+            (the message names the extra to install).
     """
-    if name not in EMULATORS:
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name == name:
-                factory: EmulatorFactory = ep.load()
-                return factory
     try:
-        target = EMULATORS[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown emulator {name!r}; available: {', '.join(available())}"
-        ) from None
-    if isinstance(target, str):
-        module, _, attr = target.partition(":")
-        found: EmulatorFactory = getattr(importlib.import_module(module), attr)
-        return found
+        if name not in EMULATORS:
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                if ep.name == name:
+                    factory: EmulatorFactory = ep.load()
+                    return factory
+        try:
+            target = EMULATORS[name]
+        except KeyError:
+            raise KeyError(
+                f"unknown emulator {name!r}; available: {', '.join(available())}"
+            ) from None
+        if isinstance(target, str):
+            module, _, attr = target.partition(":")
+            found: EmulatorFactory = getattr(importlib.import_module(module), attr)
+            return found
+    except ImportError as exc:
+        raise ConfigurationError(f"the {name} emulator cannot start: {exc}") from exc
     return target
