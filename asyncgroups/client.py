@@ -14,6 +14,7 @@ from typing import Any, Self
 
 import aiohttp
 
+from asyncgroups.arguments import check_bool, check_count, check_instance, check_seconds
 from asyncgroups.backends import connect
 from asyncgroups.backends.base import (
     BackendSession,
@@ -35,6 +36,7 @@ from asyncgroups.sync.plan import (
 from asyncgroups.sync.report import ProgressEvent, SyncReport
 from asyncgroups.transport.aiohttp import DEFAULT_MAX_BODY, AiohttpTransport
 from asyncgroups.transport.base import AsyncTransport
+from asyncgroups.transport.hooks import Hooks
 from asyncgroups.transport.stack import build_stack
 from asyncgroups.transport.stats import TransportStats
 from asyncgroups.validation import normalise_id
@@ -76,12 +78,20 @@ class Client:
         hooks: Any = None,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
-        if not isinstance(backend, GroupBackend):
-            raise ConfigurationError(
-                f"{type(backend).__name__} does not satisfy the GroupBackend protocol"
-            )
-        if concurrency < 1:
-            raise ConfigurationError("concurrency must be >= 1")
+        _check_arguments(
+            backend=backend,
+            rate_limit=rate_limit,
+            retry=retry,
+            timeout=timeout,
+            session=session,
+            transport=transport,
+            verify=verify,
+            ssl_context=ssl_context,
+            concurrency=concurrency,
+            trace_configs=trace_configs,
+            hooks=hooks,
+            max_body=max_body,
+        )
         self.backend = backend
         self.concurrency = concurrency
         self.stats = TransportStats()
@@ -236,3 +246,35 @@ class Client:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<Client backend={self.backend.name!r} {state}>"
+
+
+def _check_arguments(**arguments: Any) -> None:
+    """Refuse a wrong Client argument with a ``ConfigurationError`` naming it."""
+    error = ConfigurationError
+    if not isinstance(arguments["backend"], GroupBackend):
+        raise ConfigurationError(
+            "backend must satisfy the GroupBackend protocol (e.g. "
+            f"asyncgroups.connect(...)), not {type(arguments['backend']).__name__}"
+        )
+    check_instance(arguments["rate_limit"], "rate_limit", RateLimit, error=error)
+    check_instance(arguments["retry"], "retry", RetryPolicy, error=error)
+    check_seconds(arguments["timeout"], "timeout", error=error)
+    check_instance(arguments["session"], "session", aiohttp.ClientSession, error=error)
+    transport = arguments["transport"]
+    if transport is not None and not callable(getattr(transport, "send", None)):
+        raise ConfigurationError(
+            f"transport must be an AsyncTransport, not {type(transport).__name__}"
+        )
+    check_bool(arguments["verify"], "verify", error)
+    check_instance(arguments["ssl_context"], "ssl_context", ssl.SSLContext, error=error)
+    check_count(arguments["concurrency"], "concurrency", error=error)
+    traces = arguments["trace_configs"]
+    if isinstance(traces, str | bytes) or not isinstance(traces, Sequence):
+        raise ConfigurationError(
+            f"trace_configs must be a sequence of aiohttp.TraceConfig, "
+            f"not {type(traces).__name__}"
+        )
+    for trace in traces:
+        check_instance(trace, "trace_configs", aiohttp.TraceConfig, error=error)
+    check_instance(arguments["hooks"], "hooks", Hooks, error=error)
+    check_count(arguments["max_body"], "max_body", error=error)

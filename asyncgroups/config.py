@@ -5,6 +5,7 @@ All are frozen attrs classes validated at construction; a bad number is a
 """
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from attrs import field, frozen
@@ -28,6 +29,32 @@ def _non_negative(_: Any, attribute: Any, value: object) -> None:
         raise ConfigurationError(f"{attribute.name} must be a number")
     if not math.isfinite(value) or value < 0:
         raise ConfigurationError(f"{attribute.name} must be a finite number >= 0")
+
+
+def _statuses(value: object) -> frozenset[int]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ConfigurationError(
+            f"statuses must be a collection of HTTP status codes, "
+            f"not {type(value).__name__}"
+        )
+    codes = list(value)
+    for code in codes:
+        if (
+            isinstance(code, bool)
+            or not isinstance(code, int)
+            or not 100 <= code <= 599
+        ):
+            raise ConfigurationError(
+                "statuses must hold HTTP status codes (ints from 100 to 599)"
+            )
+    return frozenset(codes)
+
+
+def _boolean(_: Any, attribute: Any, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigurationError(
+            f"{attribute.name} must be True or False, not {type(value).__name__}"
+        )
 
 
 def _at_least_one(_: Any, attribute: Any, value: object) -> None:
@@ -91,9 +118,9 @@ class RetryPolicy:
     budget: float | None = field(default=500.0, validator=_positive)
     budget_refill: float = field(default=0.1, validator=_non_negative)
     statuses: frozenset[int] = field(
-        default=frozenset({429, 502, 503, 504}), converter=frozenset
+        default=frozenset({429, 502, 503, 504}), converter=_statuses
     )
-    jitter: bool = True
+    jitter: bool = field(default=True, validator=_boolean)
 
     @classmethod
     def off(cls) -> "RetryPolicy":
@@ -117,7 +144,7 @@ class RateLimit:
     per_second: float | None = field(default=None, validator=_positive)
     burst: int | None = field(default=None, validator=_at_least_one)
     max_concurrency: int | None = field(default=None, validator=_at_least_one)
-    adaptive: bool = False
+    adaptive: bool = field(default=False, validator=_boolean)
     store: Any = field(default=None, eq=False)
 
     @property

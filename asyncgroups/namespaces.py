@@ -17,6 +17,7 @@ from collections.abc import (
 )
 from typing import Any, Protocol, cast
 
+from asyncgroups.arguments import check_callable
 from asyncgroups.backends.base import (
     BackendSession,
     Capability,
@@ -42,7 +43,7 @@ from asyncgroups.batching import (
 )
 from asyncgroups.errors import InvalidInputError, UnsupportedOperationError
 from asyncgroups.models import BatchResult, Group, Member, User
-from asyncgroups.validation import check_name, normalise_id
+from asyncgroups.validation import check_length, check_name, normalise_id
 
 
 class _Host(Protocol):
@@ -97,6 +98,8 @@ def _extra(
 def _text(value: object, what: str) -> None:
     if value is not None and not isinstance(value, str):
         raise InvalidInputError(f"{what} must be a string, not {type(value).__name__}")
+    if value is not None:
+        check_length(value, what)
 
 
 class _Namespace:
@@ -148,6 +151,7 @@ class GroupsAPI(_Namespace):
         """
         session: GroupCreator = self._session(Capability.GROUPS_CREATE, "create groups")
         check_name(name)
+        check_length(name, "name")
         _text(description, "description")
         fields = _extra(extra, _GROUP_COMMON)
         return await session.create_group(name, description=description, **fields)
@@ -179,6 +183,7 @@ class GroupsAPI(_Namespace):
         session: GroupUpdater = self._session(Capability.GROUPS_UPDATE, "update groups")
         if name is not None:
             check_name(name)
+            check_length(name, "name")
         _text(description, "description")
         gid = normalise_id(group_id, "group id")
         fields = _extra(extra, _GROUP_COMMON)
@@ -443,6 +448,7 @@ class MembersAPI(_Namespace):
     ) -> dict[str, BatchResult]:
         if not isinstance(memberships, Mapping):
             raise InvalidInputError("memberships must map group ids to member keys")
+        check_callable(on_chunk, "on_chunk")
         normalised: dict[str, list[str]] = {}
         for group, keys in memberships.items():
             gid = self._client._check_group_id(group)

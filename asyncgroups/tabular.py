@@ -34,6 +34,7 @@ __all__ = [
     "csv_records",
     "csv_rows",
     "email_problem",
+    "file_name",
     "find_column",
     "first_value",
     "is_email",
@@ -86,7 +87,23 @@ def check_encoding(encoding: str | None) -> None:
     try:
         codecs.lookup(encoding)
     except (LookupError, TypeError):
-        raise InvalidInputError(f"encoding: unknown encoding {encoding!r}") from None
+        raise InvalidInputError(
+            f"encoding: {encoding!r} is not an encoding Python knows "
+            "(e.g. utf-8, utf-16, cp1252, latin-1)"
+        ) from None
+
+
+def file_name(path: object) -> str:
+    """``path`` as a string, refusing what is not a file name.
+
+    Raises:
+        InvalidInputError: ``path`` is not a str or ``os.PathLike``.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise InvalidInputError(
+            f"path must be a file name (str or os.PathLike), not {type(path).__name__}"
+        )
+    return os.fspath(path)
 
 
 def read_text(path: "str | os.PathLike[str]", *, encoding: str | None = None) -> str:
@@ -103,7 +120,7 @@ def read_text(path: "str | os.PathLike[str]", *, encoding: str | None = None) ->
             bad byte and the ``--encoding`` option).
     """
     check_encoding(encoding)
-    source = os.fspath(path)
+    source = file_name(path)
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -198,7 +215,7 @@ def read_json(path: "str | os.PathLike[str]", *, encoding: str | None = None) ->
     Raises:
         InvalidInputError: unreadable, undecodable, not JSON or over a limit.
     """
-    return parse_json(os.fspath(path), read_text(path, encoding=encoding))
+    return parse_json(file_name(path), read_text(path, encoding=encoding))
 
 
 def csv_rows(source: str, text: str) -> Iterator[tuple[int, list[str]]]:

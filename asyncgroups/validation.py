@@ -18,6 +18,7 @@ __all__ = [
     "check_email",
     "check_header_value",
     "check_id",
+    "check_length",
     "check_name",
     "check_path_segment",
     "has_control_chars",
@@ -28,6 +29,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PATH_CHARS = frozenset("/?#")
 # Deliberately loose: one "@", something on each side, no spaces or controls.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: The longest id, key or name accepted as input (no API uses longer ones).
+MAX_LENGTH = 4096
 
 
 def has_control_chars(value: str) -> bool:
@@ -49,7 +52,20 @@ def normalise_id(value: str | int, what: str = "id") -> str:
         )
     text = str(value)
     check_id(text, what)
+    check_length(text, what)
     return text
+
+
+def check_length(value: str, what: str = "id") -> None:
+    """Refuse input text longer than :data:`MAX_LENGTH` characters.
+
+    Raises:
+        InvalidInputError: naming ``what`` and the length (not the value).
+    """
+    if len(value) > MAX_LENGTH:
+        raise InvalidInputError(
+            f"{what} is {len(value):,} characters long; the limit is {MAX_LENGTH:,}"
+        )
 
 
 def check_id(value: str, what: str = "id") -> None:

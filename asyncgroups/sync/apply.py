@@ -17,6 +17,7 @@ from typing import Any
 
 from attrs import define, field
 
+from asyncgroups.arguments import check_bool, check_callable, check_count
 from asyncgroups.batching import first_exception
 from asyncgroups.errors import (
     AsyncGroupsError,
@@ -259,6 +260,20 @@ async def _verify(
     return verified
 
 
+def _check_arguments(
+    plan: object, max_removals: object, concurrency: object, on_progress: object
+) -> None:
+    """Refuse a wrong ``apply`` argument before any request, naming it."""
+    if not isinstance(plan, SyncPlan):
+        raise InvalidInputError(
+            f"plan must be a SyncPlan (from plan_sync or SyncPlan.from_json), "
+            f"not {type(plan).__name__}"
+        )
+    removal_limit(0, max_removals)  # type: ignore[arg-type]
+    check_count(concurrency, "concurrency", optional=True)
+    check_callable(on_progress, "on_progress")
+
+
 async def apply(
     client: SyncClient,
     plan: SyncPlan,
@@ -298,6 +313,14 @@ async def apply(
             made against another backend. Nothing was written.
         PartialSyncError: ``raise_on_error`` is set and some changes failed.
     """
+    _check_arguments(plan, max_removals, concurrency, on_progress)
+    for flag, name in (
+        (raise_on_error, "raise_on_error"),
+        (dry_run, "dry_run"),
+        (replan, "replan"),
+        (verify, "verify"),
+    ):
+        check_bool(flag, name)
     started = time.monotonic()
     before = client.stats.snapshot()
     if plan.backend and plan.backend != client.backend_name:

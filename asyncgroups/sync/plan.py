@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from attrs import evolve
 
+from asyncgroups.arguments import call_key_map, check_bool, check_count, check_key_map
 from asyncgroups.capabilities import Capability
 from asyncgroups.errors import InvalidInputError
 from asyncgroups.sync.observe import (
@@ -59,10 +60,13 @@ _PROTECTED_ROLES = frozenset({"owner"})
 
 
 def map_key(key: str, key_map: KeyMap) -> str | None:
-    """Translate one key through ``key_map`` (``None``: it has no translation)."""
-    if isinstance(key_map, Mapping):
-        return key_map.get(key)
-    return key_map(key)
+    """Translate one key through ``key_map`` (``None``: it has no translation).
+
+    Raises:
+        InvalidInputError: ``key_map`` gave something other than a non-empty
+            string or ``None``.
+    """
+    return call_key_map(key, key_map)
 
 
 def normalise_desired(
@@ -75,7 +79,10 @@ def normalise_desired(
             groups normalise to the same key (``1`` and ``"1"``).
     """
     if not isinstance(desired, Mapping):
-        raise InvalidInputError("desired state must map groups to member keys")
+        raise InvalidInputError(
+            "desired state must map groups to member keys, "
+            f"not {type(desired).__name__}"
+        )
     result: dict[str, frozenset[str]] = {}
     spelt: dict[str, object] = {}
     for group, keys in desired.items():
@@ -252,6 +259,10 @@ async def plan_sync(
     """
     if by not in ("name", "id"):
         raise InvalidInputError("by must be 'name' or 'id'")
+    check_bool(prune, "prune")
+    check_bool(create_groups, "create_groups")
+    check_key_map(key_map)
+    check_count(concurrency, "concurrency", optional=True)
     wanted = normalise_desired(desired)
     unmapped: dict[str, frozenset[str]] = {}
     if key_map is not None:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
+from asyncgroups.arguments import check_choice, check_key_map
 from asyncgroups.errors import InvalidInputError
 from asyncgroups.models import Member
 from asyncgroups.sync.plan import (
@@ -21,6 +22,7 @@ from asyncgroups.sync.plan import (
 from asyncgroups.tabular import (
     column_names,
     csv_rows,
+    file_name,
     problems_error,
     read_json,
     read_text,
@@ -66,7 +68,7 @@ def desired_from_csv(
             or rows are malformed or duplicated; every problem is listed with its
             line number.
     """
-    source = os.fspath(path)
+    source = file_name(path)
     problems: list[str] = []
     first_seen: dict[tuple[str, str], int] = {}
     desired: dict[str, set[str]] = {}
@@ -129,7 +131,7 @@ def desired_from_json(
         InvalidInputError: the file cannot be read or decoded, is not JSON of
             that shape, or exceeds a size limit; every problem is listed.
     """
-    source = os.fspath(path)
+    source = file_name(path)
     data = read_json(path, encoding=encoding)
     if not isinstance(data, dict):
         raise InvalidInputError(f"{source}: expected an object mapping groups to lists")
@@ -185,6 +187,23 @@ async def desired_from_client(
             no translation (all are listed).
         AsyncGroupsError: a listing failed (a partial listing is never used).
     """
+    if not hasattr(source, "groups") or not hasattr(source, "members"):
+        raise InvalidInputError(
+            f"source must be a Client to read from, not {type(source).__name__}"
+        )
+    if isinstance(groups, str | bytes):
+        raise InvalidInputError(
+            "groups must be a collection of group names or ids, not a single "
+            "string (wrap one group in a list)"
+        )
+    if groups is not None and not isinstance(groups, Iterable | Mapping):
+        raise InvalidInputError(
+            f"groups must be a collection of group names or ids, "
+            f"not {type(groups).__name__}"
+        )
+    if key_map != "email":
+        check_key_map(key_map)
+    check_choice(by, "by", ("name", "id"))
     wanted: dict[str, str] | None
     if groups is None:
         wanted = None
