@@ -53,13 +53,18 @@ class Activity:
     @contextmanager
     def phase(self, label: str) -> Iterator[None]:
         """Count the requests answered while the block runs on a progress bar."""
-        with self._out.progress(label, unit="requests") as bar:
-            self._bar, self._start = bar, self.responses
-            try:
-                yield
-            finally:
-                bar.update(self.responses - self._start)
-                self._bar = None
+        with self._out.progress(label, unit="requests") as bar, self.counting(bar):
+            yield
+
+    @contextmanager
+    def counting(self, bar: ProgressBar) -> Iterator[None]:
+        """Count the requests answered while the block runs on ``bar``."""
+        self._bar, self._start = bar, self.responses
+        try:
+            yield
+        finally:
+            bar.update(self.responses - self._start)
+            self._bar = None
 
     def _on_response(self, event: ag.ResponseEvent) -> None:
         self.responses += 1

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from attrs import frozen
@@ -26,7 +26,7 @@ from asyncgroups.sync.plan import SyncPlan
 from asyncgroups.sync.report import SyncReport
 from asyncgroups.testing import Emulator, serve_emulator
 
-__all__ = ["DemoSizes", "register", "run_demo"]
+__all__ = ["COLUMNS", "LEGEND", "DemoSizes", "register", "run_demo", "show_table"]
 
 
 @frozen
@@ -237,6 +237,8 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
         for plan in plans:
             out.info(_plan_text(plan))
         apply_started = time.monotonic()
+        # Faults are counted while applying, as the reports count requests.
+        before = {e.name: dict(e.faults.counts) for e in emus.values()}
         with out.progress_bars() as bars:
             reports: list[SyncReport] = await asyncio.gather(
                 *(
@@ -251,6 +253,13 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
                 )
             )
         apply_seconds = time.monotonic() - apply_started
+        faults = {
+            e.name: {
+                kind: count - before[e.name].get(kind, 0)
+                for kind, count in e.faults.counts.items()
+            }
+            for e in emus.values()
+        }
         replans: list[SyncPlan] = await asyncio.gather(
             *(
                 c.plan_sync(job.desired, prune=job.prune)
@@ -258,7 +267,6 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
             )
         )
         stored = [_store_converged(job) for job in jobs]
-        faults = {e.name: dict(e.faults.counts) for e in emus.values()}
     total_seconds = time.monotonic() - started
     converged = (
         all(r.converged for r in reports)
@@ -299,36 +307,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
     if out.json_mode:
         out.json(summary)
     else:
-        out.table(
-            [
-                "backend",
-                "applied",
-                "failed",
-                "reqs",
-                "retries",
-                "429s",
-                "429/503/drop",
-                "secs",
-                "ops/s",
-                "re-plan",
-            ],
-            [
-                (
-                    row["backend"],
-                    row["applied"],
-                    row["failed"],
-                    row["requests"],
-                    row["retries"],
-                    row["throttled"],
-                    _faults_text(row["faults"]),
-                    f"{row['seconds']:.2f}",
-                    f"{row['operations_per_second']:.0f}",
-                    f"{row['replan_operations']} ops",
-                )
-                for row in results
-            ],
-            title="demo: sync under injected faults (429/503/drop: injected)",
-        )
+        show_table(out, results)
         out.line(
             f"{applied} operations in {apply_seconds:.1f} s "
             f"({summary['operations_per_second']:.0f}/s), {total_seconds:.1f} s in all"
@@ -353,6 +332,48 @@ def _plan_text(plan: SyncPlan) -> str:
         f"plan {plan.backend:<9}: {len(plan.groups)} groups, {creates} to create, "
         f"{adds} to add, {removes} to remove ({plan.operations} ops)"
     )
+
+
+#: The demo table's columns, and the line beneath it that explains them.
+COLUMNS = (
+    "backend",
+    "applied",
+    "failed",
+    "reqs",
+    "retries",
+    "faults",
+    "secs",
+    "ops/s",
+    "replan",
+)
+LEGEND = "faults: 429/503/dropped injected; reqs include retries; replan 0 = converged"
+
+
+def show_table(out: Output, results: Sequence[Mapping[str, Any]]) -> None:
+    """The demo's table (one row per backend) and the legend beneath it.
+
+    Kept narrow (short headers, numbers only) so that it fits 80 columns for
+    any number of backends.
+    """
+    out.table(
+        COLUMNS,
+        [
+            (
+                row["backend"],
+                row["applied"],
+                row["failed"],
+                row["requests"],
+                row["retries"],
+                _faults_text(row["faults"]),
+                f"{row['seconds']:.1f}",
+                f"{row['operations_per_second']:.0f}",
+                row["replan_operations"],
+            )
+            for row in results
+        ],
+        title="demo: sync under injected faults",
+    )
+    out.line(LEGEND)
 
 
 def _faults_text(counts: Mapping[str, int]) -> str:

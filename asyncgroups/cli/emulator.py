@@ -11,7 +11,7 @@ import contextlib
 import signal
 
 from asyncgroups.cli.config import env_name
-from asyncgroups.cli.output import Output
+from asyncgroups.cli.output import Output, plural
 from asyncgroups.errors import ConfigurationError
 from asyncgroups.testing import available, serve_emulator
 
@@ -87,7 +87,10 @@ async def run_emulator(args: argparse.Namespace, out: Output) -> int:
             )
         else:
             out.line(f"{emu.name} emulator listening on {emu.url}")
-            out.line(f"seeded {len(keys)} users and {len(group_ids)} groups")
+            out.line(
+                f"seeded {plural(len(keys), 'user')} and "
+                f"{plural(len(group_ids), 'group')}"
+            )
             out.line(
                 "test credentials (made up by this emulator; they open nothing else):"
             )

@@ -11,7 +11,7 @@ from asyncgroups.cli.config import (
     build_backend,
     build_client,
 )
-from asyncgroups.cli.output import Output
+from asyncgroups.cli.output import Output, plural
 from asyncgroups.errors import NotFoundError
 
 __all__ = ["add_common_arguments", "register", "resolve_groups"]
@@ -60,7 +60,7 @@ async def list_groups(args: argparse.Namespace, out: Output) -> int:
         out.table(
             ["id", "name", "description"],
             [(g.id, g.name, g.description) for g in groups],
-            title=f"{len(groups)} groups",
+            title=plural(len(groups), "group"),
         )
     return 0
 

@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from asyncgroups.cli.output import MissingExtraError, Output, require_rich
+from asyncgroups.cli.output import Output
 from asyncgroups.errors import (
     AsyncGroupsError,
     ConfigurationError,
@@ -118,12 +118,8 @@ async def amain(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    # Without the ``cli`` extra (rich) the output is plain lines, on a terminal too.
     out = Output(json_mode=bool(getattr(args, "json", False)))
-    try:
-        require_rich()
-    except MissingExtraError as exc:
-        out.fail(str(exc), EXIT_USAGE)
-        return EXIT_USAGE
     try:
         return await handler(args, out)
     except asyncio.CancelledError:

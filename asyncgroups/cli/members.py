@@ -15,7 +15,7 @@ import pathlib
 from asyncgroups.cli.activity import Activity
 from asyncgroups.cli.config import build_backend, build_client
 from asyncgroups.cli.groups import add_common_arguments, resolve_groups
-from asyncgroups.cli.output import Output
+from asyncgroups.cli.output import Output, plural
 from asyncgroups.errors import ConfigurationError
 from asyncgroups.models import Member
 
@@ -76,7 +76,7 @@ async def list_members(args: argparse.Namespace, out: Output) -> int:
         out.table(
             ["key", "email", "role"],
             [(m.key, m.email, m.role) for m in members],
-            title=f"{group.name}: {len(members)} members",
+            title=f"{group.name}: {plural(len(members), 'member')}",
         )
     return 0
 
@@ -117,7 +117,8 @@ async def export_members(args: argparse.Namespace, out: Output) -> int:
             )
         else:
             out.line(
-                f"wrote {total} memberships of {len(state)} groups to {args.output}"
+                f"wrote {plural(total, 'membership')} of {plural(len(state), 'group')} "
+                f"to {args.output}"
             )
     else:
         out.write(text)

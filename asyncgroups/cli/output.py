@@ -29,6 +29,7 @@ __all__ = [
     "ProgressBar",
     "ProgressBars",
     "error_document",
+    "plural",
     "require_rich",
 ]
 
@@ -46,7 +47,7 @@ class MissingExtraError(RuntimeError):
 
 
 def require_rich() -> None:
-    """Check that rich can be imported.
+    """Check that rich can be imported (without it, output is plain everywhere).
 
     Raises:
         MissingExtraError: it cannot; the message says how to install it.
@@ -151,8 +152,10 @@ class Output:
         self.json_mode = json_mode
         self.stdout = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
-        self._fancy_out = _isatty(self.stdout) if fancy is None else fancy
-        self._fancy_err = _isatty(self.stderr) if fancy is None else fancy
+        # Without rich (the ``cli`` extra), a terminal gets the plain output too.
+        drawn = fancy if fancy is not None else _has_rich()
+        self._fancy_out = _isatty(self.stdout) and drawn if fancy is None else fancy
+        self._fancy_err = _isatty(self.stderr) and drawn if fancy is None else fancy
         self._console: Console | None = None
         self._err_console: Console | None = None
         #: Whether a JSON document was printed (a command prints one at most).
@@ -256,9 +259,12 @@ class Output:
             from rich.box import SIMPLE_HEAD
             from rich.table import Table
 
-            table = Table(title=title, box=SIMPLE_HEAD)
+            # One space between columns and none at the edges: narrow tables keep
+            # every cell whole on an 80-column terminal; a wider cell folds
+            # onto more lines, never cut short.
+            table = Table(title=title, box=SIMPLE_HEAD, padding=(0, 0))
             for column in columns:
-                table.add_column(column)
+                table.add_column(column, overflow="fold")
             for row in rows:
                 table.add_row(*("" if v is None else str(v) for v in row))
             self._out().print(table)
@@ -291,9 +297,7 @@ class Output:
             unit: what is counted ("requests"), shown after the count.
         """
         with self.progress_bars(every=every) as bars:
-            yield bars.add(
-                f"{label} ({unit})" if unit and bars.fancy else label, total, unit=unit
-            )
+            yield bars.add(label, total, unit=unit)
 
     @contextmanager
     def progress_bars(self, *, every: float = 2.0) -> Iterator["ProgressBars"]:
@@ -353,14 +357,18 @@ class ProgressBars:
             bar = _PlainProgress(self._stream, label, total, self._every, unit)
             self._plain.append(bar)
             return bar
-        return _RichProgress(
-            self._progress, self._progress.add_task(label, total=total)
-        )
+        text = f"{label} ({unit})" if unit else label
+        return _RichProgress(self._progress, self._progress.add_task(text, total=total))
 
     def finish(self) -> None:
         """Write the final line of every plain bar."""
         for bar in self._plain:
             bar.finish()
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``"1 group"``, ``"2 groups"``: a count and the word that agrees with it."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def error_document(error: BaseException | str, exit_code: int) -> dict[str, Any]:
@@ -410,6 +418,14 @@ def _silence(stream: IO[str]) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stream.fileno())
         os.close(devnull)
+
+
+def _has_rich() -> bool:
+    try:
+        require_rich()
+    except MissingExtraError:
+        return False
+    return True
 
 
 def _isatty(stream: IO[str]) -> bool:

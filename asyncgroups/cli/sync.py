@@ -244,15 +244,20 @@ async def run_sync(args: argparse.Namespace, out: Output) -> int:
             plan = await _plan(args, client, activity)
         if not out.json_mode:
             out.info(str(plan).splitlines()[-1])
-        with out.progress(f"sync {client.backend.name}", total=plan.operations) as bar:
+        name = client.backend.name
+        with out.progress_bars() as bars:
+            # Requests show the re-read before any write, then the writes.
+            requests = bars.add(f"requests {name}", unit="requests")
+            bar = bars.add(f"sync {name}", plan.operations)
             tally = ApplyTally(plan.operations, progress_callback(bar))
             try:
-                report = await client.apply(
-                    plan,
-                    max_removals=args.max_removals,
-                    on_progress=tally,
-                    dry_run=args.dry_run,
-                )
+                with activity.counting(requests):
+                    report = await client.apply(
+                        plan,
+                        max_removals=args.max_removals,
+                        on_progress=tally,
+                        dry_run=args.dry_run,
+                    )
             except asyncio.CancelledError:
                 _show_interrupted(out, tally)
                 raise

@@ -24,7 +24,7 @@ from asyncgroups.cli.config import (
     env_name,
 )
 from asyncgroups.cli.files import SiteKey, read_emails, read_sites
-from asyncgroups.cli.output import Output
+from asyncgroups.cli.output import Output, plural
 from asyncgroups.errors import (
     AsyncGroupsError,
     ConfigurationError,
@@ -192,7 +192,7 @@ async def add_to_sites(args: argparse.Namespace, out: Output) -> int:
         out.table(
             ["site", "status", "detail"],
             rows,
-            title=f"{args.email} on {len(rows)} sites",
+            title=f"{args.email} on {plural(len(rows), 'site')}",
         )
     return 1 if failed else 0
 

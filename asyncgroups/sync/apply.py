@@ -10,22 +10,20 @@ outcome in a :class:`~asyncgroups.SyncReport`.
 
 import asyncio
 import inspect
-import math
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import define, field
 
-from asyncgroups.arguments import check_bool, check_callable, check_count
 from asyncgroups.batching import first_exception
 from asyncgroups.errors import (
     AsyncGroupsError,
-    InvalidInputError,
     PartialSyncError,
     SyncAbortedError,
 )
 from asyncgroups.models import BatchResult
+from asyncgroups.sync.checks import check_apply_arguments, removal_limit
 from asyncgroups.sync.plan import (
     GroupPlan,
     SyncClient,
@@ -47,30 +45,6 @@ __all__ = ["apply", "removal_limit"]
 ProgressCallback = Callable[[ProgressEvent], Any]
 
 DRY_RUN = "dry run"
-
-
-def removal_limit(observed: int, max_removals: int | float | None) -> int:
-    """The most removals allowed from a group with ``observed`` members.
-
-    Args:
-        observed: members the plan observed.
-        max_removals: a count, a fraction (``0.0``-``1.0``) of ``observed``, or
-            ``None`` for the default: 10% of ``observed``, at least 10.
-
-    Raises:
-        InvalidInputError: ``max_removals`` is negative, or a fraction above 1.
-    """
-    if max_removals is None:
-        return max(10, math.ceil(observed * 0.1))
-    if isinstance(max_removals, bool) or not isinstance(max_removals, int | float):
-        raise InvalidInputError("max_removals must be an int count or a float fraction")
-    if isinstance(max_removals, float):
-        if not 0.0 <= max_removals <= 1.0:
-            raise InvalidInputError("a max_removals fraction must be within 0.0-1.0")
-        return math.floor(observed * max_removals)
-    if max_removals < 0:
-        raise InvalidInputError("max_removals must not be negative")
-    return max_removals
 
 
 def _guard_removals(plan: SyncPlan, max_removals: int | float | None) -> None:
@@ -260,20 +234,6 @@ async def _verify(
     return verified
 
 
-def _check_arguments(
-    plan: object, max_removals: object, concurrency: object, on_progress: object
-) -> None:
-    """Refuse a wrong ``apply`` argument before any request, naming it."""
-    if not isinstance(plan, SyncPlan):
-        raise InvalidInputError(
-            f"plan must be a SyncPlan (from plan_sync or SyncPlan.from_json), "
-            f"not {type(plan).__name__}"
-        )
-    removal_limit(0, max_removals)  # type: ignore[arg-type]
-    check_count(concurrency, "concurrency", optional=True)
-    check_callable(on_progress, "on_progress")
-
-
 async def apply(
     client: SyncClient,
     plan: SyncPlan,
@@ -313,14 +273,16 @@ async def apply(
             made against another backend. Nothing was written.
         PartialSyncError: ``raise_on_error`` is set and some changes failed.
     """
-    _check_arguments(plan, max_removals, concurrency, on_progress)
-    for flag, name in (
-        (raise_on_error, "raise_on_error"),
-        (dry_run, "dry_run"),
-        (replan, "replan"),
-        (verify, "verify"),
-    ):
-        check_bool(flag, name)
+    check_apply_arguments(
+        plan,
+        max_removals,
+        concurrency,
+        on_progress,
+        raise_on_error=raise_on_error,
+        dry_run=dry_run,
+        replan=replan,
+        verify=verify,
+    )
     started = time.monotonic()
     before = client.stats.snapshot()
     if plan.backend and plan.backend != client.backend_name:

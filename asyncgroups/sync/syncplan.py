@@ -186,9 +186,13 @@ class SyncPlan:
         removes = sum(len(g.to_remove) for g in self.groups)
         unsupported = sum(len(g.unsupported) for g in self.groups)
         unknown = sum(len(g.unknown) for g in self.groups)
+        groups = "1 group" if len(self.groups) == 1 else f"{len(self.groups)} groups"
+        operations = (
+            "1 operation" if self.operations == 1 else f"{self.operations} operations"
+        )
         lines.append(
-            f"{len(self.groups)} groups: {creates} to create, {adds} to add, "
+            f"{groups}: {creates} to create, {adds} to add, "
             f"{removes} to remove, {unsupported} unsupported, {unknown} unknown "
-            f"({self.operations} operations)"
+            f"({operations})"
         )
         return "\n".join(lines)

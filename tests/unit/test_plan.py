@@ -321,7 +321,7 @@ def test_readable_diff_marks_every_kind_of_change():
     for line in ("  + a", "  - b", "  ! c (cannot add)", "  ? d (not a user)"):
         assert line in text.splitlines()
     assert text.splitlines()[-1].startswith(
-        "1 groups: 0 to create, 1 to add, 1 to remove"
+        "1 group: 0 to create, 1 to add, 1 to remove"
     )
 
 

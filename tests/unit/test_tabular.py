@@ -14,12 +14,16 @@ from asyncgroups.cli.files import check_member_emails, read_emails, read_sites
 from asyncgroups.sync import desired_from_csv, desired_from_json
 from asyncgroups.tabular import (
     EMAIL_COLUMNS,
+    MAX_CELL,
+    MAX_DEPTH,
+    MAX_DIGITS,
     csv_records,
     csv_rows,
     email_problem,
     find_column,
     first_value,
     is_email,
+    parse_json,
     problems_error,
     read_text,
 )
@@ -185,3 +189,71 @@ def test_check_member_emails_names_the_csv_line(tmp_path: Path) -> None:
         ag.InvalidInputError, match="line 3: 'x' is not an e-mail address"
     ):
         check_member_emails(str(path), {})
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_read_text_follows_a_byte_order_mark(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "bom.csv"
+    text = "group,member\r\nÉquipe,zoë@example.com\r\n"
+    bom = {"utf-16-le": "\ufeff", "utf-16-be": "\ufeff"}.get(encoding, "")
+    path.write_bytes((bom + text).encode(encoding))
+    assert read_text(path) == text
+
+
+def test_read_text_names_the_line_and_the_option(tmp_path: Path) -> None:
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes("group,member\nok,a\n\u201cquoted\u201d,b\n".encode("cp1252"))
+    with pytest.raises(ag.InvalidInputError) as caught:
+        read_text(path)
+    message = str(caught.value)
+    assert f"{path}: line 3: not UTF-8 text (byte 0x93)" in message
+    assert "--encoding cp1252" in message
+    assert read_text(path, encoding="cp1252").splitlines()[2] == "\u201cquoted\u201d,b"
+
+
+def test_an_unknown_encoding_names_the_argument(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.csv", "a\n")
+    with pytest.raises(ag.InvalidInputError, match="encoding: 'nope' is not an"):
+        read_text(path, encoding="nope")
+
+
+def test_a_cell_over_the_limit_names_its_line() -> None:
+    text = "group,member\ng," + "x" * (MAX_CELL + 1) + "\n"
+    with pytest.raises(ag.InvalidInputError, match=r"f\.csv: line 2: a cell of 4,097"):
+        list(csv_rows("f.csv", text))
+    assert (
+        list(csv_rows("f.csv", "a\n" + "y" * MAX_CELL + "\n"))[1][1][0]
+        == "y" * MAX_CELL
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "nested deeper", id="depth"),
+        pytest.param("[" * 100_000, "nested deeper", id="recursion"),
+        pytest.param('{\n"a":\n' + "1" * (MAX_DIGITS + 1) + "}", "line 3: a number of 41 digits", id="int"),
+        pytest.param("[0." + "5" * 5000 + "]", "a number of 5,001 digits", id="float"),
+        pytest.param('["' + "s" * (MAX_CELL + 1) + '"]', "line 1: a string of 4,097", id="string"),
+        pytest.param('{"' + "k" * (MAX_CELL + 1) + '": 1}', "a string of 4,097", id="key"),
+        pytest.param('{"a": [1, }', "line 1: not valid JSON", id="syntax"),
+    ],
+)  # fmt: skip
+def test_parse_json_limits(text: str, message: str) -> None:
+    with pytest.raises(ag.InvalidInputError, match=message):
+        parse_json("in.json", text)
+
+
+def test_parse_json_within_the_limits() -> None:
+    nested = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert parse_json("in.json", nested) is not None
+    big = int("9" * MAX_DIGITS)
+    assert parse_json("in.json", f'{{"a": {big}, "b": "{"1" * 60}"}}') == {
+        "a": big,
+        "b": "1" * 60,
+    }
+
+
+def test_a_path_that_is_not_a_path_is_refused() -> None:
+    with pytest.raises(ag.InvalidInputError, match="path must be a file name"):
+        read_text(3)  # type: ignore[arg-type]
