@@ -20,7 +20,7 @@ from typing import Any
 from attrs import frozen
 
 import asyncgroups as ag
-from asyncgroups.cli.output import Output
+from asyncgroups.cli.output import Output, plural
 from asyncgroups.cli.sync import progress_callback
 from asyncgroups.sync.plan import SyncPlan
 from asyncgroups.sync.report import SyncReport
@@ -329,8 +329,9 @@ def _plan_text(plan: SyncPlan) -> str:
     removes = sum(len(g.to_remove) for g in plan.groups)
     creates = sum(g.create for g in plan.groups)
     return (
-        f"plan {plan.backend:<9}: {len(plan.groups)} groups, {creates} to create, "
-        f"{adds} to add, {removes} to remove ({plan.operations} ops)"
+        f"plan {plan.backend:<9}: {plural(len(plan.groups), 'group')}, "
+        f"{creates} to create, {adds} to add, {removes} to remove "
+        f"({plural(plan.operations, 'op')})"
     )
 
 
