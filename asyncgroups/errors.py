@@ -53,7 +53,11 @@ __all__ = [
     "SyncAbortedError",
     "TransportError",
     "UnsupportedOperationError",
+    "outcome_unknown",
 ]
+
+#: Gateway statuses after which the upstream may or may not have applied a write.
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
 class AsyncGroupsError(Exception):
@@ -306,6 +310,28 @@ class PartialSyncError(ExceptionGroup[AsyncGroupsError], AsyncGroupsError):
     ) -> "PartialSyncError":
         """Build a group of the same kind holding ``excs`` and the same report."""
         return PartialSyncError(self.message, excs, self.report)
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether a write that raised ``error`` may or may not have been applied.
+
+    The one rule the library applies everywhere (a create's reconciliation, a
+    removal's re-check, a sync report's *unknown* outcome): the request was sent
+    but its answer was lost.
+
+    - :class:`ConnectionDroppedError`: the connection closed mid-exchange, possibly
+      after the server applied the request.
+    - :class:`RequestTimeoutError`: no answer in time; the server may still apply it.
+    - :class:`ServerError` with 502, 503 or 504: a gateway answered, and its upstream
+      may have applied the request before the gateway gave up.
+
+    Everything else is a definite outcome: :class:`ConnectError` sent nothing, a
+    429 (:class:`RateLimitedError`) was not applied, other API errors are the
+    server's refusal.
+    """
+    if isinstance(error, ConnectionDroppedError | RequestTimeoutError):
+        return True
+    return isinstance(error, ServerError) and error.status in _GATEWAY_STATUSES
 
 
 def _rebuild(

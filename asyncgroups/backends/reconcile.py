@@ -1,24 +1,21 @@
 """Reconciling a create whose outcome is unknown, so a retry cannot duplicate it.
 
 A POST whose connection dropped after sending (or timed out), or that a gateway
-answered 502/503/504, may or may not have been applied. The retrying transport does not blindly re-send it; the backend looks the
-object up with its own rule (by unique name, by e-mail, or by owner and creation time)
-and re-sends only if it is not there.
+answered 502/503/504, may or may not have been applied
+(:func:`~asyncgroups.errors.outcome_unknown` is the rule). The retrying transport
+does not blindly re-send it; the backend looks the object up with its own rule
+(by unique name, by e-mail, or by owner and creation time) and re-sends only if it
+is not there.
 """
 
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from asyncgroups.errors import ConnectionDroppedError, RequestTimeoutError, ServerError
+from asyncgroups.errors import AsyncGroupsError, outcome_unknown
 
 __all__ = ["create_reconciled"]
 
 T = TypeVar("T")
-
-_UNKNOWN_OUTCOME = (ConnectionDroppedError, RequestTimeoutError)
-
-#: Gateway statuses after which the upstream may or may not have applied a create.
-_GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
 async def create_reconciled(
@@ -42,10 +39,8 @@ async def create_reconciled(
     for _ in range(max(1, attempts)):
         try:
             return await send()
-        except _UNKNOWN_OUTCOME as exc:
-            last = exc
-        except ServerError as exc:
-            if exc.status not in _GATEWAY_STATUSES:
+        except AsyncGroupsError as exc:
+            if not outcome_unknown(exc):
                 raise
             last = exc
         found = await find()

@@ -7,7 +7,13 @@ Client interface only, so it works for every backend, third-party ones included.
 
 from asyncgroups.sync.apply import apply, removal_limit
 from asyncgroups.sync.plan import GroupPlan, SyncPlan, plan_sync
-from asyncgroups.sync.report import GroupDrift, GroupReport, ProgressEvent, SyncReport
+from asyncgroups.sync.report import (
+    GroupDrift,
+    GroupReport,
+    ProgressEvent,
+    SyncReport,
+    partial_report,
+)
 from asyncgroups.sync.sources import (
     desired_from_client,
     desired_from_csv,
@@ -27,6 +33,7 @@ __all__ = [
     "desired_from_csv",
     "desired_from_json",
     "desired_from_mapping",
+    "partial_report",
     "plan_sync",
     "removal_limit",
 ]

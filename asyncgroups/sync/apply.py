@@ -5,7 +5,8 @@ compared with the plan's fingerprints (drift aborts, or re-plans), group creatio
 additions, removals, then an optional verifying re-read. Writes go through the
 Client's members namespace only, so batching limits, bad-key isolation, retries and
 rate limits are the Client's; this module decides what to send and records every
-outcome in a :class:`~asyncgroups.SyncReport`.
+outcome (:mod:`~asyncgroups.sync.outcome` decides failed or unknown) in a
+:class:`~asyncgroups.SyncReport`.
 """
 
 import asyncio
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
-from attrs import define, field
+from attrs import define
 
 from asyncgroups.batching import first_exception
 from asyncgroups.errors import (
@@ -24,8 +25,8 @@ from asyncgroups.errors import (
 )
 from asyncgroups.models import BatchResult
 from asyncgroups.sync.checks import check_apply_arguments, removal_limit
+from asyncgroups.sync.outcome import Outcome
 from asyncgroups.sync.plan import (
-    GroupPlan,
     SyncClient,
     SyncPlan,
     check_complete,
@@ -33,12 +34,12 @@ from asyncgroups.sync.plan import (
     plan_sync,
 )
 from asyncgroups.sync.report import (
-    GroupDrift,
-    GroupReport,
     Phase,
     ProgressEvent,
     SyncReport,
+    attach_report,
 )
+from asyncgroups.sync.verify import verify as _verify
 
 __all__ = ["apply", "removal_limit"]
 
@@ -94,25 +95,15 @@ async def _drifted(
 
 
 @define
-class _Outcome:
-    plan: GroupPlan
-    group_id: str | None
-    created: bool = False
-    added: set[str] = field(factory=set)
-    removed: set[str] = field(factory=set)
-    failed: dict[str, AsyncGroupsError] = field(factory=dict)
-    skipped: dict[str, str] = field(factory=dict)
-    drift: GroupDrift | None = None
-
-
-@define
 class _Run:
     client: SyncClient
-    outcomes: dict[str, _Outcome]
+    outcomes: dict[str, Outcome]
     semaphore: asyncio.Semaphore
     total: int
     on_progress: ProgressCallback | None
     done: int = 0
+    #: The phase writing now (``None`` before the first write).
+    phase_now: Phase | None = None
 
     async def progress(
         self,
@@ -121,25 +112,44 @@ class _Run:
         ok: int,
         bad: int,
         applied: Mapping[str, tuple[str, ...]] | None = None,
+        unknown: int = 0,
     ) -> None:
-        self.done += ok + bad
+        self.done += ok + bad + unknown
         if self.on_progress is not None:
             event = ProgressEvent(
-                phase, tuple(keys), ok, bad, self.done, self.total, dict(applied or {})
+                phase,
+                tuple(keys),
+                ok,
+                bad,
+                self.done,
+                self.total,
+                dict(applied or {}),
+                unknown,
             )
             result = self.on_progress(event)
             if inspect.isawaitable(result):
                 await result
 
-    async def create(self, outcome: _Outcome) -> None:
+    async def create(self, outcome: Outcome) -> None:
         key = outcome.plan.key
         async with self.semaphore:
             try:
                 group = await self.client.groups.create(key)
             except AsyncGroupsError as exc:
-                outcome.failed[key] = exc
-                outcome.failed.update(dict.fromkeys(outcome.plan.to_add, exc))
-                await self.progress("create", [key], 0, 1 + len(outcome.plan.to_add))
+                lost = outcome.fail(key, exc)
+                why = "outcome unknown" if lost else "failed"
+                outcome.skipped.update(
+                    dict.fromkeys(
+                        outcome.plan.to_add, f"not sent: creating the group {why}"
+                    )
+                )
+                await self.progress(
+                    "create",
+                    [key],
+                    0,
+                    0 if lost else 1,
+                    unknown=int(lost),
+                )
                 return
         outcome.group_id, outcome.created = group.id, True
         await self.progress("create", [key], 1, 0)
@@ -152,8 +162,13 @@ class _Run:
         requests in flight with this run's semaphore; each settled chunk is
         recorded and reported as progress as it completes.
         """
+        self.phase_now = phase
         wanted = {
-            o.group_id: list(o.plan.to_add if phase == "add" else o.plan.to_remove)
+            o.group_id: [
+                k
+                for k in (o.plan.to_add if phase == "add" else o.plan.to_remove)
+                if not o.settled(k)
+            ]
             for o in self.outcomes.values()
             if o.group_id is not None
         }
@@ -164,17 +179,15 @@ class _Run:
 
         async def chunk_done(gids: tuple[str, ...], result: BatchResult) -> None:
             applied: dict[str, tuple[str, ...]] = {}
+            bad = lost = 0
             for gid in gids:
                 outcome = by_id[gid]
                 applied[outcome.plan.key] = tuple(sorted(result.succeeded))
-                (outcome.added if phase == "add" else outcome.removed).update(
-                    result.succeeded
-                )
-                outcome.failed.update(result.failed)
-            ok, bad = len(result.succeeded) * len(gids), len(result.failed) * len(gids)
-            await self.progress(
-                phase, [by_id[g].plan.key for g in gids], ok, bad, applied
-            )
+                failed, unknown = outcome.record(phase, result.succeeded, result.failed)
+                bad, lost = bad + failed, lost + unknown
+            ok = len(result.succeeded) * len(gids)
+            keys = [by_id[g].plan.key for g in gids]
+            await self.progress(phase, keys, ok, bad, applied, lost)
 
         members = self.client.members
         write = members.add_many if phase == "add" else members.remove_many
@@ -185,10 +198,9 @@ class _Run:
             # whatever no chunk settled failed with it.
             for gid, keys in wanted.items():
                 outcome = by_id[gid]
-                done = outcome.added if phase == "add" else outcome.removed
                 for key in keys:
-                    if key not in done and key not in outcome.failed:
-                        outcome.failed[key] = exc
+                    if not outcome.settled(key):
+                        outcome.fail(key, exc)
 
 
 async def _together(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
@@ -205,33 +217,6 @@ async def _together(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
                 tasks.create_task(coro)
     except BaseExceptionGroup as eg:
         raise first_exception(eg) from None
-
-
-async def _verify(
-    client: SyncClient,
-    plan: SyncPlan,
-    outcomes: Mapping[str, _Outcome],
-    concurrency: int | None,
-) -> bool:
-    live = {o.group_id: o for o in outcomes.values() if o.group_id is not None}
-    observed = await observe(client, list(live), concurrency=concurrency)
-    verified = True
-    for gid, outcome in live.items():
-        seen = observed[gid]
-        if not seen.complete:
-            outcome.drift = GroupDrift(incomplete=True, error=seen.error)
-            verified = False
-            continue
-        g = outcome.plan
-        expected = set(g.desired) - set(g.unsupported) - set(g.unknown)
-        missing = expected - seen.keys
-        unexpected: set[str] = set()
-        if plan.prune:
-            unexpected = set(seen.keys) - set(g.desired) - set(g.unsupported)
-        if missing or unexpected:
-            outcome.drift = GroupDrift(missing, unexpected)
-            verified = False
-    return verified
 
 
 async def apply(
@@ -258,20 +243,29 @@ async def apply(
         on_progress: called with a :class:`ProgressEvent` as work completes; may
             return an awaitable. Each event's ``applied`` names the member keys
             written, so a caller that cancels the apply knows what was applied.
-        raise_on_error: raise :class:`PartialSyncError` if anything failed.
+        raise_on_error: raise :class:`PartialSyncError` if anything failed or
+            its outcome stayed unknown.
         dry_run: send no write; report every change as skipped.
         replan: on drift, plan again from the same desired state instead of
             aborting.
-        verify: re-read afterwards and report any drift.
+        verify: re-read afterwards, settle what the re-read shows (a change whose
+            answer was lost, or one that failed yet is in place) and report any
+            drift.
 
     Returns:
-        What was applied, failed and skipped, with request counts and timings.
+        What was applied, failed, skipped and unknown (sent, answer lost), with
+        request counts and timings.
 
     Raises:
         SyncAbortedError: removals exceed ``max_removals``, the state drifted since
             planning, a listing needed for removals is incomplete, or the plan was
             made against another backend. Nothing was written.
-        PartialSyncError: ``raise_on_error`` is set and some changes failed.
+        PartialSyncError: ``raise_on_error`` is set and some changes failed or
+            stayed unknown.
+        asyncio.CancelledError: the apply was cancelled. Once writing started, the
+            same exception is re-raised carrying a partial report (changes in
+            flight unknown, changes not yet sent skipped): read it with
+            :func:`~asyncgroups.sync.partial_report`.
     """
     check_apply_arguments(
         plan,
@@ -306,10 +300,24 @@ async def apply(
             concurrency=concurrency,
         )
         _guard_removals(plan, max_removals)
-    outcomes = {g.key: _Outcome(g, g.group_id) for g in plan.groups}
+    outcomes = {g.key: Outcome(g, g.group_id) for g in plan.groups}
     for outcome in outcomes.values():
         outcome.skipped.update(outcome.plan.unsupported)
         outcome.skipped.update(outcome.plan.unknown)
+
+    def report(verified: bool | None = None) -> SyncReport:
+        spent = client.stats.since(before)
+        return SyncReport(
+            groups=[o.report() for o in outcomes.values()],
+            backend=client.backend_name,
+            dry_run=dry_run,
+            requests=spent.requests,
+            retries=spent.retries,
+            throttled=spent.throttled,
+            seconds=time.monotonic() - started,
+            verified=verified,
+        )
+
     verified: bool | None = None
     if dry_run:
         for outcome in outcomes.values():
@@ -326,38 +334,27 @@ async def apply(
             plan.operations,
             on_progress,
         )
-        await _together(run.create(o) for o in outcomes.values() if o.plan.create)
-        await run.phase("add")
-        await run.phase("remove")
+        try:
+            run.phase_now = "create"
+            await _together(run.create(o) for o in outcomes.values() if o.plan.create)
+            await run.phase("add")
+            await run.phase("remove")
+        except asyncio.CancelledError as cancelled:
+            for outcome in outcomes.values():
+                outcome.interrupted(run.phase_now)
+            attach_report(cancelled, report())
+            raise
         if verify:
             verified = await _verify(client, plan, outcomes, concurrency)
-    spent = client.stats.since(before)
-    report = SyncReport(
-        groups=[
-            GroupReport(
-                o.plan.key,
-                o.group_id,
-                o.created,
-                o.added,
-                o.removed,
-                o.failed,
-                o.skipped,
-                o.drift,
-            )
-            for o in outcomes.values()
-        ],
-        backend=client.backend_name,
-        dry_run=dry_run,
-        requests=spent.requests,
-        retries=spent.retries,
-        throttled=spent.throttled,
-        seconds=time.monotonic() - started,
-        verified=verified,
-    )
-    if raise_on_error and report.failed:
-        raise PartialSyncError(
-            f"{report.failed} of {plan.operations} sync operations failed",
-            report.errors[:100],
-            report,
+    final = report(verified)
+    if raise_on_error and (final.failed or final.unknown):
+        errors = list(
+            {id(e): e for o in outcomes.values() for e in o.errors()}.values()
         )
-    return report
+        raise PartialSyncError(
+            f"{final.failed} of {plan.operations} sync operations failed"
+            + (f", {final.unknown} unknown" if final.unknown else ""),
+            errors[:100],
+            final,
+        )
+    return final

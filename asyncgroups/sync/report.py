@@ -1,7 +1,9 @@
 """What a sync did: :class:`SyncReport`, its per-group parts and progress events.
 
 Pure data: frozen records, a readable summary table and JSON. Nothing here sends
-requests; ``apply`` builds these from the outcomes it collected.
+requests; ``apply`` builds these from the outcomes it collected. Every operation
+ends in exactly one of *applied*, *failed*, *skipped* or *unknown* (sent, but the
+answer was lost, or the apply was cancelled while it was in flight).
 """
 
 import json
@@ -13,7 +15,10 @@ from attrs import field, frozen
 
 from asyncgroups.errors import AsyncGroupsError
 
-__all__ = ["GroupDrift", "GroupReport", "ProgressEvent", "SyncReport"]
+__all__ = ["GroupDrift", "GroupReport", "ProgressEvent", "SyncReport", "partial_report"]
+
+#: The attribute of a ``CancelledError`` that carries a cancelled apply's report.
+_REPORT_ATTRIBUTE = "sync_report"
 
 Phase = Literal["create", "add", "remove"]
 
@@ -35,6 +40,8 @@ class ProgressEvent:
         groups: the group keys the unit touched.
         succeeded: operations of this unit that succeeded.
         failed: operations of this unit that failed.
+        unknown: operations of this unit whose outcome is unknown (the answer
+            was lost); verification settles them.
         done: operations completed so far, this unit included.
         total: operations the sync will attempt.
         applied: member keys this unit added or removed, by group key. If the
@@ -49,6 +56,7 @@ class ProgressEvent:
     done: int
     total: int
     applied: Mapping[str, tuple[str, ...]] = field(factory=dict)
+    unknown: int = 0
 
 
 @frozen
@@ -83,6 +91,10 @@ class GroupReport:
         removed: keys removed.
         failed: key -> the error that kept the change from applying.
         skipped: key -> why the change was not attempted.
+        unknown: key -> why its outcome is unknown: the change was sent but the
+            answer was lost (a dropped connection, a timeout, a gateway's 502/503/
+            504), or the apply was cancelled while it was in flight, and no
+            verifying re-read settled it. A group key here means its creation.
         drift: what verification found, if it ran and found something.
     """
 
@@ -94,6 +106,7 @@ class GroupReport:
     failed: Mapping[str, AsyncGroupsError] = field(factory=dict, converter=_frozen_map)
     skipped: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
     drift: GroupDrift | None = None
+    unknown: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (errors as type and message)."""
@@ -108,6 +121,7 @@ class GroupReport:
                 for k, e in self.failed.items()
             },
             "skipped": dict(self.skipped),
+            "unknown": dict(self.unknown),
             "drift": None
             if self.drift is None
             else {
@@ -174,6 +188,11 @@ class SyncReport:
         return sum(len(g.skipped) for g in self.groups)
 
     @property
+    def unknown(self) -> int:
+        """Changes sent whose outcome is unknown (see :attr:`GroupReport.unknown`)."""
+        return sum(len(g.unknown) for g in self.groups)
+
+    @property
     def applied(self) -> int:
         """Operations that succeeded (creations, additions, removals)."""
         return self.created + self.added + self.removed
@@ -199,14 +218,16 @@ class SyncReport:
 
     @property
     def converged(self) -> bool:
-        """Whether everything asked for applied: nothing failed, was skipped or drifted.
+        """Whether everything asked for is in place.
 
-        A change the backend cannot make (unsupported), a key it does not know or a
-        missing group it was not allowed to create is skipped, and a sync that
-        skipped anything has not reached the desired state.
+        Nothing failed, nothing is unknown, nothing was skipped and verification,
+        if it ran, found no drift. A change the backend cannot make (unsupported),
+        a key it does not know or a missing group it was not allowed to create is
+        skipped, and a sync that skipped anything has not reached the desired
+        state. A dry run never converges.
         """
-        return (
-            not self.dry_run and not self.failed and not self.skipped and not self.drift
+        return not (
+            self.dry_run or self.failed or self.unknown or self.skipped or self.drift
         )
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -221,12 +242,25 @@ class SyncReport:
             "operations_per_second": round(self.operations_per_second, 3),
             "verified": self.verified,
             "converged": self.converged,
+            "applied": self.applied,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "unknown": self.unknown,
             "groups": [g.to_dict() for g in self.groups],
         }
         return json.dumps(data, indent=indent, sort_keys=True)
 
     def __str__(self) -> str:
-        header = ("group", "created", "added", "removed", "failed", "skipped", "drift")
+        header = (
+            "group",
+            "created",
+            "added",
+            "removed",
+            "failed",
+            "unknown",
+            "skipped",
+            "drift",
+        )
         rows = [
             (
                 g.key,
@@ -234,6 +268,7 @@ class SyncReport:
                 str(len(g.added)),
                 str(len(g.removed)),
                 str(len(g.failed)),
+                str(len(g.unknown)),
                 str(len(g.skipped)),
                 "yes" if g.drift else "",
             )
@@ -245,6 +280,7 @@ class SyncReport:
             str(self.added),
             str(self.removed),
             str(self.failed),
+            str(self.unknown),
             str(self.skipped),
             str(len(self.drift)),
         )
@@ -267,12 +303,40 @@ class SyncReport:
             f"({self.operations_per_second:.1f}/s); {self.requests} requests, "
             f"{self.retries} retries, {self.throttled} throttled (429); {state}"
         )
-        shown = 0
-        for g in self.groups:
-            for key, error in g.failed.items():
-                if shown == 20:
-                    lines.append(f"  ... and {self.failed - shown} more failures")
-                    return "\n".join(lines)
-                lines.append(f"  failed {g.key}: {key}: {error}")
-                shown += 1
+        details = [
+            f"  {kind} {g.key}: {key}: {why}"
+            for g in self.groups
+            for kind, outcomes in (("failed", g.failed), ("unknown", g.unknown))
+            for key, why in outcomes.items()
+        ]
+        lines.extend(details[:20])
+        if len(details) > 20:
+            lines.append(f"  ... and {len(details) - 20} more failed or unknown")
         return "\n".join(lines)
+
+
+def partial_report(cancelled: BaseException) -> SyncReport | None:
+    """The report a cancelled ``apply`` attached to its ``CancelledError``.
+
+    When ``apply`` is cancelled after it started writing, it records what it knows
+    (applied, failed, skipped; every change in flight as *unknown*, every change
+    not yet sent as *skipped*) and re-raises the same ``CancelledError`` with the
+    report attached and a note. Verification did not run on it.
+
+    Args:
+        cancelled: the exception caught around a cancelled ``apply``.
+
+    Returns:
+        The partial report, or ``None`` if ``cancelled`` carries none.
+    """
+    report = getattr(cancelled, _REPORT_ATTRIBUTE, None)
+    return report if isinstance(report, SyncReport) else None
+
+
+def attach_report(cancelled: BaseException, report: SyncReport) -> None:
+    """Attach ``report`` to ``cancelled`` for :func:`partial_report` to find."""
+    setattr(cancelled, _REPORT_ATTRIBUTE, report)
+    cancelled.add_note(
+        f"the sync was cancelled: {report.applied} applied, {report.failed} failed, "
+        f"{report.unknown} unknown (in flight), {report.skipped} skipped"
+    )

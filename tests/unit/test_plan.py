@@ -524,6 +524,7 @@ async def test_unknown_keys_are_skipped_with_their_reason(client, memory):
     assert all("ghost" not in keys for _, _, keys in memory.writes)
     # Something asked for was skipped: the desired state is not reached.
     assert not report.converged
+    assert report.verified
 
 
 async def test_report_json_and_table(client, memory):
@@ -545,10 +546,11 @@ async def test_report_json_and_table(client, memory):
         "added",
         "removed",
         "failed",
+        "unknown",
         "skipped",
         "drift",
     ]
-    assert lines[1].split() == ["eng", "yes", "1", "0", "0", "0"]
+    assert lines[1].split() == ["eng", "yes", "1", "0", "0", "0", "0"]
     assert "converged" in lines[-1]
 
 
