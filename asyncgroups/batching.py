@@ -35,6 +35,7 @@ from asyncgroups.validation import normalise_id
 __all__ = [
     "ChunkCallback",
     "ChunkDone",
+    "ChunkSending",
     "ItemOperation",
     "Memberships",
     "chunked",
@@ -59,6 +60,9 @@ Memberships = (
 #: ``members.add_many``/``remove_many``'s per-chunk callback: the group ids one
 #: request served and that chunk's settled outcome; may be async.
 ChunkDone = Callable[[tuple[str, ...], BatchResult], Awaitable[None] | None]
+#: ``members.add_many``/``remove_many``'s ``on_send``: the group ids and the keys of
+#: a request about to be sent (its slot taken). Synchronous: it must not wait.
+ChunkSending = Callable[[tuple[str, ...], Sequence[str]], None]
 
 _ITEM_ERRORS = (RejectedRequestError, NotFoundError, ConflictError)
 #: Errors about the call or the client, not the keys: raised, never recorded per key.
@@ -94,6 +98,7 @@ async def run_batches(
     max_batch: int,
     concurrency: "int | asyncio.Semaphore",
     on_chunk: ChunkCallback | None = None,
+    on_send: Callable[[Sequence[str]], None] | None = None,
 ) -> BatchResult:
     """Apply ``operation`` to ``keys`` in chunks, concurrently, isolating bad keys.
 
@@ -103,6 +108,8 @@ async def run_batches(
         max_batch: the most keys one request may carry.
         concurrency: the most chunks in flight at once, or a semaphore shared with
             other batches.
+        on_send: told the keys of each request just before it is sent (a
+            caller that is cancelled then knows which keys may be in flight).
         on_chunk: told each chunk's outcome once its bad keys are isolated (a
             caller's progress); an exception it raises cancels the other chunks.
 
@@ -129,6 +136,8 @@ async def run_batches(
         async with semaphore:
             requests += 1
             tally[0] += 1
+            if on_send is not None:
+                on_send(chunk)
             try:
                 await operation(chunk)
             except _SETUP_ERRORS:

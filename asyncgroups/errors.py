@@ -262,6 +262,11 @@ class SyncOutcome(Protocol):
         ...
 
     @property
+    def unknown(self) -> int:
+        """Changes sent whose outcome is unknown (the answer was lost)."""
+        ...
+
+    @property
     def converged(self) -> bool:
         """Whether everything asked for is in place."""
         ...

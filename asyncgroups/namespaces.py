@@ -35,6 +35,7 @@ from asyncgroups.backends.base import (
 )
 from asyncgroups.batching import (
     ChunkDone,
+    ChunkSending,
     Memberships,
     dedupe_keys,
     first_exception,
@@ -370,6 +371,7 @@ class MembersAPI(_Namespace):
         *,
         concurrency: "int | asyncio.Semaphore | None" = None,
         on_chunk: ChunkDone | None = None,
+        on_send: ChunkSending | None = None,
     ) -> dict[str, BatchResult]:
         """Add members to several groups, packing requests across groups.
 
@@ -384,6 +386,8 @@ class MembersAPI(_Namespace):
                 the Client's), or a semaphore shared with other calls.
             on_chunk: told, for each request's chunk once its bad keys are
                 isolated, which groups it served and its outcome (progress).
+            on_send: told, just before each request is sent, which groups and
+                keys it carries (synchronous; what may be in flight on cancel).
 
         Returns:
             group id -> the result for that group.
@@ -395,7 +399,12 @@ class MembersAPI(_Namespace):
         session: MemberAdder = self._session(Capability.MEMBERS_ADD, "add members")
         many = Capability.MEMBERS_ADD_MANY in self._client.capabilities
         return await self._many(
-            session.add_members, memberships, concurrency, on_chunk, many=many
+            session.add_members,
+            memberships,
+            concurrency,
+            on_chunk,
+            many=many,
+            on_send=on_send,
         )
 
     async def remove_many(
@@ -404,6 +413,7 @@ class MembersAPI(_Namespace):
         *,
         concurrency: "int | asyncio.Semaphore | None" = None,
         on_chunk: ChunkDone | None = None,
+        on_send: ChunkSending | None = None,
     ) -> dict[str, BatchResult]:
         """Remove members from several groups, packing requests like ``add_many``.
 
@@ -416,7 +426,12 @@ class MembersAPI(_Namespace):
         )
         many = Capability.MEMBERS_REMOVE_MANY in self._client.capabilities
         return await self._many(
-            session.remove_members, memberships, concurrency, on_chunk, many=many
+            session.remove_members,
+            memberships,
+            concurrency,
+            on_chunk,
+            many=many,
+            on_send=on_send,
         )
 
     async def _batch(
@@ -426,6 +441,7 @@ class MembersAPI(_Namespace):
         keys: Iterable[str | int],
         limit: asyncio.Semaphore,
         on_chunk: ChunkDone | None = None,
+        on_send: ChunkSending | None = None,
     ) -> BatchResult:
         gid = self._client._check_group_id(group_id)
         ordered = dedupe_keys(keys)
@@ -435,6 +451,7 @@ class MembersAPI(_Namespace):
             max_batch=self._client.backend.max_batch,
             concurrency=limit,
             on_chunk=_tell(on_chunk, (gid,)),
+            on_send=_sending(on_send, (gid,)),
         )
 
     async def _many(
@@ -445,6 +462,7 @@ class MembersAPI(_Namespace):
         on_chunk: ChunkDone | None,
         *,
         many: bool,
+        on_send: ChunkSending | None = None,
     ) -> dict[str, BatchResult]:
         if not isinstance(memberships, Mapping):
             raise InvalidInputError("memberships must map group ids to member keys")
@@ -461,7 +479,7 @@ class MembersAPI(_Namespace):
         max_batch = self._client.backend.max_batch
 
         async def one_group(gid: str, keys: list[str]) -> None:
-            result = await self._batch(send, gid, keys, shared, on_chunk)
+            result = await self._batch(send, gid, keys, shared, on_chunk, on_send)
             results[gid] = results[gid].merge(result)
 
         async def one_set(groups: list[str], keys: list[str]) -> None:
@@ -474,6 +492,7 @@ class MembersAPI(_Namespace):
                 max_batch=max_batch,
                 concurrency=shared,
                 on_chunk=_tell_succeeded(on_chunk, tuple(groups)),
+                on_send=_sending(on_send, tuple(groups)),
             )
             applied = BatchResult(result.succeeded, {}, result.requests)
             for gid in groups:
@@ -533,3 +552,11 @@ def _tell(
     if on_chunk is None:
         return None
     return lambda result: on_chunk(groups, result)
+
+
+def _sending(
+    on_send: ChunkSending | None, groups: tuple[str, ...]
+) -> "Callable[[Sequence[str]], None] | None":
+    if on_send is None:
+        return None
+    return lambda keys: on_send(groups, keys)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
-from attrs import define
+from attrs import define, field
 
 from asyncgroups.batching import first_exception
 from asyncgroups.errors import (
@@ -104,6 +104,10 @@ class _Run:
     done: int = 0
     #: The phase writing now (``None`` before the first write).
     phase_now: Phase | None = None
+    #: Group id -> keys of this phase sent (or about to be): what may be in flight.
+    sent: dict[str, set[str]] = field(factory=dict)
+    #: Group keys whose creation was sent.
+    creating: set[str] = field(factory=set)
 
     async def progress(
         self,
@@ -133,6 +137,7 @@ class _Run:
     async def create(self, outcome: Outcome) -> None:
         key = outcome.plan.key
         async with self.semaphore:
+            self.creating.add(key)
             try:
                 group = await self.client.groups.create(key)
             except AsyncGroupsError as exc:
@@ -163,6 +168,7 @@ class _Run:
         recorded and reported as progress as it completes.
         """
         self.phase_now = phase
+        self.sent = {}
         wanted = {
             o.group_id: [
                 k
@@ -189,10 +195,19 @@ class _Run:
             keys = [by_id[g].plan.key for g in gids]
             await self.progress(phase, keys, ok, bad, applied, lost)
 
+        def sending(gids: tuple[str, ...], keys: Sequence[str]) -> None:
+            for gid in gids:
+                self.sent.setdefault(gid, set()).update(keys)
+
         members = self.client.members
         write = members.add_many if phase == "add" else members.remove_many
         try:
-            await write(wanted, concurrency=self.semaphore, on_chunk=chunk_done)
+            await write(
+                wanted,
+                concurrency=self.semaphore,
+                on_chunk=chunk_done,
+                on_send=sending,
+            )
         except AsyncGroupsError as exc:
             # A call-wide refusal (the capability is gone, the client closed):
             # whatever no chunk settled failed with it.
@@ -341,7 +356,12 @@ async def apply(
             await run.phase("remove")
         except asyncio.CancelledError as cancelled:
             for outcome in outcomes.values():
-                outcome.interrupted(run.phase_now)
+                in_flight = (
+                    {outcome.plan.key} & run.creating
+                    if outcome.group_id is None
+                    else run.sent.get(outcome.group_id, set())
+                )
+                outcome.interrupted(run.phase_now, in_flight)
             attach_report(cancelled, report())
             raise
         if verify:

@@ -8,7 +8,7 @@ verifying re-read then settles what it can see (:meth:`Outcome.settle`). This mo
 sends nothing.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 
 from attrs import define, field
 
@@ -81,28 +81,31 @@ class Outcome:
         unknown = sum(self.fail(key, error) for key, error in failed.items())
         return len(failed) - unknown, unknown
 
-    def interrupted(self, phase: Phase | None) -> None:
+    def interrupted(self, phase: Phase | None, in_flight: Set[str]) -> None:
         """The apply was cancelled during ``phase``: settle every open change.
 
-        Changes of ``phase`` without an outcome may have been in flight: unknown.
-        Changes of later phases (and a group's additions when its creation never
-        finished) were never sent: skipped.
+        Open changes of ``phase`` in ``in_flight`` (sent, or about to be: for a
+        creation, the group key) may or may not have been applied: unknown. Every
+        other open change was never sent: skipped.
         """
         plan = self.plan
-        if plan.create and self.group_id is None and plan.key not in self.failed:
-            self.unknown.setdefault(plan.key, None)
+        if plan.create and self.group_id is None and not self.settled(plan.key):
+            if phase == "create" and plan.key in in_flight:
+                self.unknown[plan.key] = None
+            else:
+                self.skipped[plan.key] = NOT_SENT
         phases: tuple[tuple[Phase, tuple[str, ...]], ...] = (
             ("add", plan.to_add),
             ("remove", plan.to_remove),
         )
         for name, keys in phases:
-            in_flight = self.group_id is not None and name == phase
             for key in keys:
-                if not self.settled(key):
-                    if in_flight:
-                        self.unknown[key] = None
-                    else:
-                        self.skipped[key] = NOT_SENT
+                if self.settled(key):
+                    continue
+                if name == phase and key in in_flight:
+                    self.unknown[key] = None
+                else:
+                    self.skipped[key] = NOT_SENT
 
     def settle(self, seen: frozenset[str], *, complete: bool = True) -> None:
         """Move what a verifying re-read (``seen``: the members) shows.

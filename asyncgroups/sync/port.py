@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
-from asyncgroups.batching import ChunkDone, Memberships
+from asyncgroups.batching import ChunkDone, ChunkSending, Memberships
 from asyncgroups.capabilities import Capability
 from asyncgroups.models import BatchResult, Group, Member, User
 
@@ -62,6 +62,7 @@ class MembersPort(Protocol):
         *,
         concurrency: "int | asyncio.Semaphore | None" = None,
         on_chunk: ChunkDone | None = None,
+        on_send: ChunkSending | None = None,
     ) -> dict[str, BatchResult]:
         """Add keys to groups: chunked, concurrent, bad keys isolated."""
         ...
@@ -72,6 +73,7 @@ class MembersPort(Protocol):
         *,
         concurrency: "int | asyncio.Semaphore | None" = None,
         on_chunk: ChunkDone | None = None,
+        on_send: ChunkSending | None = None,
     ) -> dict[str, BatchResult]:
         """Remove keys from groups: chunked, concurrent, bad keys isolated."""
         ...

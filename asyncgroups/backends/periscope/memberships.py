@@ -5,7 +5,9 @@ and a ``PUT`` replaces it. Two unsynchronised read-modify-writes of one user los
 update, so every change to one user's list goes through that user's queue: changes
 wait their turn under a per-user :class:`asyncio.Lock`, and the holder applies every
 change queued so far in one ``GET`` -> ``PUT`` -> verifying ``GET``. 200 concurrent
-adds to one user therefore cost a handful of requests and lose nothing.
+adds to one user therefore cost a handful of requests and lose nothing. A ``PUT``
+that succeeded is applied: if the verifying ``GET`` then fails, the change is not
+reported as failed (only a re-read that shows the list changed under us is acted on).
 
 Each session (one Client) has its own :class:`MembershipQueues`. Queues live in a
 :class:`weakref.WeakValueDictionary`: a queue exists while some caller holds it, so
@@ -208,8 +210,12 @@ class MembershipQueues:
             if not self._verify:
                 return
             # Our changes hold if applying them again would change nothing; groups
-            # someone else added meanwhile are theirs to keep.
-            after = await self._read(email)
+            # someone else added meanwhile are theirs to keep. The PUT succeeded, so
+            # the change is applied: a re-read that fails cannot make it a failure.
+            try:
+                after = await self._read(email)
+            except AsyncGroupsError:
+                return
             if _same(after, apply_changes(after, batch)):
                 return
         raise ConflictError(
