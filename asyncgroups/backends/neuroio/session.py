@@ -10,7 +10,13 @@ session has no such methods (and declares no such capability).
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from asyncgroups.backends._kit import Body, Channel, Endpoint, refuse_unknown
+from asyncgroups.backends._kit import (
+    Body,
+    Channel,
+    Endpoint,
+    RecordLocks,
+    refuse_unknown,
+)
 from asyncgroups.backends.base import (
     BackendSession,
     GroupCreator,
@@ -23,7 +29,7 @@ from asyncgroups.backends.base import (
 from asyncgroups.backends.neuroio import sansio, wire
 from asyncgroups.backends.paging import offset_pages
 from asyncgroups.backends.reconcile import create_reconciled
-from asyncgroups.errors import InvalidInputError
+from asyncgroups.errors import ConflictError, InvalidInputError
 from asyncgroups.models import Group, Member
 from asyncgroups.transport.base import Request
 
@@ -60,12 +66,14 @@ class NeuroIOSession:
         page_size: ``limit`` asked for on listings (the server may clamp it).
     """
 
-    __slots__ = ("_channel", "_endpoint", "_page_size")
+    __slots__ = ("_channel", "_creates", "_endpoint", "_page_size")
 
     def __init__(self, channel: Channel, endpoint: Endpoint, *, page_size: int) -> None:
         self._channel = channel
         self._endpoint = endpoint
         self._page_size = page_size
+        #: Creates of one name run one at a time (see :meth:`create_group`).
+        self._creates = RecordLocks()
 
     def __repr__(self) -> str:
         state = "closed" if self._channel.closed else "open"
@@ -97,11 +105,21 @@ class NeuroIOSession:
         Before sending, the groups named exactly ``name`` are listed (``?q=name``,
         filtered to exact matches): usually one request, more only when over a
         page of groups contain the name. A create whose answer was lost adopts
-        only an exact-name group absent from that list.
+        the one exact-name group absent from that list.
+
+        Creates of one name through this session run one at a time, so the only
+        group that can appear between that listing and the lookup is this
+        create's: a caller never adopts another caller's group, and no lost
+        create's group is left behind. Another process creating the same name at
+        the same moment is beyond this session's knowledge: if several new groups
+        of the name appear, none is adopted and a ``ConflictError`` names them.
 
         Raises:
             InvalidInputError: a description or any other field: NeuroIO groups
                 have only a name.
+            ConflictError: the answer was lost and several new groups of that
+                name appeared meanwhile (other clients'); ``candidate_group_ids``
+                lists them, one of which this create may have made.
             APIError: the server refused.
         """
         _only_name(description, extra)
@@ -110,18 +128,29 @@ class NeuroIOSession:
         # the ids that existed before sending tell an older same-named group from
         # the one a lost create made. Taken after the outcome is unknown it would
         # be too late (the lost create may already be in it).
-        before = {g.id async for g in self._named(name)}
+        async with self._creates.hold(name):
+            before = {g.id async for g in self._named(name)}
 
-        async def send() -> Group:
-            return wire.structure_group(
-                await self._call(sansio.build_create_group(self._endpoint, name))
-            )
+            async def send() -> Group:
+                return wire.structure_group(
+                    await self._call(sansio.build_create_group(self._endpoint, name))
+                )
 
-        async def find() -> Group | None:
-            fresh = [g async for g in self._named(name) if g.id not in before]
-            return max(fresh, key=lambda g: int(g.id), default=None)
+            async def find() -> Group | None:
+                fresh = [g async for g in self._named(name) if g.id not in before]
+                if len(fresh) > 1:
+                    ids = sorted((g.id for g in fresh), key=int)
+                    error = ConflictError(
+                        f"the answer to creating group {name!r} was lost and "
+                        f"{len(ids)} groups of that name appeared meanwhile (ids "
+                        f"{', '.join(ids)}), made by other clients: none is adopted",
+                        backend=sansio.BACKEND,
+                    )
+                    error.candidate_group_ids = ids  # type: ignore[attr-defined]
+                    raise error
+                return fresh[0] if fresh else None
 
-        return await create_reconciled(send, find)
+            return await create_reconciled(send, find)
 
     async def _named(self, name: str) -> AsyncIterator[Group]:
         async for group in self.iter_groups(name):

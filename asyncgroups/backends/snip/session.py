@@ -16,10 +16,10 @@ from asyncgroups.backends._kit import Body, Channel, Endpoint, refuse_unknown
 from asyncgroups.backends.reconcile import create_reconciled
 from asyncgroups.backends.snip import sansio, wire
 from asyncgroups.errors import (
-    ConnectionDroppedError,
+    AsyncGroupsError,
     InvalidInputError,
     NotFoundError,
-    RequestTimeoutError,
+    outcome_unknown,
 )
 from asyncgroups.models import Group, Member, User
 from asyncgroups.transport.base import AsyncTransport, Request
@@ -40,7 +40,11 @@ __all__ = ["RECONCILE_WINDOW", "SnipSession"]
 #: How much older than the pre-create listing (server clock) a reconciled group may
 #: claim to be: a sanity check only, the id decides.
 RECONCILE_WINDOW = timedelta(minutes=10)
-_UNKNOWN_OUTCOME = (ConnectionDroppedError, RequestTimeoutError)
+#: Times one removal PATCH may be sent: a removal is idempotent in intent, so after
+#: a lost answer or a gateway error (502/503/504, which the transport does not
+#: re-send on a PATCH) the group is re-read and only the members still there are
+#: sent again (re-sending a removal that applied is a 400 on Snip).
+_REMOVAL_ATTEMPTS = 5
 
 
 class SnipSession:
@@ -259,8 +263,10 @@ class SnipSession:
     ) -> None:
         """Remove user ids from each group: one PATCH per group.
 
-        A removal whose answer was lost is checked against the group before
-        anything is re-sent, so nobody is "removed twice" (a 400 on Snip).
+        A removal whose answer was lost, or that a gateway answered 502/503/504,
+        is checked against the group and re-sent for the members still there
+        (:func:`~asyncgroups.errors.outcome_unknown` is the rule), so it converges
+        and nobody is "removed twice" (a 400 on Snip).
 
         Raises:
             NotFoundError: a non-integer key or group id, or no such group.
@@ -276,10 +282,12 @@ class SnipSession:
         for group_id in group_ids:
             gid = sansio.int_id(group_id)
             pending = uids
-            for _ in range(4):
+            for _ in range(_REMOVAL_ATTEMPTS - 1):
                 try:
                     await self._patch(gid, remove_members=pending)
-                except _UNKNOWN_OUTCOME:
+                except AsyncGroupsError as exc:
+                    if not outcome_unknown(exc):
+                        raise
                     present = {
                         m.user_id for m in (await self._fetch_group(gid)).members
                     }
