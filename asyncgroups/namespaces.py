@@ -7,6 +7,7 @@ Client checked, when it opened the session, the session implements.
 """
 
 import asyncio
+import contextlib
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -15,7 +16,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from asyncgroups.arguments import check_callable
 from asyncgroups.backends.base import (
@@ -42,7 +43,11 @@ from asyncgroups.batching import (
     invert,
     run_batches,
 )
-from asyncgroups.errors import InvalidInputError, UnsupportedOperationError
+from asyncgroups.errors import (
+    DecodeError,
+    InvalidInputError,
+    UnsupportedOperationError,
+)
 from asyncgroups.models import BatchResult, Group, Member, User
 from asyncgroups.validation import check_length, check_name, normalise_id
 
@@ -67,7 +72,13 @@ class _Host(Protocol):
     def _check_group_id(self, group_id: str | int) -> str: ...
 
 
-__all__ = ["ChunkDone", "GroupsAPI", "MembersAPI", "UsersAPI"]
+__all__ = ["MAX_ITEMS", "ChunkDone", "GroupsAPI", "MembersAPI", "UsersAPI"]
+
+_T = TypeVar("_T")
+
+#: The default bound on one listing: far beyond any real directory, so only a
+#: server that hands out fresh pages forever reaches it.
+MAX_ITEMS = 10_000_000
 
 
 _GROUP_COMMON = frozenset({"name", "description"})
@@ -202,11 +213,23 @@ class GroupsAPI(_Namespace):
         session: GroupDeleter = self._session(Capability.GROUPS_DELETE, "delete groups")
         await session.delete_group(normalise_id(group_id, "group id"))
 
-    async def list(self, query: str | None = None) -> AsyncIterator[Group]:
-        """Iterate over groups (lazily, page by page), optionally filtered by name."""
+    async def list(
+        self, query: str | None = None, *, max_items: int | None = MAX_ITEMS
+    ) -> AsyncIterator[Group]:
+        """Iterate over groups (lazily, page by page), optionally filtered by name.
+
+        Args:
+            query: a name filter.
+            max_items: the most groups the listing may yield before it is taken
+                for a server paging forever (``None``: no bound).
+
+        Raises:
+            DecodeError: the listing went past ``max_items``.
+        """
         session = self._base()
         _text(query, "query")
-        async for group in session.iter_groups(query):
+        bound = _max_items(max_items)
+        async for group in _bounded(session.iter_groups(query), bound, "groups"):
             yield group
 
 
@@ -295,31 +318,50 @@ class UsersAPI(_Namespace):
         session: UserDeleter = self._session(Capability.USERS_DELETE, "delete users")
         await session.delete_user(normalise_id(user_id, "user id"))
 
-    async def list(self, query: str | None = None) -> AsyncIterator[User]:
+    async def list(
+        self, query: str | None = None, *, max_items: int | None = MAX_ITEMS
+    ) -> AsyncIterator[User]:
         """Iterate over users (lazily, page by page).
+
+        Args:
+            query: a filter.
+            max_items: the most users the listing may yield before it is taken
+                for a server paging forever (``None``: no bound).
 
         Raises:
             UnsupportedOperationError: the backend cannot list users.
+            DecodeError: the listing went past ``max_items``.
         """
         session: UserLister = self._session(Capability.USERS_LIST, "list users")
         _text(query, "query")
-        async for user in session.iter_users(query):
+        bound = _max_items(max_items)
+        async for user in _bounded(session.iter_users(query), bound, "users"):
             yield user
 
 
 class MembersAPI(_Namespace):
     """Membership operations: ``client.members``."""
 
-    async def list(self, group_id: str | int) -> AsyncIterator[Member]:
+    async def list(
+        self, group_id: str | int, *, max_items: int | None = MAX_ITEMS
+    ) -> AsyncIterator[Member]:
         """Iterate over a group's members (lazily, page by page).
+
+        Args:
+            group_id: the group.
+            max_items: the most members the listing may yield before it is taken
+                for a server paging forever (``None``: no bound).
 
         Raises:
             UnsupportedOperationError: the backend cannot list members.
             NotFoundError: no such group.
+            DecodeError: the listing went past ``max_items``.
         """
         session: BackendSession = self._session(Capability.MEMBERS_LIST, "list members")
         gid = normalise_id(group_id, "group id")
-        async for member in session.iter_members(gid):
+        bound = _max_items(max_items)
+        members = session.iter_members(gid)
+        async for member in _bounded(members, bound, f"members of group {gid}"):
             yield member
 
     async def add(
@@ -560,3 +602,29 @@ def _sending(
     if on_send is None:
         return None
     return lambda keys: on_send(groups, keys)
+
+
+def _max_items(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"max_items must be an int >= 1 or None, not {value!r}")
+    return value
+
+
+async def _bounded(
+    items: "AsyncIterator[_T]", max_items: int | None, what: str
+) -> "AsyncIterator[_T]":
+    """Yield from ``items``; a listing that goes past ``max_items`` is ended."""
+    # the contract types listings as AsyncIterator; every one is an async generator
+    async with contextlib.aclosing(items):  # type: ignore[type-var]
+        count = 0
+        async for item in items:
+            count += 1
+            if max_items is not None and count > max_items:
+                raise DecodeError(
+                    f"the listing of {what} went past max_items={max_items} items "
+                    "and was ended (a server paging forever?); pass a larger "
+                    "max_items, or None, if it is really this long"
+                )
+            yield item

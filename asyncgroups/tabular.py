@@ -31,6 +31,7 @@ __all__ = [
     "MAX_DIGITS",
     "MAX_LISTED",
     "column_names",
+    "csv_cell",
     "csv_records",
     "csv_rows",
     "email_problem",
@@ -69,6 +70,28 @@ _HINT = (
     "save it as UTF-8, or name its encoding with --encoding "
     "(encoding= in Python), e.g. --encoding cp1252"
 )
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """``value`` made safe for a CSV cell a spreadsheet may open.
+
+    A cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    would be run as a formula (CSV injection): it is written with a leading ``'``,
+    which spreadsheets show as text. :func:`csv_rows` removes it again, so our own
+    exports read back unchanged.
+    """
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _uncell(value: str) -> str:
+    return (
+        value[1:]
+        if value[:1] == "'" and value[1:].startswith(_FORMULA_START)
+        else value
+    )
 
 
 def sniff_encoding(data: bytes) -> str:
@@ -222,6 +245,8 @@ def csv_rows(source: str, text: str) -> Iterator[tuple[int, list[str]]]:
     """Rows of CSV text, each with the physical line it ends on (the first is 1).
 
     Line numbers count the newlines inside quoted cells, so they match an editor's.
+    A cell escaped by :func:`csv_cell` (a ``'`` before a formula character) is read
+    as the value it escaped.
 
     Raises:
         InvalidInputError: malformed CSV, or a cell over :data:`MAX_CELL`
@@ -236,7 +261,7 @@ def csv_rows(source: str, text: str) -> Iterator[tuple[int, list[str]]]:
                         f"{source}: line {reader.line_num}: a cell of "
                         f"{len(cell):,} characters (the limit is {MAX_CELL:,})"
                     )
-            yield reader.line_num, row
+            yield reader.line_num, [_uncell(cell) for cell in row]
     except csv.Error as exc:
         if "field limit" in str(exc):
             raise InvalidInputError(

@@ -18,6 +18,7 @@ from asyncgroups.cli.groups import add_common_arguments, resolve_groups
 from asyncgroups.cli.output import Output, plural
 from asyncgroups.errors import ConfigurationError
 from asyncgroups.models import Member
+from asyncgroups.tabular import csv_cell
 
 __all__ = ["register"]
 
@@ -133,5 +134,5 @@ def _render(state: dict[str, list[str]], fmt: str) -> str:
     writer.writerow(["group", "member"])
     for name in sorted(state):
         for key in state[name]:
-            writer.writerow([name, key])
+            writer.writerow([csv_cell(name), csv_cell(key)])
     return buffer.getvalue()
