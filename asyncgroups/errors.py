@@ -58,6 +58,8 @@ __all__ = [
 
 #: Gateway statuses after which the upstream may or may not have applied a write.
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
+#: Write methods aiohttp re-sends by itself, once, when a kept-alive connection drops.
+_RESENT_BY_AIOHTTP = frozenset({"PUT", "DELETE"})
 
 
 class AsyncGroupsError(Exception):
@@ -329,12 +331,23 @@ def outcome_unknown(error: BaseException) -> bool:
     - :class:`RequestTimeoutError`: no answer in time; the server may still apply it.
     - :class:`ServerError` with 502, 503 or 504: a gateway answered, and its upstream
       may have applied the request before the gateway gave up.
+    - any :class:`APIError` answering a request that may have been sent more than
+      once: the answer is the last attempt's, and an earlier one may have been
+      applied before its answer was lost (a replayable request is re-sent after a
+      dropped connection; the re-send may then meet a 429, or a 400 for a change
+      already made). That is ``attempts > 1``, and every ``PUT`` or ``DELETE``:
+      aiohttp itself re-sends those once when a kept-alive connection drops
+      (RFC 9112 section 9.3.1), which no attempt count sees.
 
     Everything else is a definite outcome: :class:`ConnectError` sent nothing, a
-    429 (:class:`RateLimitedError`) was not applied, other API errors are the
-    server's refusal.
+    429 (:class:`RateLimitedError`) to a request sent once was not applied, other
+    API errors are the server's refusal.
     """
     if isinstance(error, ConnectionDroppedError | RequestTimeoutError):
+        return True
+    if isinstance(error, APIError) and (
+        error.attempts > 1 or error.method in _RESENT_BY_AIOHTTP
+    ):
         return True
     return isinstance(error, ServerError) and error.status in _GATEWAY_STATUSES
 

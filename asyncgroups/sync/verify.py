@@ -14,7 +14,10 @@ from asyncgroups.sync.port import SyncClient
 from asyncgroups.sync.report import GroupDrift
 from asyncgroups.sync.syncplan import SyncPlan
 
-__all__ = ["verify"]
+__all__ = ["REREADS", "verify"]
+
+#: How many more times a group whose verifying listing failed part-way is re-read.
+REREADS = 3
 
 
 async def verify(
@@ -23,9 +26,22 @@ async def verify(
     outcomes: Mapping[str, Outcome],
     concurrency: int | None,
 ) -> bool:
-    """Re-read every group with an id; ``True`` if each matches the plan's intent."""
+    """Re-read every group with an id; ``True`` if each matches the plan's intent.
+
+    A listing that fails part-way is read again, up to :data:`REREADS` more times;
+    what it still cannot read stays as recorded and is reported as drift
+    (``incomplete``).
+    """
     live = {o.group_id: o for o in outcomes.values() if o.group_id is not None}
     observed = await observe(client, list(live), concurrency=concurrency)
+    for _ in range(REREADS):
+        broken = [gid for gid, seen in observed.items() if not seen.complete]
+        if not broken:
+            break
+        # Under faults the Client's retry budget may be spent by now, so a listing
+        # fails on its first bad answer; reading it again costs little and is
+        # what settles the outcomes the apply could not know.
+        observed.update(await observe(client, broken, concurrency=concurrency))
     verified = True
     for gid, outcome in live.items():
         seen = observed[gid]

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 import asyncgroups as ag
 from asyncgroups.errors import outcome_unknown
@@ -39,6 +40,11 @@ def _client(emu: Emulator[Any], retry: ag.RetryPolicy = ONCE) -> ag.Client:
         (ag.ConnectError("refused"), False),
         (ag.RateLimitedError("slow down", status=429), False),
         (ag.RejectedRequestError("no such pid", status=400), False),
+        (ag.RateLimitedError("slow down", status=429, attempts=2), True),
+        (ag.RejectedRequestError("already", status=400, attempts=3), True),
+        (ag.RateLimitedError("slow down", status=429, method="PUT"), True),
+        (ag.NotFoundError("gone", status=404, method="DELETE"), True),
+        (ag.NotFoundError("gone", status=404, method="PATCH"), False),
     ],
 )
 def test_the_one_rule_for_an_unknown_outcome(
@@ -237,3 +243,48 @@ async def test_periscope_write_applied_even_if_the_reread_fails() -> None:
         assert result.ok, result.failed
         assert result.succeeded == {email}
         assert emu.faults.counts["500"] == 1
+
+
+async def test_a_resent_put_refused_at_last_is_checked_then_unknown() -> None:
+    """A PUT applied, its answer lost, re-sent and answered 429: never a failure.
+
+    aiohttp re-sends the PUT by itself when the kept-alive connection drops, so
+    the 429 is the re-send's. Periscope re-reads the record and finds the change;
+    if that re-read fails too, the change is unknown until verification sees it.
+    """
+    async with serve_emulator("periscope", seed=2) as emu:
+        emails = emu.store.seed_users(2)
+        team = emu.store.seed_group("Team")
+        put, get = "PUT /api/v1/users", "GET /api/v1/users"
+
+        def user1(request: web.Request) -> bool:
+            # the user's own record: its first GET is the read, the next the check
+            return request.headers.get("HTTP-X-EMAIL") == emails[1]
+
+        once = ag.RetryPolicy(max_attempts=1)
+        async with _client(emu, once) as client:
+            emu.faults.add(Fault.drop(after_apply=True), times=1, route=put)
+            emu.faults.add(Fault.status(429, retry_after=0.01), times=1, route=put)
+            plan = await client.plan_sync({"Team": {emails[0]}})
+            report = await client.apply(plan, verify=False)
+            assert emu.store.members(team) == {emails[0]}
+            assert report.groups[0].added == (emails[0],), str(report)
+            assert emu.faults.counts["429"] == 1
+
+            plan = await client.plan_sync({"Team": set(emails)})
+            emu.faults.add(Fault.drop(after_apply=True), times=1, route=put)
+            emu.faults.add(Fault.status(429, retry_after=0.01), times=1, route=put)
+            emu.faults.add(Fault.status(500), times=1, after=1, route=get, when=user1)
+            report = await client.apply(plan, verify=False)
+            assert emu.store.members(team) == set(emails)
+            assert not report.failed, str(report)
+            assert "RateLimitedError" in report.groups[0].unknown[emails[1]]
+
+            plan = await client.plan_sync({"Team": {emails[0]}}, prune=True)
+            emu.faults.add(Fault.drop(after_apply=True), times=1, route=put)
+            emu.faults.add(Fault.status(429, retry_after=0.01), times=1, route=put)
+            emu.faults.add(Fault.status(500), times=1, after=1, route=get, when=user1)
+            report = await client.apply(plan)
+        assert emu.store.members(team) == {emails[0]}
+        assert report.converged, str(report)
+        assert report.groups[0].removed == (emails[1],)

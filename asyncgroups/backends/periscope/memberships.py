@@ -206,7 +206,15 @@ class MembershipQueues:
             wanted = apply_changes(current, batch)
             if wanted == current:
                 return
-            await self._write(email, wanted)
+            try:
+                await self._write(email, wanted)
+            except AsyncGroupsError:
+                # The answer may be to a re-send of a PUT that already applied
+                # (the list replaces the whole record, so re-sending is safe):
+                # the record tells, if it can be read.
+                if not self._verify or not await self._landed(email, batch):
+                    raise
+                return
             if not self._verify:
                 return
             # Our changes hold if applying them again would change nothing; groups
@@ -223,3 +231,11 @@ class MembershipQueues:
             f"({self._rounds} read-modify-write rounds)",
             backend="periscope",
         )
+
+    async def _landed(self, email: str, batch: Sequence[Change]) -> bool:
+        """Whether ``batch`` is in the user's list now (``False`` if unreadable)."""
+        try:
+            after = await self._read(email)
+        except AsyncGroupsError:
+            return False
+        return _same(after, apply_changes(after, batch))
