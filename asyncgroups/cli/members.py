@@ -35,7 +35,14 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     listing.set_defaults(handler=list_members)
 
     export = commands.add_parser(
-        "export", help="export memberships as CSV (group,member) or JSON"
+        "export",
+        help="export memberships as CSV (group,member) or JSON",
+        description=(
+            "Export memberships as CSV (group,member) or JSON. A CSV cell that "
+            "would begin with =, +, -, @, a tab or a carriage return is written "
+            "with a leading ' so a spreadsheet shows it as text instead of running "
+            "it as a formula; 'sync --from' and 'plan --from' read it back unchanged."
+        ),
     )
     export.add_argument(
         "groups", metavar="GROUP", nargs="*", help="group ids or names (default: all)"

@@ -1,0 +1,151 @@
+"""8. The report is the truth: a 5,000-membership sync through 30 % faults.
+
+For each built-in backend: 20 groups, 5,000 membership changes (additions on NeuroIO
+and Periscope, each user bound for 5 of the 20 groups; removals on Snip, half of
+each group's members), applied with the Client's default retry policy and budget
+while the emulator answers 30 % of all requests with a fault (seeded: 10 % 429 with
+``Retry-After``, 10 % HTML 503, 10 % connection dropped after applying). Figures,
+per backend and seed: keys whose reported outcome is not exactly one of applied,
+failed, skipped, unknown, or contradicts the emulator's store (target 0); keys
+left unknown; failed; whether a second apply, through the same faults, converges.
+
+This is a correctness figure, not a timing one, so the emulator runs in this
+process: the check reads its store directly, key by key.
+
+Run: ``python benchmarks/truth_under_faults.py [--quick] [--memberships N] [--seeds 1 2]``
+"""
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncgroups as ag
+from asyncgroups.sync import GroupReport, SyncPlan
+from asyncgroups.testing import Emulator, serve_emulator
+from benchmarks._common import table, write_result
+
+GROUPS = 20
+PER_USER = 5
+KINDS = ("neuroio", "periscope", "snip")
+
+
+def seed_state(
+    emu: Emulator[Any], memberships: int, rng: random.Random
+) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """Desired state: additions (NeuroIO, Periscope) or removals (Snip)."""
+    names = [f"G{i:02d}" for i in range(GROUPS)]
+    desired: dict[str, set[str]] = {}
+    gids: dict[str, str] = {}
+    if emu.name == "snip":
+        per_group = memberships // GROUPS
+        keys = emu.store.seed_users(4 * per_group)
+        for name in names:
+            members = rng.sample(keys, 2 * per_group)
+            gids[name] = emu.store.seed_group(name, members=members)
+            owner = emu.store.members(gids[name]) - set(members)
+            desired[name] = set(members[:per_group]) | owner
+        return desired, gids
+    keys = emu.store.seed_users(memberships // PER_USER)
+    for name in names:
+        gids[name] = emu.store.seed_group(name)
+        desired[name] = set()
+    for key in keys:
+        for name in rng.sample(names, PER_USER):
+            desired[name].add(key)
+    return desired, gids
+
+
+def outcomes(group: GroupReport, key: str) -> list[str]:
+    """Every outcome the report gives ``key`` (exactly one if it is consistent)."""
+    kinds = {
+        "applied": set(group.added) | set(group.removed),
+        "failed": group.failed,
+        "skipped": group.skipped,
+        "unknown": group.unknown,
+    }
+    return [kind for kind, keys in kinds.items() if key in keys]
+
+
+def mismatches(
+    plan: SyncPlan, report: ag.SyncReport, emu: Emulator[Any], gids: dict[str, str]
+) -> int:
+    """Keys whose outcome is not exactly one, or not what the store shows."""
+    bad = 0
+    by_key = {g.key: g for g in report.groups}
+    for g in plan.groups:
+        stored = emu.store.members(gids[g.key])
+        for key in (*g.to_add, *g.to_remove):
+            found = outcomes(by_key[g.key], key)
+            in_place = (key in stored) == (key in g.to_add)
+            if len(found) != 1 or (
+                found[0] != "unknown" and (found[0] == "applied") != in_place
+            ):
+                bad += 1
+    return bad
+
+
+async def one(kind: str, memberships: int, seed: int, p: float) -> dict[str, Any]:
+    async with serve_emulator(kind, seed=seed) as emu:
+        desired, gids = seed_state(emu, memberships, random.Random(seed))
+        backend = ag.connect(kind, base_url=emu.url, **emu.credentials)
+        prune = kind == "snip"
+        async with ag.Client(backend) as client:
+            plan = await client.plan_sync(desired, prune=prune)
+            emu.faults.random(seed=seed, p429=p / 3, p503=p / 3, pdrop=p / 3)
+            started = time.monotonic()
+            report = await client.apply(plan, max_removals=1.0)
+            seconds = time.monotonic() - started
+        bad = mismatches(plan, report, emu, gids)
+        async with ag.Client(backend) as client:
+            again = await client.plan_sync(desired, prune=prune)
+            second = await client.apply(again, max_removals=1.0)
+        stored = all(emu.store.members(gids[n]) == keys for n, keys in desired.items())
+        return {
+            "backend": kind,
+            "seed": seed,
+            "operations": plan.operations,
+            "applied": report.applied,
+            "failed": report.failed,
+            "unknown": report.unknown,
+            "mismatches": bad,
+            "requests": report.requests,
+            "faults": sum(emu.faults.counts[k] for k in ("429", "503", "drop")),
+            "seconds": round(seconds, 1),
+            "second_ops": again.operations,
+            "converged": second.converged and stored,
+        }
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 memberships")
+    parser.add_argument("--memberships", type=int, default=5000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8])
+    parser.add_argument("--faults", type=float, default=0.3, help="fault rate")
+    args = parser.parse_args(argv)
+    memberships = 1000 if args.quick else args.memberships
+    rows = [
+        await one(kind, memberships, seed, args.faults)
+        for kind in KINDS
+        for seed in args.seeds
+    ]
+    headers = list(rows[0])
+    print(table(headers, [[r[h] for h in headers] for r in rows]))
+    ok = all(r["mismatches"] == 0 and r["converged"] for r in rows)
+    out = write_result(
+        "truth_under_faults",
+        {"memberships": memberships, "fault_rate": args.faults, "rows": rows, "ok": ok},
+    )
+    print(f"{'every report matched its store' if ok else 'MISMATCH'}; wrote {out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
