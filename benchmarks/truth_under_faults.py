@@ -1,7 +1,7 @@
 """8. The report is the truth: a 5,000-membership sync through 30 % faults.
 
-For each built-in backend: 20 groups, 5,000 membership changes (additions on NeuroIO
-and Periscope, each user bound for 5 of the 20 groups; removals on Snip, half of
+For each built-in backend: 20 groups, 5,000 membership changes (additions on NeuroIO,
+Periscope and Graph, each user bound for 5 of the 20 groups; removals on Snip, half of
 each group's members), applied with the Client's default retry policy and budget
 while the emulator answers 30 % of all requests with a fault (seeded: 10 % 429 with
 ``Retry-After``, 10 % HTML 503, 10 % connection dropped after applying). Figures,
@@ -33,7 +33,7 @@ from benchmarks._common import table, write_result
 
 GROUPS = 20
 PER_USER = 5
-KINDS = ("neuroio", "periscope", "snip")
+KINDS = ("neuroio", "periscope", "snip", "graph")
 
 
 def seed_state(
