@@ -74,3 +74,24 @@ async def test_new_groups_of_the_name_from_elsewhere_are_never_adopted() -> None
         named = _named(emu, "Ops")
         assert len(named) == 3
         assert set(caught.value.candidate_group_ids) == named  # type: ignore[attr-defined]
+
+
+async def test_concurrent_snip_creates_with_lost_answers_get_their_own_groups() -> None:
+    """Snip, the same: 60 creates of one name, 30 % of answers lost."""
+    rng = random.Random(4)
+    async with serve_emulator("snip", seed=4) as emu:
+        emu.faults.add(
+            Fault.drop(after_apply=True),
+            route="POST /api/account/groups",
+            when=lambda request: rng.random() < 0.3,
+        )
+        async with _client(emu) as client:
+            groups = await asyncio.gather(
+                *(client.groups.create("Eng") for _ in range(60))
+            )
+        ids = {g.id for g in groups}
+        assert len(ids) == 60
+        assert emu.faults.counts["drop_after"] > 0
+        async with _client(emu) as client:
+            named = {g.id async for g in client.groups.list("Eng") if g.name == "Eng"}
+        assert named == ids

@@ -12,7 +12,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from asyncgroups.backends._kit import Body, Channel, Endpoint, refuse_unknown
+from asyncgroups.backends._kit import (
+    Body,
+    Channel,
+    Endpoint,
+    RecordLocks,
+    refuse_unknown,
+)
 from asyncgroups.backends.reconcile import create_reconciled
 from asyncgroups.backends.snip import sansio, wire
 from asyncgroups.errors import (
@@ -40,10 +46,8 @@ __all__ = ["RECONCILE_WINDOW", "SnipSession"]
 #: How much older than the pre-create listing (server clock) a reconciled group may
 #: claim to be: a sanity check only, the id decides.
 RECONCILE_WINDOW = timedelta(minutes=10)
-#: Times one removal PATCH may be sent: a removal is idempotent in intent, so after
-#: a lost answer or a gateway error (502/503/504, which the transport does not
-#: re-send on a PATCH) the group is re-read and only the members still there are
-#: sent again (re-sending a removal that applied is a 400 on Snip).
+#: Times one removal PATCH may be sent: after a lost answer or a gateway error the
+#: group is re-read and only the members still there are sent again.
 _REMOVAL_ATTEMPTS = 5
 
 
@@ -56,7 +60,7 @@ class SnipSession:
     request raises ``ClientClosedError``.
     """
 
-    __slots__ = ("_channel", "_created", "_endpoint", "_max_batch")
+    __slots__ = ("_channel", "_created", "_creates", "_endpoint", "_max_batch")
 
     def __init__(
         self, transport: AsyncTransport, endpoint: Endpoint, *, max_batch: int
@@ -66,6 +70,8 @@ class SnipSession:
         self._max_batch = max_batch
         #: Ids of groups this session created: never a lost create's group.
         self._created: set[int] = set()
+        #: Creates of one name run one at a time (see :meth:`create_group`).
+        self._creates = RecordLocks()
 
     def __repr__(self) -> str:
         state = "closed" if self._channel.closed else "open"
@@ -109,7 +115,8 @@ class SnipSession:
         A create whose answer was lost is reconciled, never re-sent blindly: names
         are not unique on Snip and our clock may disagree with the server's, so the
         groups are listed once before sending and only a group we own with that
-        name and an id above every id listed then is taken as the lost one.
+        name and an id above every id listed then is taken as the lost one. This
+        session runs creates of one name one at a time, so it is this create's own.
 
         If the group was created but the follow-up that sets its ``description``
         failed, the error is raised with a ``created_group_id`` attribute (the new
@@ -125,20 +132,20 @@ class SnipSession:
         # so the group a lost POST made is above every id visible before sending.
         # This costs one listing per create; the server's Date header of that
         # listing is the reference for a wide, clock-skew-proof sanity check.
-        listing = await self._channel.send(sansio.build_list_groups(self._endpoint))
-        floor = max(
-            (g.id for g in wire.structure_groups(sansio.decipher(listing))), default=0
-        )
-        since = sansio.server_time(listing)
+        async with self._creates.hold(name):
+            listing = await self._channel.send(sansio.build_list_groups(self._endpoint))
+            groups = wire.structure_groups(sansio.decipher(listing))
+            floor = max((g.id for g in groups), default=0)
+            since = sansio.server_time(listing)
 
-        async def send() -> wire.WireGroup:
-            return wire.structure_group(await self._call(request))
+            async def send() -> wire.WireGroup:
+                return wire.structure_group(await self._call(request))
 
-        async def find() -> wire.WireGroup | None:
-            return self._reconcile(await self._fetch_groups(), name, floor, since)
+            async def find() -> wire.WireGroup | None:
+                return self._reconcile(await self._fetch_groups(), name, floor, since)
 
-        group = await create_reconciled(send, find)
-        self._created.add(group.id)
+            group = await create_reconciled(send, find)
+            self._created.add(group.id)
         if description is not None:
             try:
                 return await self.update_group(str(group.id), description=description)
