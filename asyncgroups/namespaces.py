@@ -509,6 +509,7 @@ class MembersAPI(_Namespace):
         if not isinstance(memberships, Mapping):
             raise InvalidInputError("memberships must map group ids to member keys")
         check_callable(on_chunk, "on_chunk")
+        check_callable(on_send, "on_send")
         normalised: dict[str, list[str]] = {}
         for group, keys in memberships.items():
             gid = self._client._check_group_id(group)

@@ -174,7 +174,6 @@ def test_an_interrupted_apply_marks_in_flight_unknown_and_later_phases_skipped()
     created.interrupted("create", {"n"})
     assert created.report().unknown == {"n": CANCELLED_IN_FLIGHT}
     assert created.report().skipped == {"a": NOT_SENT}
-    assert created.report().unmet == ("a",)
     queued = Outcome(
         GroupPlan("q", None, create=True, desired=("a",), to_add=("a",)), None
     )
