@@ -6,7 +6,6 @@ module performs no I/O.
 """
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,8 +46,12 @@ STATUS_ERRORS: Mapping[int, type[APIError]] = {
 }
 
 _DETAIL_LIMIT = 200
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<[^>]+>")
+#: How much of an error body is read for its detail. A server's error page is
+#: attacker-sized (up to the body cap): every scan below is linear and bounded by
+#: this, so one answer can never hold the event loop.
+_SCAN_LIMIT = 64 * 1024
+#: The largest error body read as JSON (error documents are small).
+ERROR_JSON_LIMIT = 1024 * 1024
 
 
 def error_class(status: int) -> type[APIError]:
@@ -65,13 +68,44 @@ def fallback_detail(response: Response) -> str:
     body = response.body
     if not body:
         return ""
+    head = body[:_SCAN_LIMIT]
     ctype = response.header("content-type", "") or ""
-    if "html" in ctype or body.lstrip()[:1] == b"<":
-        match = _TITLE.search(body)
-        text = (match.group(1) if match else body).decode("utf-8", "replace")
-        text = _TAGS.sub(" ", text)
-        return "HTML page: " + " ".join(text.split())
-    return " ".join(body.decode("utf-8", "replace").split())
+    if "html" in ctype or head.lstrip()[:1] == b"<":
+        title = _title(head)
+        text = (head if title is None else title).decode("utf-8", "replace")
+        return "HTML page: " + " ".join(_strip_tags(text).split())
+    return " ".join(head.decode("utf-8", "replace").split())
+
+
+def _title(page: bytes) -> bytes | None:
+    """The text of the first ``<title>`` element, found in linear time."""
+    lowered = page.lower()
+    start = lowered.find(b"<title")
+    if start < 0:
+        return None
+    opened = lowered.find(b">", start)
+    if opened < 0:
+        return None
+    end = lowered.find(b"</title", opened)
+    return page[opened + 1 : end if end >= 0 else len(page)]
+
+
+def _strip_tags(text: str) -> str:
+    """``text`` with ``<...>`` tags replaced by spaces (an unclosed one ends it)."""
+    parts: list[str] = []
+    at = 0
+    while True:
+        opened = text.find("<", at)
+        if opened < 0:
+            parts.append(text[at:])
+            break
+        parts.append(text[at:opened])
+        closed = text.find(">", opened)
+        if closed < 0:
+            break
+        parts.append(" ")
+        at = closed + 1
+    return "".join(parts)
 
 
 def api_error(
@@ -157,8 +191,16 @@ def _where(response: Response) -> str:
 
 
 def try_json(response: Response) -> Any:
-    """The body as JSON, or ``None`` if it is not JSON (for error bodies)."""
+    """The body as JSON, or ``None`` if it is not JSON (for error bodies).
+
+    Only bodies that can be JSON error documents are decoded: one starting with
+    ``{`` or ``[``, of at most :data:`ERROR_JSON_LIMIT` bytes. Decoding a 50 MB
+    HTML page only to fail held the event loop for tens of milliseconds.
+    """
+    body = response.body
+    if len(body) > ERROR_JSON_LIMIT or body[:64].lstrip()[:1] not in (b"{", b"["):
+        return None
     try:
-        return json.loads(response.body) if response.body.strip() else None
+        return json.loads(body)
     except (ValueError, RecursionError):
         return None

@@ -12,7 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from asyncgroups.testing.emulators.periscope_store import EMAIL, PeriscopeStore, Site
+from asyncgroups.testing.emulators.periscope_store import (
+    PeriscopeStore,
+    Site,
+    valid_email,
+)
 
 _STORE = web.AppKey("store", PeriscopeStore)
 #: Where the authenticated site is kept on the request: a typed key where aiohttp
@@ -107,7 +111,7 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | No
 
 
 def _email(value: str | None, key: str = "email") -> str:
-    if value is None or not EMAIL.match(value):
+    if value is None or not valid_email(value):
         raise _RefusedError(422, f"{key} is not a valid e-mail address")
     return value
 

@@ -8,7 +8,6 @@ receives is kept in :attr:`Site.puts` with the groups before and after.
 """
 
 import random
-import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -29,7 +28,17 @@ __all__ = [
 EVERYONE = "Everyone"
 ADMINISTRATORS = "Administrators"
 BUILTIN_GROUPS = (EVERYONE, ADMINISTRATORS)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def valid_email(value: str) -> bool:
+    """The API's loose e-mail rule, checked in linear time (no backtracking)."""
+    name, at, domain = value.partition("@")
+    return (
+        bool(name and at and domain)
+        and "@" not in domain
+        and "." in domain[1:-1]
+        and not any(c.isspace() for c in value)
+    )
 
 
 def now() -> str:
