@@ -18,6 +18,7 @@ from asyncgroups.backends.base import Capability, GroupBackend
 from asyncgroups.config import RateLimit, RetryPolicy
 from asyncgroups.errors import ClientClosedError, ConfigurationError
 from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
+from asyncgroups.stats import TransportStats
 from asyncgroups.sync.apply import apply as _apply_plan
 from asyncgroups.sync.plan import (
     By,
@@ -29,8 +30,8 @@ from asyncgroups.sync.plan import (
 from asyncgroups.sync.report import ProgressEvent, SyncReport
 from asyncgroups.transport.aiohttp import DEFAULT_MAX_BODY, AiohttpTransport
 from asyncgroups.transport.base import AsyncTransport
+from asyncgroups.transport.observed import ObservedTransport, Observer
 from asyncgroups.transport.stack import build_stack
-from asyncgroups.transport.stats import TransportStats
 from asyncgroups.validation import normalise_id
 
 __all__ = ["Client", "connect"]
@@ -60,13 +61,20 @@ class Client:
         retry: the retry policy; ``RetryPolicy.off()`` disables retries.
         timeout: seconds for one attempt.
         session: an ``aiohttp.ClientSession`` to borrow; never closed by the Client.
-        transport: a complete transport to use instead of building one.
+        transport: a complete transport to use instead of building one; the
+            Client still counts (``stats``), reports (``hooks``) and logs every
+            request sent through it.
         verify: verify TLS certificates (default).
         ssl_context: e.g. a context trusting a private CA.
         concurrency: default chunks in flight for batched member operations.
         trace_configs: aiohttp trace configs for the owned session.
         hooks: ``on_request``/``on_response``/``on_retry`` callbacks.
         max_body: largest response body read, in bytes.
+
+    Attributes:
+        stats: the Client's running counts of requests, retries, 429s and failures
+            (:class:`~asyncgroups.TransportStats`), kept by the observing layer
+            around a built or an injected transport alike.
     """
 
     def __init__(
@@ -93,7 +101,8 @@ class Client:
             raise ConfigurationError("concurrency must be >= 1")
         self.backend = backend
         self.concurrency = concurrency
-        self.stats = TransportStats()
+        self.stats: TransportStats = TransportStats()
+        observer = Observer(self.stats, hooks)
         self.retry = retry if retry is not None else RetryPolicy()
         self.rate_limit = rate_limit if rate_limit is not None else RateLimit()
         self._closed = False
@@ -108,14 +117,11 @@ class Client:
                 limit=max(100, concurrency),
             )
             transport = build_stack(
-                base,
-                stats=self.stats,
-                retry=self.retry,
-                rate_limit=self.rate_limit,
-                hooks=hooks,
+                base, observer=observer, retry=self.retry, rate_limit=self.rate_limit
             )
-        self.transport = transport
-        backend.bind(transport)
+        # Counting, hooks and logs happen in this one layer, always installed.
+        self.transport: AsyncTransport = ObservedTransport(transport, observer)
+        backend.bind(self.transport)
         self.groups = GroupsAPI(self)
         self.users = UsersAPI(self)
         self.members = MembersAPI(self)

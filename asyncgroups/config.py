@@ -37,6 +37,14 @@ def _at_least_one(_: Any, attribute: Any, value: object) -> None:
         raise ConfigurationError(f"{attribute.name} must be an integer >= 1")
 
 
+def _limiter_store(_: Any, attribute: Any, value: object) -> None:
+    # A LimiterStore (asyncgroups.transport.limiter_store) is anything with open().
+    if value is not None and not callable(getattr(value, "open", None)):
+        raise ConfigurationError(
+            "RateLimit.store must be a limiter store (MemoryStore, RedisStore)"
+        )
+
+
 class Secret:
     """A credential that never shows itself in a repr or str.
 
@@ -111,14 +119,15 @@ class RateLimit:
             ``max(1, ceil(per_second))``.
         max_concurrency: requests in flight at once; ``None`` means no cap.
         adaptive: lower the rate on throttling (multiplicative decrease), then recover.
-        store: where limiter state lives; ``None`` is in-process memory.
+        store: where limiter state lives (a ``LimiterStore``: ``MemoryStore``,
+            ``RedisStore``); ``None`` is in-process memory.
     """
 
     per_second: float | None = field(default=None, validator=_positive)
     burst: int | None = field(default=None, validator=_at_least_one)
     max_concurrency: int | None = field(default=None, validator=_at_least_one)
     adaptive: bool = False
-    store: Any = field(default=None, eq=False)
+    store: Any = field(default=None, eq=False, validator=_limiter_store)
 
     @property
     def bucket_size(self) -> int:

@@ -15,7 +15,7 @@ from attrs import field, frozen
 from asyncgroups.backends.base import Capability, GroupBackend
 from asyncgroups.errors import AsyncGroupsError, InvalidInputError, SyncAbortedError
 from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
-from asyncgroups.transport.stats import TransportStats
+from asyncgroups.stats import TransportStats
 
 __all__ = [
     "Observed",
