@@ -3,9 +3,9 @@
 Transports know HTTP, not groups. Every layer satisfies
 :class:`~asyncgroups.transport.base.AsyncTransport`; a Client builds the stack, or
 takes one (``Client(transport=...)``) and still puts the observing layer around it.
+The base transport is :class:`asyncgroups.transport.aiohttp.AiohttpTransport`.
 """
 
-from asyncgroups.transport.aiohttp import AiohttpTransport
 from asyncgroups.transport.base import (
     IDEMPOTENT_METHODS,
     AsyncTransport,
@@ -20,7 +20,6 @@ from asyncgroups.transport.retry import RetryingTransport
 
 __all__ = [
     "IDEMPOTENT_METHODS",
-    "AiohttpTransport",
     "AsyncTransport",
     "Hooks",
     "MockTransport",

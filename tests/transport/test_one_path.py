@@ -11,6 +11,7 @@ import pytest
 import asyncgroups as ag
 from asyncgroups.testing import Fault, serve_emulator
 from asyncgroups.transport import ObservedTransport, Observer, Request, Response
+from asyncgroups.transport.aiohttp import AiohttpTransport
 from asyncgroups.transport.stack import build_stack
 
 # What the scripted server answers, per path, in order (then 200s).
@@ -183,9 +184,7 @@ async def test_an_injected_transport_is_counted_in_the_sync_report() -> None:
         keys = emu.store.seed_users(30)
         gids = [emu.store.seed_group(f"G{n}", members=keys[:2]) for n in range(3)]
         backend = ag.connect("neuroio", base_url=emu.url, **emu.credentials)
-        async with ag.Client(
-            backend, transport=ag.transport.AiohttpTransport()
-        ) as client:
+        async with ag.Client(backend, transport=AiohttpTransport()) as client:
             desired = {f"G{n}": set(keys[n * 5 : n * 5 + 8]) for n in range(3)}
             plan = await client.plan_sync(desired, prune=True)
             before = len(emu.requests)
@@ -209,7 +208,7 @@ async def test_an_injected_retrying_transport_is_counted_as_its_responses_say() 
         emu.faults.add(Fault.status(503), times=2, route="GET /v1/groups/*")
         backend = ag.connect("neuroio", base_url=emu.url, **emu.credentials)
         injected = ag.transport.RetryingTransport(
-            ag.transport.AiohttpTransport(),
+            AiohttpTransport(),
             ag.RetryPolicy(base_delay=0.01, max_delay=0.02),
         )
         async with ag.Client(backend, transport=injected) as client:
