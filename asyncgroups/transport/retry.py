@@ -235,19 +235,22 @@ class RetryingTransport:
                 attempts were made over how long.
         """
         started = self.clock()
+        first: BaseException
         try:
             response = await self._attempt(self._inner.send, request, 1)
         except TransportError as exc:
             if not self._retryable(request, exc):
                 raise
-            return await self._retry(request, started, exc)
-        if response.status in self._retry_statuses:
+            first = exc
+        else:
+            if response.status not in self._retry_statuses:
+                if self.budget is not None:
+                    self.budget.success()
+                return response
             first = _RetryableStatusError(response)
-            if self._retryable(request, first):
-                return await self._retry(request, started, first)
-        elif self.budget is not None:
-            self.budget.success()
-        return response
+            if not self._retryable(request, first):
+                return response
+        return await self._retry(request, started, first)
 
     async def _retry(
         self, request: Request, started: float, first: BaseException
@@ -268,10 +271,11 @@ class RetryingTransport:
         except _RetryableStatusError as final:
             response = final.response
         except TransportError as exc:
-            exc.add_note(
-                f"gave up after {state.attempt_number} attempts over "
-                f"{self.clock() - started:.1f} s"
-            )
+            if state.attempt_number > 1:
+                exc.add_note(
+                    f"gave up after {state.attempt_number} attempts over "
+                    f"{self.clock() - started:.1f} s"
+                )
             raise
         if self.budget is not None and response.status not in self.policy.statuses:
             self.budget.success()
