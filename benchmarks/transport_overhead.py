@@ -3,8 +3,10 @@
 A tiny aiohttp.web server runs in a separate process (no added latency). Each round
 sends 5,000 GET requests, 16 at once, with a bare ``aiohttp.ClientSession``, through
 the one path a Client installs (``Observed(Retrying(RateLimited(Aiohttp)))``:
-counting, retries on, limiter unlimited) and through a bare ``AiohttpTransport``
-(to tell the layers' share from the base transport's). Rounds are interleaved, the
+counting, retries on, limiter unlimited), through a bare ``AiohttpTransport`` (to
+tell the layers' share from the base transport's), and through an
+``AiohttpTransport`` that reads every body with ``resp.read()`` (what taking a body
+that has fully arrived straight from the stream saves). Rounds are interleaved, the
 order rotating, so drift hits all alike.
 
 Two figures per variant: wall time, and the client's CPU per request (this
@@ -93,6 +95,19 @@ async def run_transport(url: str, n: int) -> Timing:
     return await _run(AiohttpTransport(), url, n)
 
 
+class _ReadThrough(AiohttpTransport):
+    """Every body through ``resp.read()``, as a traced session reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._take_received = False
+
+
+async def run_read_through(url: str, n: int) -> Timing:
+    """The bare AiohttpTransport without taking received bodies from the stream."""
+    return await _run(_ReadThrough(), url, n)
+
+
 async def run_stack(url: str, n: int) -> Timing:
     """The one path a Client installs around its own transport."""
     observer = Observer()
@@ -140,8 +155,14 @@ async def main(rounds: int, n: int) -> dict[str, object]:
         await run_stack(url, 500)
         raw: list[Timing] = []
         bare: list[Timing] = []
+        through: list[Timing] = []
         stack: list[Timing] = []
-        runs = [(raw, run_raw), (bare, run_transport), (stack, run_stack)]
+        runs = [
+            (raw, run_raw),
+            (bare, run_transport),
+            (through, run_read_through),
+            (stack, run_stack),
+        ]
         for round_ in range(rounds):
             # rotate the order each round so no variant always runs first or last
             shift = round_ % len(runs)
@@ -174,6 +195,8 @@ async def main(rounds: int, n: int) -> dict[str, object]:
         "raw_cpu_us_per_request": 1e6 * cpu(raw) / n,
         "transport_cpu_us_per_request": 1e6 * cpu(bare) / n,
         "stack_cpu_us_per_request": 1e6 * cpu(stack) / n,
+        "read_through_cpu_us_per_request": 1e6 * cpu(through) / n,
+        "received_body_cpu_ratio": cpu(bare) / cpu(through),
         "ratio": wall(stack) / wall(raw),
         "transport_ratio": wall(bare) / wall(raw),
         "layers_ratio": wall(stack) / wall(bare),
@@ -201,7 +224,9 @@ if __name__ == "__main__":
         f"one path {result['stack_cpu_us_per_request']:.1f} us; "
         f"ratio {result['cpu_ratio']:.3f} (target <= 1.10; AiohttpTransport alone "
         f"{result['transport_cpu_ratio']:.3f}, layers on top "
-        f"{result['layers_cpu_ratio']:.3f})"
+        f"{result['layers_cpu_ratio']:.3f}); taking received bodies from the "
+        f"stream: {result['received_body_cpu_ratio']:.3f} of reading them through "
+        f"resp.read() ({result['read_through_cpu_us_per_request']:.1f} us)"
     )
     print(
         f"wall: raw {result['raw_median_rps']:.0f} req/s, one path "

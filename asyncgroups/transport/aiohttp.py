@@ -94,6 +94,12 @@ class AiohttpTransport:
         self._limit = limit
         self._trace_configs = list(trace_configs)
         self._max_body = max_body
+        # Take a body that has fully arrived straight from the stream (see send);
+        # a traced session gets every body through resp.read(), which sends its
+        # chunk event.
+        self._take_received = not (
+            session.trace_configs if session is not None else self._trace_configs
+        )
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         # Per request, so a borrowed session gets the Client's settings too; an
@@ -174,15 +180,27 @@ class AiohttpTransport:
                 request.method, request.url, headers=request.headers, **kwargs
             )
             try:
-                length = resp.content_length
-                if (
-                    length is not None
-                    and length <= self._max_body
-                    and "Content-Encoding" not in resp.headers
-                ):
-                    body = await resp.read()
+                content = resp.content
+                if self._take_received and content.is_eof() and not request.body:
+                    # The whole body is here and aiohttp has given the connection
+                    # back: take the bytes without resp.read(), which also waits
+                    # for the request writer. Measured with
+                    # benchmarks/transport_overhead.py (AiohttpTransport ÷ the
+                    # same through resp.read(), client CPU per GET, 15 rounds):
+                    # 0.885, about 30 µs of 265 µs a request.
+                    if content.total_bytes > self._max_body:  # before any copy
+                        raise self._too_big(request, content.total_bytes)
+                    body = content.read_nowait()
                 else:
-                    body = await self._read_capped(resp, request)
+                    length = resp.content_length
+                    if (
+                        length is not None
+                        and length <= self._max_body
+                        and "Content-Encoding" not in resp.headers
+                    ):
+                        body = await resp.read()
+                    else:
+                        body = await self._read_capped(resp, request)
             finally:
                 resp.release()
             return Response(
