@@ -154,14 +154,27 @@ class Limiter:
         if semaphore is not None:
             await semaphore.acquire()
             self._held += 1
+        admitted = self._admit_now()
+        if admitted is not None:
+            return admitted
+        try:
+            now = await self._wait_turn(self._clock(), deadline)
+        except BaseException:
+            self.release()
+            raise
+        self.state.sent(now)
+        return now
+
+    def _admit_now(self) -> float | None:
+        """Admit a request that needs no wait and no store call (the cap aside).
+
+        Returns:
+            When it was admitted, or ``None`` if it must wait in :meth:`acquire`.
+        """
         now = self._clock()
         state = self.state
-        if not state.take_now(now):  # else: admitted without a wait or a store call
-            try:
-                now = await self._wait_turn(now, deadline)
-            except BaseException:
-                self.release()
-                raise
+        if not state.take_now(now):
+            return None
         state.sent(now)
         return now
 
@@ -285,7 +298,13 @@ class Slot:
         self.sent_at = 0.0
 
     async def __aenter__(self) -> "Slot":
-        self.sent_at = await self._limiter.acquire(self._deadline)
+        limiter = self._limiter
+        # Without a cap, a request that needs no wait is admitted here: one
+        # coroutine less than acquire().
+        admitted = limiter._admit_now() if limiter._semaphore is None else None
+        if admitted is None:
+            admitted = await limiter.acquire(self._deadline)
+        self.sent_at = admitted
         return self
 
     def answered(self, response: Response) -> None:

@@ -58,46 +58,58 @@ class Observer:
     async def attempt(self, send: Send, request: Request, number: int) -> Response:
         """Make attempt ``number`` of ``request`` with ``send``, observing it.
 
-        Counts the attempt and its outcome; reports it to the hooks and the DEBUG
-        log when they listen.
+        The same as :meth:`sending`, ``send``, then :meth:`answered` or
+        :meth:`failed`.
 
         Raises:
             TransportError: as ``send`` raised it (counted).
         """
-        stats = self.stats
-        stats.requests += 1
-        hooks = self.hooks
-        debug = logger.isEnabledFor(logging.DEBUG)
-        if debug or hooks.on_request is not None:
-            url = _redact.url(request.url)
-            logger.debug("sending %s %s (attempt %d)", request.method, url, number)
-            await emit(hooks.on_request, RequestEvent(request.method, url, number))
+        await self.sending(request, number)
         try:
             response = await send(request)
         except TransportError:
-            stats.transport_errors += 1
+            self.failed()
             raise
+        await self.answered(request, number, response)
+        return response
+
+    async def sending(self, request: Request, number: int) -> None:
+        """Attempt ``number`` of ``request`` is about to be sent: count and report it."""
+        self.stats.requests += 1
+        hook = self.hooks.on_request
+        if hook is None and not logger.isEnabledFor(logging.DEBUG):
+            return
+        url = _redact.url(request.url)
+        logger.debug("sending %s %s (attempt %d)", request.method, url, number)
+        await emit(hook, RequestEvent(request.method, url, number))
+
+    def failed(self) -> None:
+        """The attempt got no usable response (a ``TransportError``)."""
+        self.stats.transport_errors += 1
+
+    async def answered(self, request: Request, number: int, response: Response) -> None:
+        """Attempt ``number`` got ``response``: count and report it."""
         status = response.status
         if status >= 429:
             if status == 429:
-                stats.throttled += 1
+                self.stats.throttled += 1
             elif status >= 500:
-                stats.server_errors += 1
-        if debug or hooks.on_response is not None:
-            url = _redact.url(request.url)
-            logger.debug(
-                "%s %s -> %d (attempt %d, %.3f s)",
-                request.method,
-                url,
-                status,
-                number,
-                response.elapsed,
-            )
-            await emit(
-                hooks.on_response,
-                ResponseEvent(request.method, url, number, status, response.elapsed),
-            )
-        return response
+                self.stats.server_errors += 1
+        hook = self.hooks.on_response
+        if hook is None and not logger.isEnabledFor(logging.DEBUG):
+            return
+        url = _redact.url(request.url)
+        logger.debug(
+            "%s %s -> %d (attempt %d, %.3f s)",
+            request.method,
+            url,
+            status,
+            number,
+            response.elapsed,
+        )
+        await emit(
+            hook, ResponseEvent(request.method, url, number, status, response.elapsed)
+        )
 
     async def retrying(
         self,
@@ -146,6 +158,8 @@ class ObservedTransport:
         self.observer = observer if observer is not None else Observer()
         #: Whether ``inner`` reports each attempt to ``observer`` itself.
         self.reported = getattr(inner, "observer", None) is self.observer
+        if self.reported:  # nothing left to do here: no coroutine around each send
+            self.send = inner.send  # type: ignore[method-assign]
 
     @property
     def stats(self) -> TransportStats:
@@ -154,8 +168,6 @@ class ObservedTransport:
 
     async def send(self, request: Request) -> Response:
         """Send ``request`` through the inner transport, observed."""
-        if self.reported:
-            return await self._inner.send(request)
         response = await self.observer.attempt(self._inner.send, request, 1)
         extra = response.attempts - 1
         if extra > 0:  # retried below us, out of sight: counted as it says

@@ -53,7 +53,7 @@ from asyncgroups.config import RetryPolicy
 from asyncgroups.errors import ConnectError, TransportError
 from asyncgroups.transport.base import AsyncTransport, Request, Response
 from asyncgroups.transport.headers import parse_retry_after
-from asyncgroups.transport.observed import Observer, Send
+from asyncgroups.transport.observed import Observer
 
 __all__ = ["RetryBudget", "RetryingTransport"]
 
@@ -115,18 +115,14 @@ class _FullJitter(wait_exponential):
         return self._rng.uniform(0.0, super().__call__(retry_state))
 
 
-async def _plain(send: Send, request: Request, number: int) -> Response:
-    return await send(request)
-
-
 class RetryingTransport:
     """Retries failed attempts of the inner transport.
 
     Args:
         inner: the transport to wrap (normally the rate limiter).
         policy: attempts, back-off, deadline, budget and retried statuses.
-        observer: counts and reports each attempt and retry (the Client's); none
-            by default.
+        observer: counts and reports each attempt and retry (the Client's); a
+            fresh one by default.
         clock: monotonic seconds, injectable for tests.
         sleep: async sleep, injectable for tests.
         rng: randomness for the back-off jitter.
@@ -146,8 +142,7 @@ class RetryingTransport:
     ) -> None:
         self._inner = inner
         self.policy = policy
-        self.observer = observer
-        self._attempt = observer.attempt if observer is not None else _plain
+        self.observer = observer if observer is not None else Observer()
         self.clock = clock
         if budget is None and policy.budget is not None:
             budget = RetryBudget(policy.budget, policy.budget_refill)
@@ -211,8 +206,6 @@ class RetryingTransport:
         """Spend a retry token; report the retry."""
         if self.budget is not None:
             self.budget.spend()
-        if self.observer is None:
-            return
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
         status = exc.response.status if isinstance(exc, _RetryableStatusError) else None
@@ -235,14 +228,19 @@ class RetryingTransport:
                 attempts were made over how long.
         """
         started = self.clock()
+        observer = self.observer
         first: BaseException
+        # Observer.attempt, inlined: one coroutine less around every request.
+        await observer.sending(request, 1)
         try:
-            response = await self._attempt(self._inner.send, request, 1)
+            response = await self._inner.send(request)
         except TransportError as exc:
+            observer.failed()
             if not self._retryable(request, exc):
                 raise
             first = exc
         else:
+            await observer.answered(request, 1, response)
             if response.status not in self._retry_statuses:
                 if self.budget is not None:
                     self.budget.success()
@@ -294,7 +292,9 @@ class RetryingTransport:
             do = await retrying.iter(retry_state=state)
             if isinstance(do, DoAttempt):
                 try:
-                    response = await self._attempt(send, request, state.attempt_number)
+                    response = await self.observer.attempt(
+                        send, request, state.attempt_number
+                    )
                     if response.status in self._retry_statuses:
                         raise _RetryableStatusError(response)  # noqa: TRY301
                 except BaseException:  # as tenacity's own loop does
