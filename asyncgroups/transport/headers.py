@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
 from attrs import frozen
+from multidict import istr
 
 __all__ = [
     "RateLimitInfo",
@@ -156,9 +157,17 @@ def has_rate_limit_headers(headers: Mapping[str, str]) -> bool:
 
     Works on lower-cased names and on case-insensitive mappings alike.
     """
+    # istr keys are case-folded once, here, not at every lookup in aiohttp's
+    # case-insensitive mapping (and compare equal to plain lower-case names).
     return (
-        "x-ratelimit-remaining" in headers
-        or "ratelimit-remaining" in headers
-        or "x-rate-limit-remaining" in headers
-        or "ratelimit" in headers
+        _X_RATELIMIT_REMAINING in headers
+        or _RATELIMIT_REMAINING in headers
+        or _X_RATE_LIMIT_REMAINING in headers
+        or _RATELIMIT in headers
     )
+
+
+_X_RATELIMIT_REMAINING = istr("x-ratelimit-remaining")
+_RATELIMIT_REMAINING = istr("ratelimit-remaining")
+_X_RATE_LIMIT_REMAINING = istr("x-rate-limit-remaining")
+_RATELIMIT = istr("ratelimit")

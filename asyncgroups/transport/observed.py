@@ -64,31 +64,47 @@ class Observer:
         Raises:
             TransportError: as ``send`` raised it (counted).
         """
-        await self.sending(request, number)
+        report = self.sending(request, number)
+        if report is not None:
+            await report
         try:
             response = await send(request)
         except TransportError:
             self.failed()
             raise
-        await self.answered(request, number, response)
+        report = self.answered(request, number, response)
+        if report is not None:
+            await report
         return response
 
-    async def sending(self, request: Request, number: int) -> None:
-        """Attempt ``number`` of ``request`` is about to be sent: count and report it."""
+    def sending(self, request: Request, number: int) -> Awaitable[None] | None:
+        """Attempt ``number`` of ``request`` is about to be sent: count it.
+
+        Returns:
+            The report to await before sending (DEBUG log, ``on_request``), or
+            ``None`` when nobody listens.
+        """
         self.stats.requests += 1
         hook = self.hooks.on_request
         if hook is None and not logger.isEnabledFor(logging.DEBUG):
-            return
+            return None
         url = _redact.url(request.url)
         logger.debug("sending %s %s (attempt %d)", request.method, url, number)
-        await emit(hook, RequestEvent(request.method, url, number))
+        return emit(hook, RequestEvent(request.method, url, number))
 
     def failed(self) -> None:
         """The attempt got no usable response (a ``TransportError``)."""
         self.stats.transport_errors += 1
 
-    async def answered(self, request: Request, number: int, response: Response) -> None:
-        """Attempt ``number`` got ``response``: count and report it."""
+    def answered(
+        self, request: Request, number: int, response: Response
+    ) -> Awaitable[None] | None:
+        """Attempt ``number`` got ``response``: count it.
+
+        Returns:
+            The report to await (DEBUG log, ``on_response``), or ``None`` when
+            nobody listens.
+        """
         status = response.status
         if status >= 429:
             if status == 429:
@@ -97,7 +113,7 @@ class Observer:
                 self.stats.server_errors += 1
         hook = self.hooks.on_response
         if hook is None and not logger.isEnabledFor(logging.DEBUG):
-            return
+            return None
         url = _redact.url(request.url)
         logger.debug(
             "%s %s -> %d (attempt %d, %.3f s)",
@@ -107,7 +123,7 @@ class Observer:
             number,
             response.elapsed,
         )
-        await emit(
+        return emit(
             hook, ResponseEvent(request.method, url, number, status, response.elapsed)
         )
 

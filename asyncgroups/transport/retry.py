@@ -231,7 +231,9 @@ class RetryingTransport:
         observer = self.observer
         first: BaseException
         # Observer.attempt, inlined: one coroutine less around every request.
-        await observer.sending(request, 1)
+        report = observer.sending(request, 1)
+        if report is not None:
+            await report
         try:
             response = await self._inner.send(request)
         except TransportError as exc:
@@ -240,7 +242,9 @@ class RetryingTransport:
                 raise
             first = exc
         else:
-            await observer.answered(request, 1, response)
+            report = observer.answered(request, 1, response)
+            if report is not None:
+                await report
             if response.status not in self._retry_statuses:
                 if self.budget is not None:
                     self.budget.success()
