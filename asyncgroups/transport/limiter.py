@@ -9,13 +9,10 @@ virtual clock. Its API is one context manager, as aiolimiter's ``async with``::
         response = await inner.send(request)
         slot.answered(response)
 
-The bucket hands out reservations: a caller takes a token now and is told how long
-to wait for it, so waiters are served in order, one ``1/rate`` apart, with no
-thundering herd. The gate closes the whole Client after a 429 until ``Retry-After``
-has passed; waiters then resume spread over a short random window. No request waits
-past its deadline: a wait that would end later fails it at once, unsent, with
-``RateLimitedError``.
-
+The bucket hands out reservations, so waiters are served in order, one ``1/rate``
+apart. The gate closes the whole Client after a 429 until ``Retry-After`` has
+passed; waiters then resume spread over a short random window. No request waits past
+its deadline: such a wait fails it at once, unsent, with ``RateLimitedError``.
 :class:`RateLimitedTransport` is the layer: every request of a Client goes through
 one limiter.
 """
