@@ -37,11 +37,11 @@ from asyncgroups.errors import (
 )
 from asyncgroups.fanout import FanOut
 from asyncgroups.models import BatchResult, Group, Member, User
+from asyncgroups.stats import TransportStats
 from asyncgroups.sync import SyncPlan, SyncReport
 from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from asyncgroups.transport.limiter_store import MemoryStore
 from asyncgroups.transport.redis_store import RedisStore
-from asyncgroups.transport.stats import TransportStats
 
 __all__ = [
     "APIError",

@@ -25,6 +25,7 @@ from asyncgroups.backends.base import (
 from asyncgroups.config import RateLimit, RetryPolicy
 from asyncgroups.errors import ClientClosedError, ConfigurationError
 from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
+from asyncgroups.stats import TransportStats
 from asyncgroups.sync.apply import apply as _apply_plan
 from asyncgroups.sync.plan import (
     By,
@@ -37,8 +38,8 @@ from asyncgroups.sync.report import ProgressEvent, SyncReport
 from asyncgroups.transport.aiohttp import DEFAULT_MAX_BODY, AiohttpTransport
 from asyncgroups.transport.base import AsyncTransport
 from asyncgroups.transport.hooks import Hooks
+from asyncgroups.transport.observed import ObservedTransport, Observer
 from asyncgroups.transport.stack import build_stack
-from asyncgroups.transport.stats import TransportStats
 from asyncgroups.validation import normalise_id
 
 __all__ = ["Client", "connect"]  # connect: re-exported from the registry
@@ -53,13 +54,20 @@ class Client:
         retry: the retry policy; ``RetryPolicy.off()`` disables retries.
         timeout: seconds for one attempt.
         session: an ``aiohttp.ClientSession`` to borrow; never closed by the Client.
-        transport: a complete transport to use instead of building one.
+        transport: a complete transport to use instead of building one; the
+            Client still counts (``stats``), reports (``hooks``) and logs every
+            request sent through it.
         verify: verify TLS certificates (default).
         ssl_context: e.g. a context trusting a private CA.
         concurrency: default chunks in flight for batched member operations.
         trace_configs: aiohttp trace configs for the owned session.
         hooks: ``on_request``/``on_response``/``on_retry`` callbacks.
         max_body: largest response body read, in bytes.
+
+    Attributes:
+        stats: the Client's running counts of requests, retries, 429s and failures
+            (:class:`~asyncgroups.TransportStats`), kept by the observing layer
+            around a built or an injected transport alike.
     """
 
     def __init__(
@@ -75,7 +83,7 @@ class Client:
         ssl_context: ssl.SSLContext | None = None,
         concurrency: int = 16,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
-        hooks: Any = None,
+        hooks: Hooks | None = None,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         _check_arguments(
@@ -94,7 +102,8 @@ class Client:
         )
         self.backend = backend
         self.concurrency = concurrency
-        self.stats = TransportStats()
+        self.stats: TransportStats = TransportStats()
+        observer = Observer(self.stats, hooks)
         self.retry = retry if retry is not None else RetryPolicy()
         self.rate_limit = rate_limit if rate_limit is not None else RateLimit()
         self._closed = False
@@ -109,14 +118,11 @@ class Client:
                 limit=max(100, concurrency),
             )
             transport = build_stack(
-                base,
-                stats=self.stats,
-                retry=self.retry,
-                rate_limit=self.rate_limit,
-                hooks=hooks,
+                base, observer=observer, retry=self.retry, rate_limit=self.rate_limit
             )
-        self.transport = transport
-        opened = backend.open(transport)
+        # Counting, hooks and logs happen in this one layer, always installed.
+        self.transport: AsyncTransport = ObservedTransport(transport, observer)
+        opened = backend.open(self.transport)
         check_session(backend, opened)
         self._session: BackendSession = opened
         self.groups = GroupsAPI(self)

@@ -5,8 +5,8 @@ All are frozen attrs classes validated at construction; a bad number is a
 """
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from attrs import field, frozen
 
@@ -62,6 +62,29 @@ def _at_least_one(_: Any, attribute: Any, value: object) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"{attribute.name} must be an integer >= 1")
+
+
+class StoreFactory(Protocol):
+    """What ``RateLimit(store=...)`` takes: a limiter store.
+
+    ``MemoryStore``, ``RedisStore``, or any
+    :class:`~asyncgroups.transport.limiter_store.LimiterStore`. Named here by the one method the configuration needs, so that this module
+    imports nothing of the transport (which imports it).
+    """
+
+    def open(
+        self, limit: "RateLimit", *, identity: str, clock: Callable[[], float]
+    ) -> object:
+        """The state of one limiter for ``limit``."""
+        ...
+
+
+def _limiter_store(_: Any, attribute: Any, value: object) -> None:
+    # A LimiterStore (asyncgroups.transport.limiter_store) is anything with open().
+    if value is not None and not callable(getattr(value, "open", None)):
+        raise ConfigurationError(
+            "RateLimit.store must be a limiter store (MemoryStore, RedisStore)"
+        )
 
 
 class Secret:
@@ -138,14 +161,17 @@ class RateLimit:
             ``max(1, ceil(per_second))``.
         max_concurrency: requests in flight at once; ``None`` means no cap.
         adaptive: lower the rate on throttling (multiplicative decrease), then recover.
-        store: where limiter state lives; ``None`` is in-process memory.
+        store: where limiter state lives (a ``LimiterStore``: ``MemoryStore``,
+            ``RedisStore``); ``None`` is in-process memory.
     """
 
     per_second: float | None = field(default=None, validator=_positive)
     burst: int | None = field(default=None, validator=_at_least_one)
     max_concurrency: int | None = field(default=None, validator=_at_least_one)
     adaptive: bool = field(default=False, validator=_boolean)
-    store: Any = field(default=None, eq=False)
+    store: "StoreFactory | None" = field(
+        default=None, eq=False, validator=_limiter_store
+    )
 
     @property
     def bucket_size(self) -> int:

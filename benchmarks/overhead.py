@@ -2,10 +2,11 @@
 
 The NeuroIO emulator runs in its own process with no added latency. Each round does
 the same reads with a bare ``aiohttp.ClientSession`` (same session settings, JSON
-decoded) and with ``client.groups.get`` (full stack: retries, limiter, models);
-rounds alternate so drift hits both alike. Figures: the ratio of median wall times
-(target <= 1.10) and of the client process's CPU time per read (the library's own
-cost, which the wall ratio hides when the emulator is the bottleneck).
+decoded) and with ``client.groups.get`` (the one path: counting, retries, limiter,
+models); rounds are interleaved, the order alternating, so drift hits both alike.
+Figures: the ratio of the client process's median CPU time per read (the library's
+own cost, the figure that holds on a shared machine; target <= 1.10) and, beside
+it, of median wall times (which mostly measure the emulator).
 
 Run: ``python benchmarks/overhead.py [--quick] [--rounds N] [--reads N]``
 """
@@ -45,15 +46,23 @@ async def measure(
     await raw_group_reads(url, token, gids, 300, CONCURRENCY)
     async with neuroio_client(url, token) as client:
         await client_group_reads(client, gids, 300, CONCURRENCY)
-    for _ in range(rounds):
+
+    async def raw() -> None:
         wall, cpu = await raw_group_reads(url, token, gids, n, CONCURRENCY)
         raw_wall.append(wall)
         raw_cpu.append(cpu)
+
+    async def ours() -> None:
         async with neuroio_client(url, token) as client:
             wall, cpu = await client_group_reads(client, gids, n, CONCURRENCY)
             assert client.stats.requests == n, client.stats
         ours_wall.append(wall)
         ours_cpu.append(cpu)
+
+    for round_ in range(rounds):
+        # alternate which runs first, so neither always meets a warmer emulator
+        for run in (raw, ours) if round_ % 2 == 0 else (ours, raw):
+            await run()
     wall_ratio = statistics.median(ours_wall) / statistics.median(raw_wall)
     cpu_ratio = statistics.median(ours_cpu) / statistics.median(raw_cpu)
     return {
@@ -71,7 +80,7 @@ async def measure(
         "wall_ratio": wall_ratio,
         "cpu_ratio": cpu_ratio,
         "target": TARGET,
-        "met": wall_ratio <= TARGET,
+        "met": cpu_ratio <= TARGET,
     }
 
 
@@ -81,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--reads", type=int, default=5000)
     args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 7)
+    rounds = args.rounds or (3 if args.quick else 15)
     with emulator_process("neuroio", groups=20) as emu:
         result = asyncio.run(
             measure(
@@ -93,22 +102,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(__doc__.splitlines()[0])
     print(
         table(
-            ["variant", "reads/s (median)", "CPU us/read", "ratio to raw"],
+            ["variant", "CPU us/read", "CPU ratio", "reads/s (median)", "wall ratio"],
             [
-                ["raw aiohttp", result["raw_rps"], result["raw_cpu_us_per_read"], 1.0],
+                [
+                    "raw aiohttp",
+                    result["raw_cpu_us_per_read"],
+                    1.0,
+                    result["raw_rps"],
+                    1.0,
+                ],
                 [
                     "asyncgroups Client",
-                    result["ours_rps"],
                     result["ours_cpu_us_per_read"],
+                    result["cpu_ratio"],
+                    result["ours_rps"],
                     result["wall_ratio"],
                 ],
             ],
         )
     )
     print(
-        f"wall ratio {result['wall_ratio']:.3f} (target <= {TARGET}: "
-        f"{verdict(result['wall_ratio'], TARGET, at_most=True)}); "
-        f"CPU ratio {result['cpu_ratio']:.2f} -> {out}"
+        f"client CPU ratio {result['cpu_ratio']:.3f} (target <= {TARGET}: "
+        f"{verdict(result['cpu_ratio'], TARGET, at_most=True)}); "
+        f"wall ratio {result['wall_ratio']:.3f} -> {out}"
     )
     return result
 

@@ -49,20 +49,22 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
     if r:
         add(
             "1 overhead",
-            "Client ÷ raw aiohttp (wall)",
-            r["wall_ratio"],
+            "Client ÷ raw aiohttp (client CPU)",
+            r["cpu_ratio"],
             "<= 1.10",
             r["met"],
         )
+        add("1 overhead", "Client ÷ raw aiohttp (wall)", r["wall_ratio"], "-", None)
     r = results.get("transport_overhead")
     if r:
         add(
             "1b transport",
-            "stack ÷ raw aiohttp (wall)",
-            r.get("ratio"),
+            "one path ÷ raw aiohttp (client CPU)",
+            r.get("cpu_ratio"),
             "<= 1.10",
-            r.get("ratio", 9) <= 1.10,
+            r.get("cpu_ratio", 9) <= 1.10,
         )
+        add("1b transport", "one path ÷ raw aiohttp (wall)", r.get("ratio"), "-", None)
     r = results.get("physical_bound")
     if r:
         add("2 physical bound", "rate ÷ 800/s", r["ours_ratio"], ">= 0.85", r["met"])

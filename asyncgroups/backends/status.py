@@ -22,7 +22,7 @@ from asyncgroups.errors import (
     ServerError,
 )
 from asyncgroups.transport.base import Response
-from asyncgroups.transport.retry_after import parse_retry_after
+from asyncgroups.transport.headers import parse_retry_after
 
 __all__ = [
     "STATUS_ERRORS",

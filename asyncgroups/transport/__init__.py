@@ -1,7 +1,9 @@
-"""The transport stack: Retrying( RateLimited( Aiohttp ) ), held as a StackTransport.
+"""The transport stack: Observed( Retrying( RateLimited( Aiohttp ) ) ), one code path.
 
 Transports know HTTP, not groups. Every layer satisfies
-:class:`~asyncgroups.transport.base.AsyncTransport`.
+:class:`~asyncgroups.transport.base.AsyncTransport`; a Client builds the stack, or
+takes one (``Client(transport=...)``) and still puts the observing layer around it.
+The base transport is :class:`asyncgroups.transport.aiohttp.AiohttpTransport`.
 """
 
 from asyncgroups.transport.base import (
@@ -11,27 +13,23 @@ from asyncgroups.transport.base import (
     Response,
 )
 from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from asyncgroups.transport.limiter import RateLimitedTransport
 from asyncgroups.transport.mock import MockTransport
-from asyncgroups.transport.ratelimit import RateLimitedTransport
-from asyncgroups.transport.retry import RetryBudget, RetryingTransport
-from asyncgroups.transport.stack import CountingTransport, StackTransport, build_stack
-from asyncgroups.transport.stats import TransportStats
+from asyncgroups.transport.observed import ObservedTransport, Observer
+from asyncgroups.transport.retry import RetryingTransport
 
 __all__ = [
     "IDEMPOTENT_METHODS",
     "AsyncTransport",
-    "CountingTransport",
     "Hooks",
     "MockTransport",
+    "ObservedTransport",
+    "Observer",
     "RateLimitedTransport",
     "Request",
     "RequestEvent",
     "Response",
     "ResponseEvent",
-    "RetryBudget",
     "RetryEvent",
     "RetryingTransport",
-    "StackTransport",
-    "TransportStats",
-    "build_stack",
 ]

@@ -71,7 +71,7 @@ class AdaptiveRate:
         self.cooldown = cooldown
         self.meter = RateMeter()
         self.rate = self.ceiling
-        self.throttled = False
+        self.lowered = False
         self.w_max = 0.0
         self._k = 0.0
         self._last_throttle = 0.0
@@ -90,7 +90,7 @@ class AdaptiveRate:
         """
         if (
             sent_at is not None
-            and self.throttled
+            and self.lowered
             and sent_at < self._last_throttle + self.cooldown
         ):
             return self.rate
@@ -102,13 +102,13 @@ class AdaptiveRate:
         self.w_max = basis
         self._k = (basis * (1.0 - self.beta) / self.scale) ** (1.0 / 3.0)
         self._last_throttle = now
-        self.throttled = True
+        self.lowered = True
         self.rate = max(self.min_rate, min(self.ceiling, basis * self.beta))
         return self.rate
 
     def on_success(self, now: float) -> float:
         """An answer that was not a throttle arrived. Returns the (new) rate."""
-        if not self.throttled:
+        if not self.lowered:
             return self.rate
         dt = now - self._last_throttle
         cubic = self.scale * (dt - self._k) ** 3 + self.w_max

@@ -42,6 +42,9 @@ class Request:
         body: the encoded body.
         idempotent: safe to re-send after an unknown outcome even if the method is
             not idempotent by RFC 9110 (e.g. a set-style membership POST).
+        deadline: the latest time, on the transport stack's monotonic clock, this
+            request may still be sent; set by the retrying layer on retries so
+            that waits for the rate limiter stay within the request's deadline.
     """
 
     # str.upper itself (a C method), not a wrapper: this runs for every request.
@@ -50,6 +53,7 @@ class Request:
     headers: Mapping[str, str] = field(factory=dict, repr=_redact.headers_repr)
     body: bytes = field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
     idempotent: bool = False
+    deadline: float | None = field(default=None, eq=False, repr=False)
 
     @property
     def replayable(self) -> bool:

@@ -1,46 +1,53 @@
-"""The client-side limiter: token bucket, concurrency cap, the 429 gate, adaptive rate.
+"""The client-side limiter and its layer: token bucket, concurrency cap, 429 gate, adaptive.
 
-:class:`Limiter` combines a :class:`~asyncgroups.transport.limiter_store.LimiterState`
-(bucket, gate and adaptive rate, in memory or shared through a store) with a
-concurrency cap and rate-limit headers; it takes an injectable clock and sleep, so
-tests can run it on a virtual clock.
+:class:`Limiter` holds a :class:`~asyncgroups.transport.limiter_store.LimiterState`
+(bucket, gate and adaptive rate, in memory or shared through a store) and a
+concurrency cap; it takes an injectable clock and sleep, so tests run it on a
+virtual clock. Its API is one context manager, as aiolimiter's ``async with``::
 
-The bucket hands out reservations: a caller takes a token now and is told how long
-to wait for it, so waiters are served in order, one ``1/rate`` apart, with no
-thundering herd. The gate closes the whole Client after a 429 until ``Retry-After``
-has passed; waiters then resume spread over a short random window.
+    async with limiter.slot(request) as slot:
+        response = await inner.send(request)
+        slot.answered(response)
+
+The bucket hands out reservations, so waiters are served in order, one ``1/rate``
+apart. The gate closes the whole Client after a 429 until ``Retry-After`` has
+passed; waiters then resume spread over a short random window. No request waits past
+its deadline: such a wait fails it at once, unsent, with ``RateLimitedError``.
+:class:`RateLimitedTransport` is the layer: every request of a Client goes through
+one limiter.
 """
 
 import asyncio
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from types import TracebackType
+from typing import Any, cast
 
 from asyncgroups.config import RateLimit
-from asyncgroups.errors import ConfigurationError, RateLimitedError
-from asyncgroups.transport.limiter_store import (
-    MAX_SPREAD,
-    Gate,
-    LimiterState,
-    LimiterStore,
-    MemoryState,
-    MemoryStore,
-    Reservation,
-    TokenBucket,
-)
-from asyncgroups.transport.ratelimit_headers import (
+from asyncgroups.errors import RateLimitedError
+from asyncgroups.transport.base import AsyncTransport, Request, Response
+from asyncgroups.transport.bucket import Gate, Reservation
+from asyncgroups.transport.headers import (
     RateLimitInfo,
     has_rate_limit_headers,
     parse_rate_limit_headers,
+    parse_retry_after,
 )
-from asyncgroups.transport.retry_after import parse_retry_after
+from asyncgroups.transport.limiter_store import (
+    LimiterState,
+    LimiterStore,
+    MemoryStore,
+    request_identity,
+)
 
-__all__ = ["DEFAULT_PAUSE", "MAX_SPREAD", "Gate", "Limiter", "TokenBucket"]
+__all__ = ["DEFAULT_PAUSE", "Limiter", "RateLimitedTransport", "Slot"]
 
 #: Pause after a 429 without ``Retry-After``, in seconds.
 DEFAULT_PAUSE = 1.0
+
+#: How often a token taken before a 429 pause is renewed after it (shared stores).
+_RENEWALS = 8
 
 
 class Limiter:
@@ -54,26 +61,21 @@ class Limiter:
         default_pause: pause after a 429 without ``Retry-After``.
         identity: a secret-free name of what is limited; senders with the same
             identity share a store's state.
-        max_wait: the longest a request waits at a closed 429 gate or for a token;
-            a longer wait (a ``Retry-After`` of days, a long queue at a low rate)
-            fails the request at once with ``RateLimitedError`` instead of
-            blocking it, and gives its token back. ``None``: wait it out.
-
-    Raises:
-        ConfigurationError: ``limit.store`` is not a limiter store.
+        max_wait: the longest a request without a deadline of its own waits at
+            the 429 gate and for a token, in all; a longer wait (a ``Retry-After``
+            of days, a long queue at a low rate) fails it at once with
+            ``RateLimitedError`` and gives its token back. ``None``: wait it out.
     """
 
     __slots__ = (
         "_clock",
         "_default_pause",
-        "_memory",
+        "_held",
         "_rng",
         "_semaphore",
         "_sleep",
-        "in_flight",
         "limit",
         "max_wait",
-        "shared",
         "state",
     )
 
@@ -99,16 +101,13 @@ class Limiter:
             if limit.max_concurrency is not None
             else None
         )
-        store = limit.store if limit.store is not None else MemoryStore()
-        if not isinstance(store, LimiterStore):
-            raise ConfigurationError(
-                "RateLimit.store must be a limiter store (MemoryStore, RedisStore)"
-            )
+        self._held = 0
+        # RateLimit checked the store when it was made.
+        # RateLimit names its store by shape only (config imports no transport).
+        store = cast(
+            "LimiterStore", limit.store if limit.store is not None else MemoryStore()
+        )
         self.state: LimiterState = store.open(limit, identity=identity, clock=clock)
-        self._memory = self.state if isinstance(self.state, MemoryState) else None
-        #: Whether the state lives in a shared store (feedback needs a :meth:`flush`).
-        self.shared = self._memory is None
-        self.in_flight = 0
 
     @property
     def rate(self) -> float:
@@ -117,87 +116,107 @@ class Limiter:
 
     @property
     def gate(self) -> Gate:
-        """This process's view of the 429 gate (in-memory state only)."""
-        state = self.state
-        if isinstance(state, MemoryState):
-            return state.gate_state
-        local = getattr(state, "local", None)
-        if isinstance(local, MemoryState):
-            return local.gate_state
-        raise AttributeError("this limiter's state has no local gate")
+        """This process's view of the 429 gate."""
+        return self.state.local_gate
+
+    @property
+    def in_flight(self) -> int:
+        """Requests holding a slot under the concurrency cap (0 without a cap)."""
+        return self._held
+
+    def slot(self, request: Request | None = None) -> "Slot":
+        """A slot to send ``request`` in: ``async with limiter.slot(request) as s:``.
+
+        Entering waits for the gate, a token and the concurrency cap, within
+        ``request.deadline`` (else ``max_wait``); leaving releases the cap.
+
+        Raises:
+            RateLimitedError: (on entering) the wait would pass the deadline.
+        """
+        return Slot(self, request.deadline if request is not None else None)
 
     # -- admission -------------------------------------------------------------------
 
-    def try_admit(self) -> float | None:
-        """Admit at once, if nothing can make this request wait.
+    async def acquire(self, deadline: float | None = None) -> float:
+        """Wait until a request may be sent; pair with :meth:`release`.
 
-        Returns:
-            When the request was admitted (by this limiter's clock), or ``None``
-            if it must :meth:`acquire` instead.
-        """
-        if self._semaphore is not None:
-            return None
-        now = self._clock()
-        memory = self._memory
-        if memory is None:
-            if not self.state.admits_at_once(now):
-                return None
-            self.state.sent(now)
-        else:  # MemoryState.admits_at_once and .sent, inlined: the hot path
-            if memory.bucket.rate != math.inf or memory.gate_state.until > now:
-                return None
-            if memory.adaptive is not None:
-                memory.adaptive.sent(now)
-        self.in_flight += 1
-        return now
-
-    async def acquire(self) -> float:
-        """Wait until this request may be sent; pair with :meth:`release`.
+        Args:
+            deadline: the latest time (this limiter's clock) the request may be
+                sent; ``None``: ``max_wait`` from now.
 
         Returns:
             When the request was admitted, by this limiter's clock.
+
+        Raises:
+            RateLimitedError: the wait would pass the deadline (nothing is held).
         """
         semaphore = self._semaphore
         if semaphore is not None:
             await semaphore.acquire()
+            self._held += 1
+        admitted = self._admit_now()
+        if admitted is not None:
+            return admitted
+        try:
+            now = await self._wait_turn(self._clock(), deadline)
+        except BaseException:
+            self.release()
+            raise
+        self.state.sent(now)
+        return now
+
+    def _admit_now(self) -> float | None:
+        """Admit a request that needs no wait and no store call (the cap aside).
+
+        Returns:
+            When it was admitted, or ``None`` if it must wait in :meth:`acquire`.
+        """
+        now = self._clock()
+        state = self.state
+        if not state.take_now(now):
+            return None
+        state.sent(now)
+        return now
+
+    async def _wait_turn(self, now: float, deadline: float | None) -> float:
+        """Wait at the gate, then for a token; return when admitted."""
+        if deadline is None and self.max_wait is not None:
+            deadline = now + self.max_wait
         state = self.state
         reservation: Reservation | None = None  # a token taken and not yet used
         try:
-            await self._wait_gate()
-            requeue = getattr(state, "requeue_after_gate", False)
-            for _ in range(8):  # bounded: a token taken before a pause is renewed
+            await self._wait_gate(deadline)
+            for _ in range(_RENEWALS):  # a token taken before a pause is renewed
                 reservation = await state.reserve(self._clock())
                 if reservation.delay <= 0.0:
                     break
-                self._check_token_wait(reservation.delay)
+                self._check_wait(reservation.delay, deadline, "the rate limit")
                 await self._sleep(reservation.delay)
                 extra = await state.extra_wait(reservation, self._clock())
                 if extra > 0.0:  # the rate went down meanwhile
                     await self._sleep(extra)
-                if not await self._wait_gate() or not requeue:
+                if not await self._wait_gate(deadline) or not state.requeue_after_gate:
                     break
         except BaseException:
-            if semaphore is not None:
-                semaphore.release()
             if reservation is not None:  # the request was never sent
                 await state.refund(reservation)
             raise
-        now = self._clock()
-        self.state.sent(now)
-        self.in_flight += 1
-        return now
+        return self._clock()
 
-    def _check_token_wait(self, delay: float) -> None:
-        """Refuse a token wait longer than ``max_wait`` (the request's deadline)."""
-        if self.max_wait is not None and delay > self.max_wait:
+    def _check_wait(self, wait: float, deadline: float | None, why: str) -> None:
+        """Refuse a wait that would end after ``deadline``."""
+        if deadline is None:
+            return
+        left = deadline - self._clock()
+        if wait > left:
             raise RateLimitedError(
-                "not sent: the rate limit would delay this request "
-                f"{delay:.1f} s, longer than the {self.max_wait:.1f} s it may wait",
+                f"not sent: {why} would delay this request {wait:.1f} s, "
+                f"longer than the {max(0.0, left):.1f} s it may still wait",
                 status=429,
-                retry_after=delay,
+                retry_after=wait,
             )
 
-    async def _wait_gate(self) -> bool:
+    async def _wait_gate(self, deadline: float | None) -> bool:
         """Wait while the gate is closed; whether it was."""
         state = self.state
         waited = False
@@ -205,40 +224,15 @@ class Limiter:
             left, spread = await state.gate(self._clock())
             if left <= 0.0:
                 return waited
-            if self.max_wait is not None and left > self.max_wait:
-                raise RateLimitedError(
-                    "not sent: the client is paused by an earlier 429 for "
-                    f"{left:.0f} s more, longer than the {self.max_wait:.0f} s "
-                    "it may wait",
-                    status=429,
-                    retry_after=left,
-                )
+            self._check_wait(left, deadline, "an earlier 429's pause")
             waited = True
             await self._sleep(left + self._rng.uniform(0.0, spread))
 
     def release(self) -> None:
-        """The request finished (answered or failed)."""
-        self.in_flight -= 1
+        """The request finished (answered or failed): free its concurrency slot."""
         if self._semaphore is not None:
+            self._held -= 1
             self._semaphore.release()
-
-    def answered(self, status: int, headers: Mapping[str, str], sent_at: float) -> None:
-        """:meth:`release`, then :meth:`observe`, in one call (the hot path).
-
-        Args:
-            status: the answer's status.
-            headers: its headers (names lower-cased, or a case-insensitive mapping).
-            sent_at: when the request was admitted, by this limiter's clock.
-        """
-        self.release()
-        memory = self._memory
-        if (
-            status == 429
-            or memory is None
-            or memory.wants_success
-            or has_rate_limit_headers(headers)
-        ):
-            self.observe(status, headers, sent_at)
 
     # -- feedback ----------------------------------------------------------------------
 
@@ -255,26 +249,22 @@ class Limiter:
             headers: its headers (names lower-cased, or a case-insensitive mapping).
             sent_at: when the request was sent (by this limiter's clock).
         """
+        state = self.state
         if status == 429:
-            self.throttled(parse_retry_after(headers.get("retry-after")), sent_at)
-        elif self._memory is None or self._memory.wants_success:
-            self.state.succeeded(self._clock())
+            now = self._clock()
+            retry_after = parse_retry_after(headers.get("retry-after"))
+            pause = retry_after if retry_after is not None else self._default_pause
+            state.close_gate(now, pause)
+            state.slow_down(now, sent_at)
+        elif state.wants_success:
+            state.succeeded(self._clock())
         if has_rate_limit_headers(headers):
             info = parse_rate_limit_headers(headers)
             if info is not None:
-                self.budget(info)
+                self._pace(info)
 
-    def throttled(
-        self, retry_after: float | None, sent_at: float | None = None
-    ) -> None:
-        """A 429 arrived: close the gate and, if adaptive, lower the rate."""
-        now = self._clock()
-        pause = retry_after if retry_after is not None else self._default_pause
-        self.state.close_gate(now, pause)
-        self.state.throttled(now, sent_at)
-
-    def budget(self, info: RateLimitInfo) -> None:
-        """The server reported its remaining budget: pace it when low, stop at 0."""
+    def _pace(self, info: RateLimitInfo) -> None:
+        """The server reported what is left: pace it when low, stop at 0."""
         if info.reset <= 0:
             return
         now = self._clock()
@@ -291,3 +281,122 @@ class Limiter:
     async def aclose(self) -> None:
         """Release the state's connections; idempotent."""
         await self.state.aclose()
+
+
+class Slot:
+    """One request's admission by a :class:`Limiter`; see :meth:`Limiter.slot`.
+
+    Attributes:
+        sent_at: when the request was admitted (the limiter's clock).
+    """
+
+    __slots__ = ("_deadline", "_limiter", "sent_at")
+
+    def __init__(self, limiter: Limiter, deadline: float | None) -> None:
+        self._limiter = limiter
+        self._deadline = deadline
+        self.sent_at = 0.0
+
+    async def __aenter__(self) -> "Slot":
+        limiter = self._limiter
+        # Without a cap, a request that needs no wait is admitted here: one
+        # coroutine less than acquire().
+        admitted = limiter._admit_now() if limiter._semaphore is None else None
+        if admitted is None:
+            admitted = await limiter.acquire(self._deadline)
+        self.sent_at = admitted
+        return self
+
+    def answered(self, response: Response) -> None:
+        """Let the limiter learn from the answer (a 429, rate-limit headers)."""
+        self._limiter.observe(response.status, response.headers, self.sent_at)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        limiter = self._limiter
+        limiter.release()
+        if limiter.state.shared:
+            await limiter.flush()
+
+
+class RateLimitedTransport:
+    """Holds requests back so the Client stays within its rate limit.
+
+    With ``RateLimit(store=RedisStore(...))`` the bucket, gate and adaptive rate are
+    shared by every process using the same store and identity.
+
+    Args:
+        inner: the transport that sends.
+        limit: rate, burst, concurrency cap, adaptive mode and state store.
+        clock: monotonic seconds, injectable for tests.
+        sleep: async sleep, injectable for tests.
+        rng: randomness for the gate's release jitter.
+        default_pause: pause after a 429 that has no ``Retry-After``.
+        identity: what is limited, for a shared store's keys; ``None`` derives it
+            from the first request (origin and a hash of its credentials).
+        max_wait: the longest a request without a deadline waits at the gate and
+            for a token before failing with ``RateLimitedError`` (nothing is
+            sent); ``None``: wait it out.
+    """
+
+    def __init__(
+        self,
+        inner: AsyncTransport,
+        limit: RateLimit,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        default_pause: float = DEFAULT_PAUSE,
+        identity: str | None = None,
+        max_wait: float | None = None,
+    ) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._settings: dict[str, Any] = {
+            "clock": clock,
+            "sleep": sleep,
+            "rng": rng,
+            "default_pause": default_pause,
+            "max_wait": max_wait,
+        }
+        self._limiter: Limiter | None = None
+        if identity is not None or limit.store is None:
+            self._limiter = Limiter(limit, identity=identity or "", **self._settings)
+
+    @property
+    def limiter(self) -> Limiter:
+        """The limiter (built at the first request when its identity is derived)."""
+        if self._limiter is None:
+            self._limiter = Limiter(self._limit, identity="", **self._settings)
+        return self._limiter
+
+    def _open(self, request: Request) -> Limiter:
+        identity = request_identity(request.url, request.headers)
+        self._limiter = Limiter(self._limit, identity=identity, **self._settings)
+        return self._limiter
+
+    async def send(self, request: Request) -> Response:
+        """Wait for a slot, send, and let the limiter learn from the answer.
+
+        Raises:
+            RateLimitedError: the wait for a slot would pass the request's deadline
+                (nothing was sent).
+        """
+        limiter = self._limiter or self._open(request)
+        async with limiter.slot(request) as slot:
+            response = await self._inner.send(request)
+            slot.answered(response)
+        return response
+
+    async def aclose(self) -> None:
+        """Close the inner transport and the limiter's store connections."""
+        try:
+            if self._limiter is not None:
+                await self._limiter.aclose()
+        finally:
+            await self._inner.aclose()

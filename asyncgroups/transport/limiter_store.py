@@ -18,135 +18,18 @@ from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlsplit
 
-from attrs import frozen
-
 from asyncgroups import _redact
 from asyncgroups.config import RateLimit
 from asyncgroups.transport.adaptive import AdaptiveRate
+from asyncgroups.transport.bucket import Gate, Reservation, TokenBucket
 
 __all__ = [
-    "MAX_SPREAD",
-    "Gate",
     "LimiterState",
     "LimiterStore",
     "MemoryState",
     "MemoryStore",
-    "Reservation",
-    "TokenBucket",
     "request_identity",
 ]
-
-#: Largest jitter window over which gate waiters are released, in seconds.
-MAX_SPREAD = 2.0
-
-
-def gate_spread(pause: float) -> float:
-    """The window over which waiters resume after a pause of ``pause`` seconds."""
-    return min(MAX_SPREAD, max(0.05, 0.25 * pause))
-
-
-class TokenBucket:
-    """A token bucket handing out reservations.
-
-    Args:
-        rate: tokens added per second (``math.inf``: unlimited).
-        capacity: the most tokens held (the burst).
-        now: the current time.
-    """
-
-    __slots__ = ("capacity", "changed_at", "epoch", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = capacity
-        self.tokens = capacity
-        self.stamp = now
-        #: Bumped whenever the rate goes down: reservations made before are stale.
-        self.epoch = 0
-        self.changed_at = now
-
-    def _refill(self, now: float) -> None:
-        if math.isinf(self.rate):
-            self.tokens = self.capacity
-        elif now > self.stamp:
-            self.tokens = min(
-                self.capacity, self.tokens + (now - self.stamp) * self.rate
-            )
-        self.stamp = max(self.stamp, now)
-
-    def reserve(self, now: float) -> float:
-        """Take one token; return the seconds to wait before using it (0: at once)."""
-        self._refill(now)
-        self.tokens -= 1.0
-        if self.tokens >= 0.0:
-            return 0.0
-        return -self.tokens / self.rate
-
-    def refund(self) -> None:
-        """Give back one unused token (never above capacity)."""
-        self.tokens = min(self.capacity, self.tokens + 1.0)
-
-    def stretch(self, reserved_at: float, reserved_rate: float, now: float) -> float:
-        """Extra wait for a reservation made at ``reserved_rate`` if the rate fell since.
-
-        The queue ahead of it now drains at the lower rate, so its remaining
-        wait grows in proportion: waiters keep their order and stay spread out.
-        """
-        if self.rate >= reserved_rate or math.isinf(reserved_rate):
-            return 0.0
-        since = now - max(reserved_at, self.changed_at)
-        return max(0.0, since * (reserved_rate / self.rate - 1.0))
-
-    def set_rate(self, rate: float, now: float, capacity: float | None = None) -> None:
-        """Change the rate (and capacity) from ``now`` on."""
-        self._refill(now)
-        if rate < self.rate:
-            self.epoch += 1
-            self.changed_at = now
-        self.rate = rate
-        if capacity is not None:
-            self.capacity = capacity
-            self.tokens = min(self.tokens, capacity)
-
-
-class Gate:
-    """Closed after a 429 until a point in time; then opens for everyone."""
-
-    __slots__ = ("spread", "until")
-
-    def __init__(self) -> None:
-        self.until = -math.inf
-        self.spread = 0.0
-
-    def close(self, now: float, pause: float) -> None:
-        """Keep everyone from sending for ``pause`` seconds from ``now``."""
-        until = now + pause
-        if until > self.until:
-            self.until = until
-            self.spread = gate_spread(pause)
-
-    def remaining(self, now: float) -> float:
-        """Seconds until the gate opens (<= 0: open)."""
-        return self.until - now
-
-
-@frozen
-class Reservation:
-    """A token taken from the bucket.
-
-    Attributes:
-        delay: seconds to wait before using it.
-        at: when it was taken (the limiter's clock).
-        rate: the rate in force when it was taken.
-        epoch: the bucket's epoch then (a lower rate since makes it stale).
-        shared: taken from a shared store's bucket (not this process's).
-    """
-
-    delay: float
-    at: float
-    rate: float
-    epoch: int = 0
-    shared: bool = False
 
 
 @runtime_checkable
@@ -154,16 +37,42 @@ class LimiterState(Protocol):
     """The state of one limiter: bucket, 429 gate and adaptive rate.
 
     ``now`` is the limiter's clock; a shared store may keep its own time (Redis's)
-    for what it shares, so that hosts need not agree on their clocks.
+    for what it shares, so that hosts need not agree on their clocks. These are all
+    the members a :class:`~asyncgroups.transport.limiter.Limiter` uses.
     """
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes see this state (feedback needs a :meth:`flush`)."""
+        ...
+
+    @property
+    def requeue_after_gate(self) -> bool:
+        """Whether a token taken before a 429 pause must be taken again after it."""
+        ...
+
+    @property
+    def wants_success(self) -> bool:
+        """Whether :meth:`succeeded` has anything to do (else it may be skipped)."""
+        ...
 
     @property
     def rate(self) -> float:
         """The rate in force now (``math.inf``: unlimited)."""
         ...
 
-    def admits_at_once(self, now: float) -> bool:
-        """Whether a request may go now without asking anyone (unlimited, gate open)."""
+    @property
+    def local_gate(self) -> Gate:
+        """This process's view of the 429 gate."""
+        ...
+
+    def take_now(self, now: float) -> bool:
+        """Take a token without waiting or asking anyone, if the gate is open.
+
+        Returns:
+            Whether one was taken; if not, the limiter waits at :meth:`gate` and
+            :meth:`reserve` instead.
+        """
         ...
 
     async def gate(self, now: float) -> tuple[float, float]:
@@ -190,7 +99,7 @@ class LimiterState(Protocol):
         """Nobody sends for ``pause`` seconds."""
         ...
 
-    def throttled(self, now: float, sent_at: float | None) -> None:
+    def slow_down(self, now: float, sent_at: float | None) -> None:
         """A 429 arrived: if adaptive, lower the rate."""
         ...
 
@@ -264,6 +173,9 @@ class MemoryState:
         "wants_success",
     )
 
+    shared = False
+    requeue_after_gate = False
+
     def __init__(
         self, limit: RateLimit, now: float, base_rate: float | None = None
     ) -> None:
@@ -286,9 +198,14 @@ class MemoryState:
         """The rate in force now."""
         return self.bucket.rate
 
-    def admits_at_once(self, now: float) -> bool:
-        """Unlimited and the gate open."""
-        return self.bucket.rate == math.inf and self.gate_state.until <= now
+    @property
+    def local_gate(self) -> Gate:
+        """The gate."""
+        return self.gate_state
+
+    def take_now(self, now: float) -> bool:
+        """The gate open and a token in the bucket (taken)."""
+        return self.gate_state.until <= now and self.bucket.take(now)
 
     async def gate(self, now: float) -> tuple[float, float]:
         """Seconds until the gate opens, and the release spread."""
@@ -319,7 +236,7 @@ class MemoryState:
         """Close the gate."""
         self.gate_state.close(now, pause)
 
-    def throttled(self, now: float, sent_at: float | None) -> None:
+    def slow_down(self, now: float, sent_at: float | None) -> None:
         """Multiplicative decrease, if adaptive."""
         if self.adaptive is not None:
             self.adaptive.on_throttle(now, sent_at)
@@ -327,7 +244,7 @@ class MemoryState:
 
     def succeeded(self, now: float) -> None:
         """Recovery, if adaptive and lowered; expire a header cap."""
-        if self.adaptive is not None and self.adaptive.throttled:
+        if self.adaptive is not None and self.adaptive.lowered:
             self.adaptive.on_success(now)
             self._apply_rate(now)
         elif self._cap_until > -math.inf:

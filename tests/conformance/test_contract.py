@@ -54,11 +54,9 @@ async def test_two_clients_on_one_backend_keep_their_own_transport(
         ag.Client(backend, retry=fast_retry) as base_a,
         ag.Client(backend, retry=fast_retry) as base_b,
     ):
-        a = ag.Client(backend, transport=Counting(base_a.transport))
-        b = ag.Client(backend, transport=Counting(base_b.transport))
-        count_a, count_b = a.transport, b.transport
-        assert isinstance(count_a, Counting)
-        assert isinstance(count_b, Counting)
+        count_a, count_b = Counting(base_a.transport), Counting(base_b.transport)
+        a = ag.Client(backend, transport=count_a)
+        b = ag.Client(backend, transport=count_b)
         assert a.session is not b.session
         before = len(emulator.requests)
         await asyncio.gather(*(_read(a, gid) for _ in range(3)), _read(b, gid))

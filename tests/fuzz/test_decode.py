@@ -24,9 +24,8 @@ from asyncgroups.backends.neuroio import sansio as n_sansio, wire as n_wire
 from asyncgroups.backends.periscope import sansio as p_sansio, wire as p_wire
 from asyncgroups.backends.snip import sansio as s_sansio, wire as s_wire
 from asyncgroups.transport.base import Request, Response
+from asyncgroups.transport.headers import parse_rate_limit_headers, parse_retry_after
 from asyncgroups.transport.mock import MockTransport
-from asyncgroups.transport.ratelimit_headers import parse_rate_limit_headers
-from asyncgroups.transport.retry_after import parse_retry_after
 from asyncgroups_scim import sansio as c_sansio, wire as c_wire
 
 SAMPLES = Path(__file__).parent.parent / "samples"

@@ -61,10 +61,10 @@ def test_redis_store_rejects_bad_settings() -> None:
     with pytest.raises(ag.ConfigurationError):
         ag.RedisStore(timeout=float("inf"))
     with pytest.raises(ag.ConfigurationError):
-        Limiter(ag.RateLimit(per_second=1, store=object()))
+        Limiter(ag.RateLimit(per_second=1, store=object()))  # type: ignore[arg-type]
     inner = MockTransport(lambda request: Response(200, {}, b"", request))
     with pytest.raises(ag.ConfigurationError):
-        RateLimitedTransport(inner, ag.RateLimit(per_second=1, store=object()))
+        RateLimitedTransport(inner, ag.RateLimit(per_second=1, store=object()))  # type: ignore[arg-type]
 
 
 def test_identity_hashes_credentials_and_never_shows_them() -> None:

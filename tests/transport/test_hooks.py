@@ -80,7 +80,7 @@ async def test_retry_event_names_the_error_type() -> None:
     transport = ag.transport.RetryingTransport(
         MockTransport(handler),
         ag.RetryPolicy(base_delay=0.001),
-        hooks=ag.Hooks(on_retry=seen.append),
+        observer=ag.transport.Observer(hooks=ag.Hooks(on_retry=seen.append)),
     )
     response = await transport.send(Request("GET", "https://api.example.com/g"))
     assert response.status == 200
@@ -94,7 +94,7 @@ async def test_a_failing_hook_never_breaks_a_request() -> None:
     transport = ag.transport.RetryingTransport(
         MockTransport(lambda r: Response(200, {}, b"", r)),
         ag.RetryPolicy(),
-        hooks=ag.Hooks(on_request=boom),
+        observer=ag.transport.Observer(hooks=ag.Hooks(on_request=boom)),
     )
     assert (
         await transport.send(Request("GET", "https://api.example.com/g"))

@@ -10,9 +10,15 @@ import pytest
 from aiohttp import web
 
 import asyncgroups as ag
-from asyncgroups.transport import MockTransport, Request, Response, RetryingTransport
+from asyncgroups.transport import (
+    MockTransport,
+    Observer,
+    RateLimitedTransport,
+    Request,
+    Response,
+    RetryingTransport,
+)
 from asyncgroups.transport.aiohttp import AiohttpTransport
-from asyncgroups.transport.ratelimit import RateLimitedTransport
 
 
 class FakeClock:
@@ -181,13 +187,16 @@ async def test_a_drained_budget_fails_fast() -> None:
     policy = ag.RetryPolicy(
         max_attempts=5, base_delay=0.1, budget=3.0, budget_refill=1.0
     )
-    transport = RetryingTransport(mock, policy, clock=clock, sleep=clock.sleep)
+    observer = Observer()
+    transport = RetryingTransport(
+        mock, policy, observer=observer, clock=clock, sleep=clock.sleep
+    )
     first = await transport.send(GET)
     assert first.attempts == 4  # the budget paid for 3 retries
     second = await transport.send(GET)
     assert second.attempts == 1  # nothing left: no retry at all
     assert len(mock.requests) == 5
-    assert transport.stats.retries == 3
+    assert observer.stats.retries == 3
 
 
 async def test_successes_refill_the_budget() -> None:
@@ -195,11 +204,14 @@ async def test_successes_refill_the_budget() -> None:
     statuses = iter([503, 200, 200, 503, 200])
     mock = MockTransport(lambda r: answer(r, next(statuses)))
     policy = ag.RetryPolicy(budget=1.0, budget_refill=0.5)
-    transport = RetryingTransport(mock, policy, clock=clock, sleep=clock.sleep)
+    observer = Observer()
+    transport = RetryingTransport(
+        mock, policy, observer=observer, clock=clock, sleep=clock.sleep
+    )
     assert (await transport.send(GET)).status == 200  # spends the only token
     assert (await transport.send(GET)).status == 200  # refills half a token
     assert (await transport.send(GET)).status == 200  # retried: 1 token again
-    assert transport.stats.retries == 2
+    assert observer.stats.retries == 2
 
 
 async def test_a_final_transport_error_says_how_many_attempts() -> None:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from asyncgroups.backends.graph.changes import MAX_BATCH, SubRequest, SubResponse
-from asyncgroups.transport.retry_after import parse_retry_after
+from asyncgroups.transport.headers import parse_retry_after
 
 __all__ = ["RETRY_STATUSES", "Batcher"]
 

@@ -1,6 +1,7 @@
-"""Reading rate-limit response headers: how much budget is left and when it resets.
+"""Reading the response headers that pace a client: ``Retry-After`` and rate limits.
 
-Understood families:
+``Retry-After`` (RFC 9110 §10.2.3) is delay-seconds or an HTTP-date. Rate-limit
+families understood (how much is left and when the window resets):
 
 - ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` (GitHub style; reset may be
   seconds or a Unix time);
@@ -9,17 +10,24 @@ Understood families:
   or ``"name";r=..;t=..`` field;
 - Okta's ``X-Rate-Limit-Limit`` / ``-Remaining`` / ``-Reset`` (reset a Unix time).
 
-Pure functions; no I/O.
+Pure functions, as gidgethub's ``RateLimit.from_http``; no I/O.
 """
 
 import math
 import re
 import time
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 
 from attrs import frozen
+from multidict import istr
 
-__all__ = ["RateLimitInfo", "has_rate_limit_headers", "parse_rate_limit_headers"]
+__all__ = [
+    "RateLimitInfo",
+    "has_rate_limit_headers",
+    "parse_rate_limit_headers",
+    "parse_retry_after",
+]
 
 _FAMILIES = (
     ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"),
@@ -45,6 +53,44 @@ class RateLimitInfo:
     limit: float | None
     remaining: float
     reset: float
+
+    @classmethod
+    def from_http(
+        cls, headers: Mapping[str, str], *, now: float | None = None
+    ) -> "RateLimitInfo | None":
+        """The budget the headers describe; see :func:`parse_rate_limit_headers`."""
+        return parse_rate_limit_headers(headers, now=now)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Return the seconds a ``Retry-After`` value asks for, or ``None``.
+
+    Args:
+        value: the header value: ``"120"``, ``"1.5"`` or an HTTP-date.
+        now: the current Unix time (for an HTTP-date); defaults to ``time.time()``.
+
+    Returns:
+        A non-negative number of seconds, or ``None`` if absent or unreadable.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
 
 
 def _number(value: str | None) -> float | None:
@@ -111,9 +157,17 @@ def has_rate_limit_headers(headers: Mapping[str, str]) -> bool:
 
     Works on lower-cased names and on case-insensitive mappings alike.
     """
+    # istr keys are case-folded once, here, not at every lookup in aiohttp's
+    # case-insensitive mapping (and compare equal to plain lower-case names).
     return (
-        "x-ratelimit-remaining" in headers
-        or "ratelimit-remaining" in headers
-        or "x-rate-limit-remaining" in headers
-        or "ratelimit" in headers
+        _X_RATELIMIT_REMAINING in headers
+        or _RATELIMIT_REMAINING in headers
+        or _X_RATE_LIMIT_REMAINING in headers
+        or _RATELIMIT in headers
     )
+
+
+_X_RATELIMIT_REMAINING = istr("x-ratelimit-remaining")
+_RATELIMIT_REMAINING = istr("ratelimit-remaining")
+_X_RATE_LIMIT_REMAINING = istr("x-rate-limit-remaining")
+_RATELIMIT = istr("ratelimit")

@@ -1,4 +1,9 @@
-"""Counters a Client keeps about its traffic: requests, retries, 429s, failures."""
+"""Counters a Client keeps about its traffic: requests, retries, 429s, failures.
+
+The transport's observing layer writes them (one place, around a built or an
+injected transport alike); the Client holds them as ``client.stats`` and the sync
+engine reads them from there.
+"""
 
 from attrs import define
 

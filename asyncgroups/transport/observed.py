@@ -1,0 +1,196 @@
+"""The observing layer: counting, hooks and logs, in one place.
+
+:class:`Observer` is where a Client's counters (:class:`~asyncgroups.TransportStats`)
+change, where ``on_request``/``on_response``/``on_retry`` hooks fire and where each
+attempt is logged at DEBUG. It runs the same code whether hooks are set and DEBUG
+logging is on or not: only the reporting itself is skipped when nobody listens.
+
+:class:`ObservedTransport` is the layer the Client always installs, around the stack
+it builds or a transport it was given. A retrying layer built with the same
+observer reports each of its attempts and retries to it; any other transport is
+observed one ``send`` at a time (a response that says it took several attempts is
+counted as that many requests and retries).
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from asyncgroups import _redact
+from asyncgroups.errors import ConfigurationError, TransportError
+from asyncgroups.stats import TransportStats
+from asyncgroups.transport.base import AsyncTransport, Request, Response
+from asyncgroups.transport.hooks import (
+    Hooks,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+    emit,
+)
+
+__all__ = ["ObservedTransport", "Observer"]
+
+logger = logging.getLogger("asyncgroups.transport")
+
+Send = Callable[[Request], Awaitable[Response]]
+
+
+class Observer:
+    """Counts, reports and logs the attempts of one Client's requests.
+
+    Args:
+        stats: the counters to keep (a fresh set by default).
+        hooks: ``on_request``/``on_response``/``on_retry`` callbacks.
+
+    Raises:
+        ConfigurationError: ``hooks`` is not a :class:`Hooks`.
+    """
+
+    __slots__ = ("hooks", "stats")
+
+    def __init__(
+        self, stats: TransportStats | None = None, hooks: Hooks | None = None
+    ) -> None:
+        if hooks is not None and not isinstance(hooks, Hooks):
+            raise ConfigurationError("hooks must be an asyncgroups.Hooks instance")
+        self.stats = stats if stats is not None else TransportStats()
+        self.hooks = hooks if hooks is not None else Hooks()
+
+    async def attempt(self, send: Send, request: Request, number: int) -> Response:
+        """Make attempt ``number`` of ``request`` with ``send``, observing it.
+
+        The same as :meth:`sending`, ``send``, then :meth:`answered` or
+        :meth:`failed`.
+
+        Raises:
+            TransportError: as ``send`` raised it (counted).
+        """
+        report = self.sending(request, number)
+        if report is not None:
+            await report
+        try:
+            response = await send(request)
+        except TransportError:
+            self.failed()
+            raise
+        report = self.answered(request, number, response)
+        if report is not None:
+            await report
+        return response
+
+    def sending(self, request: Request, number: int) -> Awaitable[None] | None:
+        """Attempt ``number`` of ``request`` is about to be sent: count it.
+
+        Returns:
+            The report to await before sending (DEBUG log, ``on_request``), or
+            ``None`` when nobody listens.
+        """
+        self.stats.requests += 1
+        hook = self.hooks.on_request
+        if hook is None and not logger.isEnabledFor(logging.DEBUG):
+            return None
+        url = _redact.url(request.url)
+        logger.debug("sending %s %s (attempt %d)", request.method, url, number)
+        return emit(hook, RequestEvent(request.method, url, number))
+
+    def failed(self) -> None:
+        """The attempt got no usable response (a ``TransportError``)."""
+        self.stats.transport_errors += 1
+
+    def answered(
+        self, request: Request, number: int, response: Response
+    ) -> Awaitable[None] | None:
+        """Attempt ``number`` got ``response``: count it.
+
+        Returns:
+            The report to await (DEBUG log, ``on_response``), or ``None`` when
+            nobody listens.
+        """
+        status = response.status
+        if status >= 429:
+            if status == 429:
+                self.stats.throttled += 1
+            elif status >= 500:
+                self.stats.server_errors += 1
+        hook = self.hooks.on_response
+        if hook is None and not logger.isEnabledFor(logging.DEBUG):
+            return None
+        url = _redact.url(request.url)
+        logger.debug(
+            "%s %s -> %d (attempt %d, %.3f s)",
+            request.method,
+            url,
+            status,
+            number,
+            response.elapsed,
+        )
+        return emit(
+            hook, ResponseEvent(request.method, url, number, status, response.elapsed)
+        )
+
+    async def retrying(
+        self,
+        request: Request,
+        number: int,
+        wait: float,
+        status: int | None,
+        error: str | None,
+    ) -> None:
+        """Attempt ``number`` failed; the next one follows in ``wait`` seconds.
+
+        Args:
+            request: the request.
+            number: the attempt that failed.
+            wait: seconds until the next attempt.
+            status: the failed attempt's status, if it got an answer.
+            error: the exception type name, if it got none.
+        """
+        self.stats.retries += 1
+        hook = self.hooks.on_retry
+        if hook is None and not logger.isEnabledFor(logging.DEBUG):
+            return
+        url = _redact.url(request.url)
+        logger.debug(
+            "retrying %s %s after attempt %d (%s) in %.3f s",
+            request.method,
+            url,
+            number,
+            status if status is not None else error,
+            wait,
+        )
+        await emit(hook, RetryEvent(request.method, url, number, wait, status, error))
+
+
+class ObservedTransport:
+    """The observing layer: every request of a Client is counted and reported here.
+
+    Args:
+        inner: the transport observed: the stack the Client built (whose retrying
+            layer reports to ``observer``) or one the Client was given.
+        observer: the counters and hooks; a fresh :class:`Observer` by default.
+    """
+
+    def __init__(self, inner: AsyncTransport, observer: Observer | None = None) -> None:
+        self._inner = inner
+        self.observer = observer if observer is not None else Observer()
+        #: Whether ``inner`` reports each attempt to ``observer`` itself.
+        self.reported = getattr(inner, "observer", None) is self.observer
+        if self.reported:  # nothing left to do here: no coroutine around each send
+            self.send = inner.send  # type: ignore[method-assign]
+
+    @property
+    def stats(self) -> TransportStats:
+        """The counters."""
+        return self.observer.stats
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request`` through the inner transport, observed."""
+        response = await self.observer.attempt(self._inner.send, request, 1)
+        extra = response.attempts - 1
+        if extra > 0:  # retried below us, out of sight: counted as it says
+            self.observer.stats.requests += extra
+            self.observer.stats.retries += extra
+        return response
+
+    async def aclose(self) -> None:
+        """Close the inner transport."""
+        await self._inner.aclose()
