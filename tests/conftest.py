@@ -11,7 +11,7 @@ import asyncgroups as ag
 from asyncgroups.testing import Emulator, serve_emulator
 
 #: Every backend the conformance and sync suites run against.
-BACKEND_NAMES = ("snip", "neuroio", "periscope", "scim", "graph")
+BACKEND_NAMES = ("snip", "neuroio", "periscope", "scim", "graph", "okta")
 
 #: Retries fast enough for tests, patient enough for injected fault storms.
 FAST_RETRY = ag.RetryPolicy(

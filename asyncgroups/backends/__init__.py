@@ -16,6 +16,7 @@ from asyncgroups.errors import ConfigurationError
 if TYPE_CHECKING:
     from asyncgroups.backends.graph import Graph
     from asyncgroups.backends.neuroio import NeuroIO
+    from asyncgroups.backends.okta import Okta
     from asyncgroups.backends.periscope import Periscope
     from asyncgroups.backends.snip import Snip
     from asyncgroups_scim import SCIM
@@ -29,6 +30,7 @@ __all__ = [
     "Graph",
     "GroupBackend",
     "NeuroIO",
+    "Okta",
     "Periscope",
     "Snip",
     "available",
@@ -42,6 +44,7 @@ ENTRY_POINT_GROUP = "asyncgroups.backends"
 BACKENDS: dict[str, str] = {
     "graph": "asyncgroups.backends.graph:Graph",
     "neuroio": "asyncgroups.backends.neuroio:NeuroIO",
+    "okta": "asyncgroups.backends.okta:Okta",
     "periscope": "asyncgroups.backends.periscope:Periscope",
     "snip": "asyncgroups.backends.snip:Snip",
 }
@@ -49,6 +52,7 @@ BACKENDS: dict[str, str] = {
 _LAZY = {
     "Graph": "asyncgroups.backends.graph",
     "NeuroIO": "asyncgroups.backends.neuroio",
+    "Okta": "asyncgroups.backends.okta",
     "Periscope": "asyncgroups.backends.periscope",
     # Several sites at once: the fan-out layer above the Client (asyncgroups.sites);
     # still reachable here, loaded on first use, never imported by the backends.

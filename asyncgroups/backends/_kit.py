@@ -1,7 +1,8 @@
 """The parts every backend shares, written once.
 
 - :class:`Endpoint`: where requests go and the headers each carries (hidden in a
-  repr); builds :class:`~asyncgroups.transport.base.Request` values. Pure.
+  repr); builds :class:`~asyncgroups.transport.base.Request` values, and follows
+  a paging link only on its own host. Pure.
 - :class:`Body` and :func:`read_body`: the one "what body do we expect" convention
   for a success answer (JSON required, JSON or nothing, ignored).
 - :class:`Channel`: a session's line to its Client's transport, and the one error
@@ -9,6 +10,8 @@
 - :func:`make_strict_converter` and :func:`structure`: the strict cattrs hooks (no
   coercion of numbers to text or text to numbers) and the one wrapper that turns a
   structure failure into :class:`~asyncgroups.errors.DecodeError`.
+- :func:`settle`: run one call's requests together, raising the first failure
+  once all have ended.
 - :class:`RecordLocks`: one lock per record, for read-modify-write APIs.
 - :func:`int_id` and :func:`positive_int`: id and number checks made before any I/O.
 - Re-exported so a backend outside this package needs nothing else:
@@ -16,7 +19,8 @@
   whose outcome is unknown), :func:`api_error` and :func:`try_json` (typed errors
   from error answers).
 
-Only :class:`Channel` touches I/O (it awaits the transport it is given).
+Only :class:`Channel` and :func:`settle` await anything (the transport they are
+given, the calls they are handed).
 """
 
 import asyncio
@@ -24,9 +28,16 @@ import contextlib
 import enum
 import json
 import weakref
-from collections.abc import AsyncIterator, Hashable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import cattrs
 from attrs import field, frozen
@@ -58,6 +69,7 @@ __all__ = [
     "positive_int",
     "read_body",
     "refuse_unknown",
+    "settle",
     "structure",
     "try_json",
 ]
@@ -118,6 +130,21 @@ class Endpoint:
             body=data,
             idempotent=idempotent,
         )
+
+    def follow(self, link: str, *, backend: str, what: str = "next link") -> Request:
+        """A GET of a paging link the server sent, which must stay on this host.
+
+        Raises:
+            DecodeError: the link points elsewhere (the credentials would follow it).
+        """
+        mine, theirs = urlsplit(self.base_url), urlsplit(link)
+        if (theirs.scheme, theirs.netloc) != (mine.scheme, mine.netloc):
+            raise DecodeError(
+                f"{what} leaves the API host ({_redact.url(link)})", backend=backend
+            )
+        headers = dict(self.headers)
+        headers["Accept"] = self.media_type
+        return Request("GET", link, headers=headers)
 
 
 class Body(enum.Enum):
@@ -237,6 +264,19 @@ def structure(
         ) from exc
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise DecodeError(f"unexpected {what} shape: {exc}", backend=backend) from exc
+
+
+async def settle(calls: Iterable[Awaitable[None]]) -> None:
+    """Run ``calls`` together; every one runs to its end, the first failure is raised.
+
+    For APIs that change one membership a request: the requests of one call are
+    sent concurrently (the Client's limiter paces them), and none is abandoned
+    half-way because another failed.
+    """
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 class RecordLocks:

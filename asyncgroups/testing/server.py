@@ -21,6 +21,7 @@ from asyncgroups.testing.faults import DroppedError, Faults
 if TYPE_CHECKING:
     from asyncgroups.testing.emulators._neuroio_store import NeuroIOStore
     from asyncgroups.testing.emulators.graph_store import GraphStore
+    from asyncgroups.testing.emulators.okta_store import OktaStore
     from asyncgroups.testing.emulators.periscope_store import PeriscopeStore
     from asyncgroups.testing.emulators.snip_store import SnipStore
 
@@ -138,6 +139,19 @@ def serve_emulator(
 
 @overload
 def serve_emulator(
+    name: Literal["okta"],
+    *,
+    seed: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    **options: object,
+) -> "AbstractAsyncContextManager[Emulator[OktaStore]]": ...
+
+
+@overload
+def serve_emulator(
     name: Literal["neuroio"],
     *,
     seed: int | None = None,
@@ -188,7 +202,7 @@ def serve_emulator(
     """Serve the emulator ``name`` on ``host`` (a free port unless given).
 
     Args:
-        name: "neuroio", "snip", "periscope", "graph", or a registered third-party
+        name: "neuroio", "snip", "periscope", "graph", "okta", or a registered third-party
             name.
         seed: seeds generated ids, tokens and random faults.
         host: interface to listen on (loopback by default).

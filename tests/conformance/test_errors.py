@@ -9,7 +9,7 @@ from asyncgroups.backends import Capability
 from asyncgroups.testing import Emulator, Fault
 
 UNKNOWN_ID = "999999"
-SECRET_KEYS = {"token", "api_key", "key", "password", "client_secret"}
+SECRET_KEYS = {"token", "api_key", "key", "password", "client_secret", "api_token"}
 
 
 def _assert_no_secret(exc: BaseException, emulator: Emulator[Any]) -> None:

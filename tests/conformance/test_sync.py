@@ -138,6 +138,13 @@ BROKEN_LISTING: dict[
             and r.query.get("offset", "0") != "0"
         ),
     ),
+    "okta": (
+        {},
+        {"page_size": 20},
+        lambda r: (
+            r.method == "GET" and r.path.endswith("/users") and "after" in r.query
+        ),
+    ),
     "periscope": (
         {"users_page_size": 20},
         {},

@@ -18,10 +18,13 @@ from asyncgroups.testing import Fault, serve_emulator
 from asyncgroups.transport.base import AsyncTransport, Request, Response
 
 BACKENDS = [
-    pytest.param(n, id=n) for n in ("snip", "neuroio", "periscope", "scim", "graph")
+    pytest.param(n, id=n)
+    for n in ("snip", "neuroio", "periscope", "scim", "graph", "okta")
 ]
 RETRY = ag.RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01, budget=None)
-SECRET_ARGS = frozenset({"token", "api_key", "password", "secret", "client_secret"})
+SECRET_ARGS = frozenset(
+    {"token", "api_key", "password", "secret", "client_secret", "api_token"}
+)
 CLI_FLAGS = frozenset({"token", "api_key", "site"})
 WRONG = "wrong-SECRETVALUE-00112233445566"
 

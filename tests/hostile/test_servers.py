@@ -13,7 +13,8 @@ from aiohttp import web
 import asyncgroups as ag
 
 BACKENDS = [
-    pytest.param(n, id=n) for n in ("snip", "neuroio", "periscope", "scim", "graph")
+    pytest.param(n, id=n)
+    for n in ("snip", "neuroio", "periscope", "scim", "graph", "okta")
 ]
 QUICK = ag.RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
 
@@ -31,6 +32,7 @@ _GROUP = {
     "periscope": "Eng",
     "scim": "g1",
     "graph": "0b5e6c1a-1f5e-4a8e-9d1e-2f3a4b5c6d7e",
+    "okta": "00g1a2b3c4d5e6f7g8h9",
 }
 _TOKEN_PATH = "/oauth2/v2.0/token"
 _SCIM_CONFIG = {
@@ -54,6 +56,8 @@ def _client(name: str, url: str, **kwargs: Any) -> ag.Client:
             base_url=url,
             authority=url,
         )
+    elif name == "okta":
+        backend = ag.connect(name, api_token=TOKEN, base_url=url)
     else:
         backend = ag.connect(name, token=TOKEN, base_url=url)
     return ag.Client(backend, **kwargs)
@@ -302,6 +306,31 @@ async def test_graph_next_links_that_never_end_or_leave_stop(
 
     hostile.behaviour = answer
     async with _client("graph", hostile.url, retry=QUICK) as client:
+        with pytest.raises(ag.DecodeError, match=r"pagination|leaves the API host"):
+            _ = [g async for g in client.groups.list()]
+    assert len(hostile.hits) < CAP
+    assert all(r.host == hostile.url.split("://")[1] for r in hostile.hits)
+
+
+@pytest.mark.parametrize("link", ["fresh", "repeated", "elsewhere"])
+async def test_okta_link_headers_that_never_end_or_leave_stop(
+    hostile: Any, link: str
+) -> None:
+    """Okta listings stop on a repeated or endless Link, and never leave the host."""
+    page = [{"id": _GROUP["okta"], "type": "OKTA_GROUP", "profile": {"name": "a"}}]
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        if len(hostile.hits) > CAP:  # end the listing so a missing guard fails fast
+            return web.json_response([])
+        nxt = {
+            "fresh": f"{hostile.url}/api/v1/groups?after={len(hostile.hits)}",
+            "repeated": f"{hostile.url}/api/v1/groups?after=same",
+            "elsewhere": "https://evil.example/api/v1/groups?after=1",
+        }[link]
+        return web.json_response(page, headers={"Link": f'<{nxt}>; rel="next"'})
+
+    hostile.behaviour = answer
+    async with _client("okta", hostile.url, retry=QUICK) as client:
         with pytest.raises(ag.DecodeError, match=r"pagination|leaves the API host"):
             _ = [g async for g in client.groups.list()]
     assert len(hostile.hits) < CAP

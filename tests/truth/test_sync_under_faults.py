@@ -76,7 +76,13 @@ def mismatches(
 
 @pytest.mark.parametrize(
     ("kind", "memberships"),
-    [("neuroio", 1000), ("periscope", 1000), ("snip", 1000), ("graph", 1000)],
+    [
+        ("neuroio", 1000),
+        ("periscope", 1000),
+        ("snip", 1000),
+        ("graph", 1000),
+        ("okta", 300),
+    ],
 )
 async def test_sync_through_30_percent_faults_reports_the_truth(
     kind: str, memberships: int

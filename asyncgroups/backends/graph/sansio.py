@@ -13,12 +13,12 @@ constructed to perform no I/O of its own.
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from asyncgroups import _redact, validation
+from asyncgroups import validation
 from asyncgroups.backends._kit import Body, Endpoint, read_body
 from asyncgroups.backends.status import api_error, try_json
-from asyncgroups.errors import DecodeError, InvalidInputError, NotFoundError
+from asyncgroups.errors import InvalidInputError, NotFoundError
 from asyncgroups.transport.base import Request, Response
 
 __all__ = [
@@ -194,15 +194,7 @@ def build_next(endpoint: Endpoint, next_link: str) -> Request:
     Raises:
         DecodeError: the link points elsewhere (the bearer token would follow it).
     """
-    mine, theirs = urlsplit(endpoint.base_url), urlsplit(next_link)
-    if (theirs.scheme, theirs.netloc) != (mine.scheme, mine.netloc):
-        raise DecodeError(
-            f"@odata.nextLink leaves the API host ({_redact.url(next_link)})",
-            backend=BACKEND,
-        )
-    headers = dict(endpoint.headers)
-    headers["Accept"] = endpoint.media_type
-    return Request("GET", next_link, headers=headers)
+    return endpoint.follow(next_link, backend=BACKEND, what="@odata.nextLink")
 
 
 def error_code(body: Any) -> tuple[str, str]:

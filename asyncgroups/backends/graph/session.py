@@ -6,7 +6,6 @@ and :class:`~.batching.Batcher` packs membership changes into ``$batch`` request
 Every request, the token request included, goes through the Client's transport.
 """
 
-import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import evolve
 
-from asyncgroups.backends._kit import Body, Channel, Endpoint, refuse_unknown
+from asyncgroups.backends._kit import Body, Channel, Endpoint, refuse_unknown, settle
 from asyncgroups.backends.base import (
     BackendSession,
     GroupCreator,
@@ -52,14 +51,6 @@ def _authorised(request: Request, token: Secret) -> Request:
     headers = dict(request.headers)
     headers["Authorization"] = f"Bearer {token.reveal()}"
     return evolve(request, headers=headers)
-
-
-async def _settle(calls: Sequence[Awaitable[None]]) -> None:
-    """Run ``calls`` together; every one runs to its end, the first failure is raised."""
-    outcomes = await asyncio.gather(*calls, return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
 
 
 class GraphSession:
@@ -302,14 +293,14 @@ class GraphSession:
         """
         for key in keys:
             sansio.check_id(key, "member key")
-        await _settle([self._add(gid, keys) for gid in group_ids])
+        await settle([self._add(gid, keys) for gid in group_ids])
 
     async def _add(self, group_id: str, keys: Sequence[str]) -> None:
         chunks = [
             keys[i : i + changes.MAX_BIND]
             for i in range(0, len(keys), changes.MAX_BIND)
         ]
-        await _settle([self._bind(group_id, chunk) for chunk in chunks])
+        await settle([self._bind(group_id, chunk) for chunk in chunks])
 
     async def _bind(self, group_id: str, keys: Sequence[str]) -> None:
         sub = changes.build_bind_members(self._endpoint, group_id, keys)
@@ -317,7 +308,7 @@ class GraphSession:
         if not changes.is_already_member(answer):
             self._raise_for(answer, sub)
             return
-        await _settle([self._ref(group_id, key) for key in keys])
+        await settle([self._ref(group_id, key) for key in keys])
 
     async def _ref(self, group_id: str, key: str) -> None:
         sub = changes.build_add_member_ref(self._endpoint, group_id, key)
@@ -339,7 +330,7 @@ class GraphSession:
         """
         for key in keys:
             sansio.check_id(key, "member key")
-        await _settle([self._unlink(gid, key) for gid in group_ids for key in keys])
+        await settle([self._unlink(gid, key) for gid in group_ids for key in keys])
 
     async def _unlink(self, group_id: str, key: str) -> None:
         sub = changes.build_remove_member(group_id, key)

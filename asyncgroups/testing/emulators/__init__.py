@@ -70,6 +70,7 @@ ENTRY_POINT_GROUP = "asyncgroups.emulators"
 EMULATORS: dict[str, str | EmulatorFactory] = {
     "graph": "asyncgroups.testing.emulators.graph:build",
     "neuroio": "asyncgroups.testing.emulators.neuroio:build",
+    "okta": "asyncgroups.testing.emulators.okta:build",
     "periscope": "asyncgroups.testing.emulators.periscope:build",
     "snip": "asyncgroups.testing.emulators.snip:build",
 }
