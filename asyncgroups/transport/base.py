@@ -45,6 +45,10 @@ class Request:
         deadline: the latest time, on the transport stack's monotonic clock, this
             request may still be sent; set by the retrying layer on retries so
             that waits for the rate limiter stay within the request's deadline.
+        family: the endpoint family whose rate-limit budget this request spends
+            (e.g. ``"GET /api/v1/groups/{id}/users"``), named by the backend where
+            the API keeps one budget per family; the rate-limit headers of its
+            answers then pace that family alone. ``None``: the Client's budget.
     """
 
     # str.upper itself (a C method), not a wrapper: this runs for every request.
@@ -54,6 +58,7 @@ class Request:
     body: bytes = field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
     idempotent: bool = False
     deadline: float | None = field(default=None, eq=False, repr=False)
+    family: str | None = field(default=None, repr=False)
 
     @property
     def replayable(self) -> bool:

@@ -28,6 +28,7 @@ from asyncgroups.config import RateLimit
 from asyncgroups.errors import RateLimitedError
 from asyncgroups.transport.base import AsyncTransport, Request, Response
 from asyncgroups.transport.bucket import Gate, Reservation
+from asyncgroups.transport.families import FamilyBudgets
 from asyncgroups.transport.headers import (
     RateLimitInfo,
     has_rate_limit_headers,
@@ -74,6 +75,7 @@ class Limiter:
         "_rng",
         "_semaphore",
         "_sleep",
+        "families",
         "limit",
         "max_wait",
         "state",
@@ -102,6 +104,7 @@ class Limiter:
             else None
         )
         self._held = 0
+        self.families = FamilyBudgets(clock, sleep)
         # RateLimit checked the store when it was made.
         # RateLimit names its store by shape only (config imports no transport).
         store = cast(
@@ -133,7 +136,9 @@ class Limiter:
         Raises:
             RateLimitedError: (on entering) the wait would pass the deadline.
         """
-        return Slot(self, request.deadline if request is not None else None)
+        if request is None:
+            return Slot(self, None, None)
+        return Slot(self, request.deadline, request.family)
 
     # -- admission -------------------------------------------------------------------
 
@@ -237,19 +242,30 @@ class Limiter:
     # -- feedback ----------------------------------------------------------------------
 
     def observe(
-        self, status: int, headers: Mapping[str, str], sent_at: float | None = None
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        sent_at: float | None = None,
+        family: str | None = None,
     ) -> None:
         """Learn from one answer: a 429 closes the gate; headers may slow us down.
 
         Takes effect in this process at once; a shared store publishes it in the
-        background (await :meth:`flush`).
+        background (await :meth:`flush`). When the request named its endpoint
+        family and the headers describe a budget, they pace that family alone
+        (a 429 among them holds that family until its reset, not the Client).
 
         Args:
             status: the answer's status.
             headers: its headers (names lower-cased, or a case-insensitive mapping).
             sent_at: when the request was sent (by this limiter's clock).
+            family: the request's endpoint family, if it named one.
         """
         state = self.state
+        if family is not None and self.families.observe(family, status, headers):
+            if status != 429 and state.wants_success:
+                state.succeeded(self._clock())
+            return
         if status == 429:
             now = self._clock()
             retry_after = parse_retry_after(headers.get("retry-after"))
@@ -290,15 +306,21 @@ class Slot:
         sent_at: when the request was admitted (the limiter's clock).
     """
 
-    __slots__ = ("_deadline", "_limiter", "sent_at")
+    __slots__ = ("_deadline", "_family", "_limiter", "sent_at")
 
-    def __init__(self, limiter: Limiter, deadline: float | None) -> None:
+    def __init__(
+        self, limiter: Limiter, deadline: float | None, family: str | None
+    ) -> None:
         self._limiter = limiter
         self._deadline = deadline
+        self._family = family
         self.sent_at = 0.0
 
     async def __aenter__(self) -> "Slot":
         limiter = self._limiter
+        family = self._family
+        if family is not None and not limiter.families.take_now(family):
+            await limiter.families.acquire(family, self._check)
         # Without a cap, a request that needs no wait is admitted here: one
         # coroutine less than acquire().
         admitted = limiter._admit_now() if limiter._semaphore is None else None
@@ -309,7 +331,16 @@ class Slot:
 
     def answered(self, response: Response) -> None:
         """Let the limiter learn from the answer (a 429, rate-limit headers)."""
-        self._limiter.observe(response.status, response.headers, self.sent_at)
+        self._limiter.observe(
+            response.status, response.headers, self.sent_at, self._family
+        )
+
+    def _check(self, wait: float, why: str) -> None:
+        limiter = self._limiter
+        deadline = self._deadline
+        if deadline is None and limiter.max_wait is not None:
+            deadline = limiter._clock() + limiter.max_wait
+        limiter._check_wait(wait, deadline, why)
 
     async def __aexit__(
         self,
@@ -319,6 +350,8 @@ class Slot:
     ) -> None:
         limiter = self._limiter
         limiter.release()
+        if exc_type is not None and self._family is not None:
+            limiter.families.forgo(self._family)
         if limiter.state.shared:
             await limiter.flush()
 
