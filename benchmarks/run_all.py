@@ -28,6 +28,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("memory", [], ["--quick"]),
     ("concurrency", [], ["--quick"]),
     ("graph_batching", [], ["--quick"]),
+    ("okta_pacing", [], ["--quick"]),
     # Needs redis-server (ASYNCGROUPS_TEST_REDIS_URL, or one it starts); ~65 s, so
     # it runs in the full suite only.
     ("shared_limit", [], []),
@@ -116,6 +117,22 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
                 "-",
                 None,
             )
+    r = results.get("okta_pacing")
+    if r:
+        add(
+            "9 okta pacing",
+            "sync wall ÷ the members budget's bound",
+            r["wall_ratio"],
+            "<= 1.10",
+            r["wall_ratio"] <= 1.10,
+        )
+        add(
+            "9 okta pacing",
+            "share of requests answered 429",
+            r["share_429"],
+            "<= 0.01",
+            r["share_429"] <= 0.01,
+        )
     r = results.get("graph_batching")
     if r:
         add(

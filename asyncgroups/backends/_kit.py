@@ -13,7 +13,9 @@
 - :func:`settle`: run one call's requests together, raising the first failure
   once all have ended.
 - :class:`RecordLocks`: one lock per record, for read-modify-write APIs.
-- :func:`int_id` and :func:`positive_int`: id and number checks made before any I/O.
+- :func:`path_id`, :func:`int_id` and :func:`positive_int`: id and number checks
+  made before any I/O.
+- :func:`structure_object`: :func:`structure` of what must be a JSON object.
 - Re-exported so a backend outside this package needs nothing else:
   :func:`offset_pages` (limit/offset paging), :func:`create_reconciled` (a create
   whose outcome is unknown), :func:`api_error` and :func:`try_json` (typed errors
@@ -42,7 +44,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import cattrs
 from attrs import field, frozen
 
-from asyncgroups import _redact
+from asyncgroups import _redact, validation
 from asyncgroups.backends.paging import offset_pages
 from asyncgroups.backends.reconcile import create_reconciled
 from asyncgroups.backends.status import api_error, parse_json, try_json
@@ -66,11 +68,13 @@ __all__ = [
     "int_id",
     "make_strict_converter",
     "offset_pages",
+    "path_id",
     "positive_int",
     "read_body",
     "refuse_unknown",
     "settle",
     "structure",
+    "structure_object",
     "try_json",
 ]
 
@@ -111,11 +115,14 @@ class Endpoint:
         query: Query | None = None,
         json_body: Any = None,
         idempotent: bool = False,
+        family: str | None = None,
     ) -> Request:
         """A request to ``path``; ``json_body`` (if not ``None``) is sent as JSON.
 
         ``idempotent`` marks a write that is safe to replay (DELETE and PUT are by
-        method; a POST or PATCH only when its API makes it so).
+        method; a POST or PATCH only when its API makes it so). ``family`` names
+        the endpoint family whose rate-limit budget it spends, where the API keeps
+        one per family.
         """
         headers = dict(self.headers)
         headers["Accept"] = self.media_type
@@ -129,9 +136,17 @@ class Endpoint:
             headers=headers,
             body=data,
             idempotent=idempotent,
+            family=family,
         )
 
-    def follow(self, link: str, *, backend: str, what: str = "next link") -> Request:
+    def follow(
+        self,
+        link: str,
+        *,
+        backend: str,
+        what: str = "next link",
+        family: str | None = None,
+    ) -> Request:
         """A GET of a paging link the server sent, which must stay on this host.
 
         Raises:
@@ -144,7 +159,7 @@ class Endpoint:
             )
         headers = dict(self.headers)
         headers["Accept"] = self.media_type
-        return Request("GET", link, headers=headers)
+        return Request("GET", link, headers=headers, family=family)
 
 
 class Body(enum.Enum):
@@ -279,6 +294,21 @@ async def settle(calls: Iterable[Awaitable[None]]) -> None:
             raise outcome
 
 
+def structure_object(
+    conv: cattrs.Converter, data: Any, cls: type[T], *, backend: str, what: str
+) -> T:
+    """:func:`structure` of a JSON object: anything else is one clear ``DecodeError``.
+
+    (cattrs would report a list or ``null`` once per field instead.)
+    """
+    if not isinstance(data, dict):
+        raise DecodeError(
+            f"expected a JSON object for {what}, got {type(data).__name__}",
+            backend=backend,
+        )
+    return structure(conv, data, cls, backend=backend, what=what)
+
+
 class RecordLocks:
     """One :class:`asyncio.Lock` per record, for read-modify-write APIs.
 
@@ -327,6 +357,34 @@ def refuse_unknown(
         raise InvalidInputError(
             f"unknown {backend} {what} field(s): {', '.join(map(repr, unknown))} (known: {listed})"
         )
+
+
+#: Refused in ids that become one URL path segment: they would address another
+#: path or a query.
+PATH_CHARS = frozenset("/?#%\\ ")
+
+
+def path_id(value: str, what: str, *, api: str) -> str:
+    """An id that becomes one URL path segment, checked before any I/O.
+
+    Args:
+        value: the id.
+        what: what it names ("group id"), for the message.
+        api: the API's ids, for the message ("a Graph", "an Okta").
+
+    Raises:
+        InvalidInputError: the id is empty, holds control, path, query or space
+            characters, or is ``.``/``..``.
+    """
+    validation.check_id(value, what)
+    bad = sorted(PATH_CHARS.intersection(value))
+    if bad:
+        raise InvalidInputError(
+            f"{what} {value!r} can never be {api} id (holds {' '.join(bad)})"
+        )
+    if value in {".", ".."}:
+        raise InvalidInputError(f"{what} must not be a relative path segment")
+    return value
 
 
 def int_id(value: str | int, what: str, *, backend: str) -> int:

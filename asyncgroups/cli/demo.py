@@ -1,10 +1,11 @@
 """``asyncgroups demo``: the main job, end to end, on the built-in emulators.
 
-No account is needed: the neuroio, periscope, snip and graph emulators start in this
-process with random faults switched on (429s with Retry-After, HTML 503 pages,
+No account is needed: the neuroio, periscope, snip, graph and okta emulators start
+in this process with random faults switched on (429s with Retry-After, HTML 503 pages,
 dropped connections), are seeded, and a desired state of tens of thousands of
 memberships is synced to them concurrently, plus a guarded prune on snip and a
-prune on Graph (whose changes travel 20 to a ``$batch``, under an OAuth2 token). The report
+prune on Graph (whose changes travel 20 to a ``$batch``, under an OAuth2 token) and on
+Okta (one request a membership, paced by its per-endpoint ``X-Rate-Limit-*`` budget). The report
 shows requests, retries, 429s and throughput; convergence is proved by planning
 again (zero operations) and by reading each emulator's store directly.
 """
@@ -44,6 +45,9 @@ class DemoSizes:
         graph_groups: groups on graph.
         graph_users: users seeded on graph.
         graph_per_user: groups each graph user is to be in (one more is pruned).
+        okta_groups: groups on okta.
+        okta_users: users seeded on okta.
+        okta_per_user: groups each okta user is to be in (one more is pruned).
     """
 
     neuroio_groups: int
@@ -56,6 +60,9 @@ class DemoSizes:
     graph_groups: int
     graph_users: int
     graph_per_user: int
+    okta_groups: int
+    okta_users: int
+    okta_per_user: int
 
     @property
     def additions(self) -> int:
@@ -64,16 +71,20 @@ class DemoSizes:
             self.neuroio_persons * self.neuroio_per_person
             + self.periscope_users * self.periscope_groups
             + self.graph_users * self.graph_per_user
+            + self.okta_users * self.okta_per_user
         )
 
     @property
     def removals(self) -> int:
         """Memberships the demo prunes."""
-        return self.snip_members - self.snip_keep + self.graph_users
+        return self.snip_members - self.snip_keep + self.graph_users + self.okta_users
 
 
-FULL = DemoSizes(8, 4000, 4, 400, 10, 300, 100, 20, 2000, 3)
-QUICK = DemoSizes(4, 400, 2, 40, 5, 30, 10, 5, 100, 2)
+FULL = DemoSizes(8, 4000, 4, 400, 10, 300, 100, 20, 2000, 3, 10, 500, 2)
+QUICK = DemoSizes(4, 400, 2, 40, 5, 30, 10, 5, 100, 2, 4, 60, 2)
+
+#: Okta's members budget in the demo, announced in X-Rate-Limit-* headers only.
+OKTA_LIMITS = {"limits": {"members": 600}, "window": 5.0}
 
 #: Random fault rates: moderate, as a busy real API might show.
 P429, P503, PDROP = 0.05, 0.03, 0.01
@@ -89,7 +100,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "demo",
         help=f"sync {FULL.additions + FULL.removals:,} membership changes to the "
         "built-in emulators, under faults",
-        description="Start the neuroio, periscope, snip and graph emulators in this "
+        description="Start the neuroio, periscope, snip, graph and okta emulators in this "
         "process "
         "with random 429/503/dropped-connection faults, sync a large desired state "
         "to them, and prove convergence. Needs no account and no network.",
@@ -153,27 +164,50 @@ def _seed(emus: Mapping[str, Emulator[Any]], sizes: DemoSizes, seed: int) -> lis
         )
     )
 
-    graph = emus["graph"]
-    users = graph.store.seed_users(sizes.graph_users)
-    names = [f"Dept {i + 1:02d}" for i in range(sizes.graph_groups)]
-    placed = {name: set[str]() for name in names}
-    wanted = {name: set[str]() for name in names}
-    for user in users:
-        first, *rest = rng.sample(names, sizes.graph_per_user + 1)
-        placed[first].add(user)  # in a group it is to leave
-        for name in rest:
-            wanted[name].add(user)
-    gids = {name: graph.store.seed_group(name, members=placed[name]) for name in names}
     jobs.append(
-        _Job(
-            graph,
-            {k: frozenset(v) for k, v in wanted.items()},
-            gids,
-            prune=True,
-            max_removals=sizes.graph_users,
+        _spread(
+            emus["graph"],
+            "Dept",
+            sizes.graph_groups,
+            sizes.graph_users,
+            sizes.graph_per_user,
+            rng,
+        )
+    )
+    jobs.append(
+        _spread(
+            emus["okta"],
+            "Team",
+            sizes.okta_groups,
+            sizes.okta_users,
+            sizes.okta_per_user,
+            rng,
         )
     )
     return jobs
+
+
+def _spread(
+    emu: Emulator[Any],
+    prefix: str,
+    groups: int,
+    users: int,
+    per_user: int,
+    rng: random.Random,
+) -> _Job:
+    """Each user is to be in ``per_user`` groups and leave the one it is in (a prune)."""
+    keys = emu.store.seed_users(users)
+    names = [f"{prefix} {i + 1:02d}" for i in range(groups)]
+    placed = {name: set[str]() for name in names}
+    wanted = {name: set[str]() for name in names}
+    for key in keys:
+        first, *rest = rng.sample(names, per_user + 1)
+        placed[first].add(key)  # in a group it is to leave
+        for name in rest:
+            wanted[name].add(key)
+    gids = {name: emu.store.seed_group(name, members=placed[name]) for name in names}
+    desired = {k: frozenset(v) for k, v in wanted.items()}
+    return _Job(emu, desired, gids, prune=True, max_removals=users)
 
 
 def _client(emu: Emulator[Any], concurrency: int) -> ag.Client:
@@ -202,9 +236,11 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
     started = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
         emus: dict[str, Emulator[Any]] = {}
-        for seed_offset, name in enumerate(("neuroio", "periscope", "snip", "graph")):
+        names = ("neuroio", "periscope", "snip", "graph", "okta")
+        for seed_offset, name in enumerate(names):
+            options: dict[str, Any] = OKTA_LIMITS if name == "okta" else {}
             emus[name] = await stack.enter_async_context(
-                serve_emulator(name, seed=args.seed + seed_offset)
+                serve_emulator(name, seed=args.seed + seed_offset, **options)
             )
         jobs = _seed(emus, sizes, args.seed)
         if not args.no_faults:

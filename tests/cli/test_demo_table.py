@@ -29,8 +29,12 @@ def results(backends: list[str]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "backends",
-    [["neuroio", "periscope", "snip"], ["neuroio", "periscope", "snip", "graph"]],
-    ids=["three", "four"],
+    [
+        ["neuroio", "periscope", "snip"],
+        ["neuroio", "periscope", "snip", "graph"],
+        ["neuroio", "periscope", "snip", "graph", "okta"],
+    ],
+    ids=["three", "four", "five"],
 )
 def test_the_table_fits_80_columns_with_no_cell_cut(
     monkeypatch: pytest.MonkeyPatch, backends: list[str]

@@ -108,3 +108,13 @@ def test_graph_page_runs_against_its_emulator() -> None:
         for block in runnable_blocks("backends/graph.md"):
             exec(compile(block, "graph.md", "exec"), namespace)  # noqa: S102
     assert "100 members, 2 tokens" in out.getvalue()
+
+
+def test_okta_page_runs_against_its_emulator() -> None:
+    """The Okta page's emulator example runs: paced, no 429, APP_GROUP refused."""
+    namespace: dict[str, object] = {"__name__": "okta_page"}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for block in runnable_blocks("backends/okta.md"):
+            exec(compile(block, "okta.md", "exec"), namespace)  # noqa: S102
+    assert "APP_GROUP refused, 60 members, {} 429s" in out.getvalue()

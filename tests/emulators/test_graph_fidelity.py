@@ -16,16 +16,14 @@ operations, apart from these documented differences:
   we send relative URLs, as Graph documents.
 """
 
-import asyncio
 import json
-import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.emulators.vendor import drive, vendor_python
 
 import asyncgroups as ag
 from asyncgroups.testing import Emulator, RecordedRequest, serve_emulator
@@ -36,33 +34,14 @@ DRIVER = Path(__file__).with_name("graph_driver.py")
 TOKEN_PATH = "/oauth2/v2.0/token"
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("ASYNCGROUPS_FIDELITY_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "asyncgroups"
-    return base / "venv-msgraph-sdk-1.65.0"
-
-
 @pytest.fixture(scope="session")
 def msgraph_python() -> Path:
     """A python with ``msgraph-sdk`` installed, in a venv of its own (cached)."""
-    home = _cache_dir()
-    python = home / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    check = [str(python), "-c", "import msgraph, msgraph_core, httpx, deprecated"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    try:
-        venv.EnvBuilder(with_pip=True, clear=True).create(home)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", *PACKAGES],
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot build a virtualenv with {PACKAGES[0]}: {exc}")
-    if done.returncode != 0:
-        pytest.skip(f"pip cannot install {PACKAGES[0]}: {done.stderr.strip()[-300:]}")
-    return python
+    return vendor_python(
+        "msgraph-sdk-1.65.0",
+        PACKAGES,
+        "import msgraph, msgraph_core, httpx, deprecated",
+    )
 
 
 def _setup(emu: Emulator[Any]) -> dict[str, Any]:
@@ -80,20 +59,6 @@ def _setup(emu: Emulator[Any]) -> dict[str, Any]:
         "group_id": gid,
         "user_ids": users[:5],
     }
-
-
-async def _drive(python: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
-    proc = await asyncio.create_subprocess_exec(
-        str(python),
-        str(DRIVER),
-        json.dumps(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    assert proc.returncode == 0, err.decode()[-2000:]
-    report: list[dict[str, Any]] = json.loads(out)
-    return report
 
 
 async def _ours(emu: Emulator[Any], config: dict[str, Any]) -> None:
@@ -148,7 +113,7 @@ async def test_msgraph_sdk_against_emulator(msgraph_python: Path) -> None:
     ):
         config = _setup(real)
         assert _setup(mine) | {"url": real.url} == config
-        report = await _drive(msgraph_python, config)
+        report = await drive(msgraph_python, DRIVER, config)
         theirs = _api(real.requests)
         await _ours(mine, config)
         ours = _api(mine.requests)

@@ -17,16 +17,14 @@ operations, apart from these documented differences:
   Okta's 400 ``E0000060``.
 """
 
-import asyncio
 import json
-import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.emulators.vendor import drive, vendor_python
 
 import asyncgroups as ag
 from asyncgroups.testing import Emulator, RecordedRequest, serve_emulator
@@ -35,33 +33,10 @@ PACKAGES = ("okta==3.4.6",)
 DRIVER = Path(__file__).with_name("okta_driver.py")
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("ASYNCGROUPS_FIDELITY_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "asyncgroups"
-    return base / "venv-okta-3.4.6"
-
-
 @pytest.fixture(scope="session")
 def okta_python() -> Path:
     """A python with the ``okta`` SDK installed, in a venv of its own (cached)."""
-    home = _cache_dir()
-    python = home / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    check = [str(python), "-c", "import okta.client, okta.pagination"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    try:
-        venv.EnvBuilder(with_pip=True, clear=True).create(home)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", *PACKAGES],
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot build a virtualenv with {PACKAGES[0]}: {exc}")
-    if done.returncode != 0:
-        pytest.skip(f"pip cannot install {PACKAGES[0]}: {done.stderr.strip()[-300:]}")
-    return python
+    return vendor_python("okta-3.4.6", PACKAGES, "import okta.client, okta.pagination")
 
 
 def _setup(emu: Emulator[Any]) -> dict[str, Any]:
@@ -80,20 +55,6 @@ def _setup(emu: Emulator[Any]) -> dict[str, Any]:
         "app_group_id": app,
         "user_ids": users[:5],
     }
-
-
-async def _drive(python: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
-    proc = await asyncio.create_subprocess_exec(
-        str(python),
-        str(DRIVER),
-        json.dumps(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    assert proc.returncode == 0, err.decode()[-2000:]
-    report: list[dict[str, Any]] = json.loads(out)
-    return report
 
 
 async def _ours(emu: Emulator[Any], config: dict[str, Any]) -> None:
@@ -138,7 +99,7 @@ async def test_okta_sdk_against_emulator(okta_python: Path) -> None:
     ):
         config = _setup(real)
         assert _setup(mine) | {"url": real.url} == config
-        report = await _drive(okta_python, config)
+        report = await drive(okta_python, DRIVER, config)
         theirs = list(real.requests)
         await _ours(mine, config)
         ours = list(mine.requests)

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from asyncgroups import validation
-from asyncgroups.backends._kit import Body, Endpoint, read_body
+from asyncgroups.backends._kit import Body, Endpoint, path_id, read_body
 from asyncgroups.backends.status import api_error, try_json
-from asyncgroups.errors import InvalidInputError, NotFoundError
+from asyncgroups.errors import NotFoundError
 from asyncgroups.transport.base import Request, Response
 
 __all__ = [
@@ -49,8 +48,6 @@ DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 #: Page size asked for on listings (Graph's maximum for directory objects).
 PAGE_SIZE = 999
-#: Refused in ids before any I/O: they would address another path or query.
-_PATH_CHARS = frozenset("/?#%\\ ")
 _GROUP_SELECT = "id,displayName,description,mailNickname"
 _USER_SELECT = "id,displayName,mail,givenName,surname,userPrincipalName"
 _MEMBER_SELECT = "id,mail,displayName"
@@ -67,15 +64,7 @@ def check_id(value: str, what: str) -> str:
         InvalidInputError: the id is empty, holds control or path characters, or
             is ``.``/``..``.
     """
-    validation.check_id(value, what)
-    bad = sorted(_PATH_CHARS.intersection(value))
-    if bad:
-        raise InvalidInputError(
-            f"{what} {value!r} can never be a Graph id (holds {' '.join(bad)})"
-        )
-    if value in {".", ".."}:
-        raise InvalidInputError(f"{what} must not be a relative path segment")
-    return value
+    return path_id(value, what, api="a Graph")
 
 
 def segment(value: str, what: str) -> str:

@@ -13,7 +13,7 @@ import cattrs
 from attrs import field, frozen
 from cattrs.gen import make_dict_structure_fn, override
 
-from asyncgroups.backends._kit import make_strict_converter, structure
+from asyncgroups.backends._kit import make_strict_converter, structure_object
 from asyncgroups.errors import DecodeError, InvalidInputError
 from asyncgroups.models import Group, Member, User
 
@@ -115,12 +115,7 @@ CONVERTER = make_converter()
 
 
 def _structure(data: Any, cls: type[T], what: str) -> T:
-    if not isinstance(data, dict):
-        raise DecodeError(
-            f"expected a JSON object for {what}, got {type(data).__name__}",
-            backend=_BACKEND,
-        )
-    return structure(CONVERTER, data, cls, backend=_BACKEND, what=what)
+    return structure_object(CONVERTER, data, cls, backend=_BACKEND, what=what)
 
 
 def _extra(data: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:

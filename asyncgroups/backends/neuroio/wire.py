@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import cattrs
 from attrs import field, frozen
 
-from asyncgroups.backends._kit import make_strict_converter, structure
+from asyncgroups.backends._kit import make_strict_converter, structure_object
 from asyncgroups.errors import DecodeError, InvalidInputError
 from asyncgroups.models import Group, Member
 
@@ -77,13 +77,7 @@ CONVERTER = make_converter()
 
 
 def _structure(data: Any, cls: type[T], what: str) -> T:
-    # A JSON object first: cattrs would report a list or null per field instead.
-    if not isinstance(data, dict):
-        raise DecodeError(
-            f"expected a JSON object for {what}, got {type(data).__name__}",
-            backend=_BACKEND,
-        )
-    return structure(CONVERTER, data, cls, backend=_BACKEND, what=what)
+    return structure_object(CONVERTER, data, cls, backend=_BACKEND, what=what)
 
 
 def structure_group(data: Any) -> Group:

@@ -12,15 +12,17 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from asyncgroups import validation
-from asyncgroups.backends._kit import Body, Endpoint, read_body
+from asyncgroups.backends._kit import Body, Endpoint, path_id, read_body
 from asyncgroups.backends.status import api_error, try_json
-from asyncgroups.errors import InvalidInputError
 from asyncgroups.transport.base import Request, Response
 
 __all__ = [
     "BACKEND",
+    "GROUP",
+    "GROUPS",
+    "MEMBERS",
     "PAGE_SIZE",
+    "USERS",
     "WRITABLE_TYPE",
     "build_create_group",
     "build_delete_group",
@@ -44,8 +46,12 @@ BACKEND = "okta"
 PAGE_SIZE = 200
 #: The only group type whose memberships may be changed through the API.
 WRITABLE_TYPE = "OKTA_GROUP"
-#: Refused in ids before any I/O: they would address another path or query.
-_PATH_CHARS = frozenset("/?#%\\ ")
+#: Okta's rate-limit buckets: one budget per endpoint family, announced in the
+#: ``X-Rate-Limit-*`` headers of every answer.
+GROUPS = "/api/v1/groups"
+GROUP = "/api/v1/groups/{id}"
+MEMBERS = "/api/v1/groups/{id}/users"
+USERS = "/api/v1/users"
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^,;<]*)*)")
 _NEXT = re.compile(r'rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
 
@@ -57,15 +63,7 @@ def check_id(value: str, what: str) -> str:
         InvalidInputError: the id is empty, holds control or path characters, or
             is ``.``/``..``.
     """
-    validation.check_id(value, what)
-    bad = sorted(_PATH_CHARS.intersection(value))
-    if bad:
-        raise InvalidInputError(
-            f"{what} {value!r} can never be an Okta id (holds {' '.join(bad)})"
-        )
-    if value in {".", ".."}:
-        raise InvalidInputError(f"{what} must not be a relative path segment")
-    return value
+    return path_id(value, what, api="an Okta")
 
 
 def _segment(value: str, what: str) -> str:
@@ -93,7 +91,7 @@ def build_create_group(
 ) -> Request:
     """``POST /api/v1/groups`` with ``{"profile": {"name", "description"}}``."""
     body = {"profile": _profile(name, description)}
-    return endpoint.request("POST", "/api/v1/groups", json_body=body)
+    return endpoint.request("POST", "/api/v1/groups", json_body=body, family=GROUPS)
 
 
 def build_get_group(endpoint: Endpoint, group_id: str) -> Request:
@@ -102,7 +100,7 @@ def build_get_group(endpoint: Endpoint, group_id: str) -> Request:
     Raises:
         InvalidInputError: the id holds path characters (nothing is sent).
     """
-    return endpoint.request("GET", _group_path(group_id))
+    return endpoint.request("GET", _group_path(group_id), family=GROUP)
 
 
 def build_update_group(
@@ -110,12 +108,12 @@ def build_update_group(
 ) -> Request:
     """``PUT /api/v1/groups/{id}``: Okta replaces the whole profile."""
     body = {"profile": _profile(name, description)}
-    return endpoint.request("PUT", _group_path(group_id), json_body=body)
+    return endpoint.request("PUT", _group_path(group_id), json_body=body, family=GROUP)
 
 
 def build_delete_group(endpoint: Endpoint, group_id: str) -> Request:
     """``DELETE /api/v1/groups/{id}`` (answered 204)."""
-    return endpoint.request("DELETE", _group_path(group_id))
+    return endpoint.request("DELETE", _group_path(group_id), family=GROUP)
 
 
 def build_list_groups(endpoint: Endpoint, query: str | None, limit: int) -> Request:
@@ -123,7 +121,7 @@ def build_list_groups(endpoint: Endpoint, query: str | None, limit: int) -> Requ
     params = [("limit", str(limit))]
     if query is not None:
         params.insert(0, ("q", query))
-    return endpoint.request("GET", "/api/v1/groups", query=params)
+    return endpoint.request("GET", "/api/v1/groups", query=params, family=GROUPS)
 
 
 def build_find_group(endpoint: Endpoint, name: str) -> Request:
@@ -133,6 +131,7 @@ def build_find_group(endpoint: Endpoint, name: str) -> Request:
         "GET",
         "/api/v1/groups",
         query=[("search", f'profile.name eq "{escaped}"')],
+        family=GROUPS,
     )
 
 
@@ -141,7 +140,8 @@ def build_find_group(endpoint: Endpoint, name: str) -> Request:
 
 def build_get_user(endpoint: Endpoint, user_id: str) -> Request:
     """``GET /api/v1/users/{id or login}``."""
-    return endpoint.request("GET", f"/api/v1/users/{_segment(user_id, 'user id')}")
+    path = f"/api/v1/users/{_segment(user_id, 'user id')}"
+    return endpoint.request("GET", path, family=USERS)
 
 
 def build_list_users(endpoint: Endpoint, query: str | None, limit: int) -> Request:
@@ -149,7 +149,7 @@ def build_list_users(endpoint: Endpoint, query: str | None, limit: int) -> Reque
     params = [("limit", str(limit))]
     if query is not None:
         params.insert(0, ("q", query))
-    return endpoint.request("GET", "/api/v1/users", query=params)
+    return endpoint.request("GET", "/api/v1/users", query=params, family=USERS)
 
 
 # -- members ----------------------------------------------------------------------
@@ -158,7 +158,10 @@ def build_list_users(endpoint: Endpoint, query: str | None, limit: int) -> Reque
 def build_list_members(endpoint: Endpoint, group_id: str, limit: int) -> Request:
     """``GET /api/v1/groups/{id}/users`` (first page)."""
     return endpoint.request(
-        "GET", f"{_group_path(group_id)}/users", query=[("limit", str(limit))]
+        "GET",
+        f"{_group_path(group_id)}/users",
+        query=[("limit", str(limit))],
+        family=MEMBERS,
     )
 
 
@@ -170,7 +173,7 @@ def build_membership(
     Both are idempotent on Okta (answered 204 whether or not the user was a member).
     """
     path = f"{_group_path(group_id)}/users/{_segment(user_id, 'member key')}"
-    return endpoint.request(method, path, idempotent=True)
+    return endpoint.request(method, path, idempotent=True, family=MEMBERS)
 
 
 # -- answers ----------------------------------------------------------------------

@@ -91,7 +91,9 @@ class OktaSession:
             request = (
                 first
                 if link is None
-                else self._endpoint.follow(link, backend=sansio.BACKEND)
+                else self._endpoint.follow(
+                    link, backend=sansio.BACKEND, family=first.family
+                )
             )
             response = await self._channel.send(request)
             return sansio.decipher(response), sansio.next_link(response)
