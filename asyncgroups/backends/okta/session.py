@@ -7,8 +7,8 @@ call are sent together (the Client's limiter paces them by the budgets Okta
 announces in its ``X-Rate-Limit-*`` headers).
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncgroups.backends._kit import (
     Body,
@@ -35,6 +35,8 @@ from asyncgroups.models import Group, Member, User
 from asyncgroups.transport.base import Request
 
 __all__ = ["OktaSession"]
+
+T = TypeVar("T")
 
 #: Group types seen, bounded: the type of a group never changes.
 _TYPES_KEPT = 100_000
@@ -84,21 +86,25 @@ class OktaSession:
         """Refuse every later request (idempotent); the transport is the Client's."""
         self._channel.close()
 
-    def _pages(
-        self, first: Request
-    ) -> Callable[[str | None], Awaitable[tuple[Any, str | None]]]:
-        async def fetch(link: str | None) -> tuple[Any, str | None]:
-            request = (
-                first
-                if link is None
-                else self._endpoint.follow(
+    async def _walk(
+        self,
+        first: Request,
+        structure: Callable[[Any], Sequence[T]],
+        key: Callable[[T], Hashable],
+    ) -> AsyncIterator[T]:
+        """Every item of a listing: ``first``, then each ``rel="next"`` link."""
+
+        async def page(link: str | None) -> tuple[Sequence[T], str | None]:
+            request = first
+            if link is not None:
+                request = self._endpoint.follow(
                     link, backend=sansio.BACKEND, family=first.family
                 )
-            )
             response = await self._channel.send(request)
-            return sansio.decipher(response), sansio.next_link(response)
+            return structure(sansio.decipher(response)), sansio.next_link(response)
 
-        return fetch
+        async for item in cursor_pages(page, backend=sansio.BACKEND, key=key):
+            yield item
 
     # groups
 
@@ -176,15 +182,12 @@ class OktaSession:
 
     async def iter_groups(self, query: str | None = None) -> AsyncIterator[Group]:
         """Iterate over groups (``Link`` paging); names starting with ``query``."""
-        fetch = self._pages(
-            sansio.build_list_groups(self._endpoint, query, self._page_size)
-        )
+        first = sansio.build_list_groups(self._endpoint, query, self._page_size)
 
-        async def page(link: str | None) -> tuple[list[Group], str | None]:
-            data, nxt = await fetch(link)
-            return [self._seen(g) for g in wire.structure_groups(data)], nxt
+        def groups(data: Any) -> list[Group]:
+            return [self._seen(g) for g in wire.structure_groups(data)]
 
-        async for group in cursor_pages(page, backend=sansio.BACKEND, key=_id):
+        async for group in self._walk(first, groups, _id):
             yield group
 
     # users
@@ -200,15 +203,8 @@ class OktaSession:
 
     async def iter_users(self, query: str | None = None) -> AsyncIterator[User]:
         """Iterate over users; ``query`` matches first name, last name or e-mail."""
-        fetch = self._pages(
-            sansio.build_list_users(self._endpoint, query, self._page_size)
-        )
-
-        async def page(link: str | None) -> tuple[list[User], str | None]:
-            data, nxt = await fetch(link)
-            return wire.structure_users(data), nxt
-
-        async for user in cursor_pages(page, backend=sansio.BACKEND, key=_id):
+        first = sansio.build_list_users(self._endpoint, query, self._page_size)
+        async for user in self._walk(first, wire.structure_users, _id):
             yield user
 
     # members
@@ -219,16 +215,14 @@ class OktaSession:
         Raises:
             NotFoundError: no such group.
         """
-        fetch = self._pages(
-            sansio.build_list_members(self._endpoint, group_id, self._page_size)
-        )
+        first = sansio.build_list_members(self._endpoint, group_id, self._page_size)
 
-        async def page(link: str | None) -> tuple[list[Member], str | None]:
-            data, nxt = await fetch(link)
-            users = wire.structure_users(data)
-            return [wire.structure_member(u, group_id) for u in users], nxt
+        def members(data: Any) -> list[Member]:
+            return [
+                wire.structure_member(u, group_id) for u in wire.structure_users(data)
+            ]
 
-        async for member in cursor_pages(page, backend=sansio.BACKEND, key=_key):
+        async for member in self._walk(first, members, _key):
             yield member
 
     async def _writable(self, group_id: str) -> None:
