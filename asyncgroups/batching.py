@@ -42,6 +42,7 @@ __all__ = [
     "dedupe_keys",
     "first_exception",
     "invert",
+    "pack",
     "run_batches",
 ]
 
@@ -231,3 +232,55 @@ def invert(mapping: Mapping[str, Sequence[str]]) -> dict[frozenset[str], list[st
     for key, groups in targets.items():
         packed.setdefault(frozenset(groups), []).append(key)
     return packed
+
+
+def pack(
+    mapping: Mapping[str, Sequence[str]], max_batch: int
+) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Plan the fewest requests for ``mapping`` where one request may serve many groups.
+
+    Keys bound for the same set of several groups (:func:`invert`) share requests
+    in full batches of ``max_batch`` (each replaces one full request per group). A
+    shared remainder smaller than a batch shares one request only when taking it
+    out of the groups' own requests saves at least two of them. Every other key
+    goes out group by group, in chunks filled to ``max_batch``. So the result never
+    needs more requests than sending each group alone (``ceil(len(keys) /
+    max_batch)`` per group), and fewer where keys are shared.
+
+    Returns:
+        (group ids, keys) pairs: each a run of keys bound for exactly those groups;
+        a run may span several requests (the caller chunks it to ``max_batch``).
+    """
+    size = max(1, max_batch)
+    left = {gid: len(keys) for gid, keys in mapping.items()}
+    shared: list[tuple[tuple[str, ...], list[str]]] = []
+    partial: list[tuple[tuple[str, ...], list[str]]] = []
+    for groups, keys in invert(mapping).items():
+        if len(groups) < 2:
+            continue
+        ordered = tuple(sorted(groups))
+        full = len(keys) - len(keys) % size
+        if full:
+            shared.append((ordered, keys[:full]))
+            for gid in ordered:
+                left[gid] -= full
+        if full < len(keys):
+            partial.append((ordered, keys[full:]))
+    partial.sort(key=lambda run: len(run[0]) * len(run[1]), reverse=True)
+    for members, keys in partial:
+        n = len(keys)
+        saved = sum(
+            -(-left[gid] // size) - (-(-(left[gid] - n) // size)) for gid in members
+        )
+        if saved >= 2:
+            shared.append((members, keys))
+            for gid in members:
+                left[gid] -= n
+    if not shared:
+        return [((gid,), list(keys)) for gid, keys in mapping.items() if keys]
+    packed = {(gid, key) for groups, keys in shared for gid in groups for key in keys}
+    alone = [
+        ((gid,), [k for k in keys if (gid, k) not in packed])
+        for gid, keys in mapping.items()
+    ]
+    return shared + [(groups, keys) for groups, keys in alone if keys]

@@ -27,6 +27,7 @@ from asyncgroups.errors import ClientClosedError, ConfigurationError
 from asyncgroups.namespaces import GroupsAPI, MembersAPI, UsersAPI
 from asyncgroups.stats import TransportStats
 from asyncgroups.sync.apply import apply as _apply_plan
+from asyncgroups.sync.journal import JournalStore
 from asyncgroups.sync.plan import (
     By,
     DesiredInput,
@@ -196,12 +197,16 @@ class Client:
         dry_run: bool = False,
         replan: bool = False,
         verify: bool = True,
+        journal: JournalStore | None = None,
     ) -> SyncReport:
         """Apply a :class:`SyncPlan`; see :func:`asyncgroups.sync.apply`.
 
+        ``journal`` records the apply durably, and resumes an interrupted apply
+        of the same plan (:class:`~asyncgroups.sync.journal.SQLiteJournal`).
+
         Raises:
-            SyncAbortedError: ``max_removals`` exceeded, drift, or an incomplete
-                listing; nothing was written.
+            SyncAbortedError: ``max_removals`` exceeded, drift, an incomplete
+                listing, or a journal of another plan; nothing was written.
             PartialSyncError: ``raise_on_error`` is set and some changes failed.
         """
         self._check_open()
@@ -215,6 +220,7 @@ class Client:
             dry_run=dry_run,
             replan=replan,
             verify=verify,
+            journal=journal,
         )
 
     def _check_group_id(self, group_id: str | int) -> str:

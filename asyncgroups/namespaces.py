@@ -27,6 +27,7 @@ from asyncgroups.backends.base import (
     GroupDeleter,
     GroupUpdater,
     MemberAdder,
+    MemberKeyLister,
     MemberRemover,
     UserCreator,
     UserDeleter,
@@ -40,7 +41,7 @@ from asyncgroups.batching import (
     Memberships,
     dedupe_keys,
     first_exception,
-    invert,
+    pack,
     run_batches,
 )
 from asyncgroups.errors import (
@@ -364,6 +365,38 @@ class MembersAPI(_Namespace):
         async for member in _bounded(members, bound, f"members of group {gid}"):
             yield member
 
+    async def list_keys(
+        self, group_id: str | int, *, max_items: int | None = MAX_ITEMS
+    ) -> AsyncIterator[tuple[str, str | None]]:
+        """Iterate over a group's member keys and roles, without member objects.
+
+        The listing a sync reads: ``(key, role)`` pairs (``role`` is ``None``
+        where the API has none), the same members :meth:`list` yields. A backend
+        session that offers a key-only listing (``iter_member_keys``) is used and
+        builds no :class:`~asyncgroups.models.Member` per member; others are read
+        through their ordinary listing.
+
+        Args:
+            group_id: the group.
+            max_items: as for :meth:`list`.
+
+        Raises:
+            UnsupportedOperationError: the backend cannot list members.
+            NotFoundError: no such group.
+            DecodeError: the listing went past ``max_items``.
+        """
+        session: BackendSession = self._session(Capability.MEMBERS_LIST, "list members")
+        gid = normalise_id(group_id, "group id")
+        bound = _max_items(max_items)
+        what = f"members of group {gid}"
+        if isinstance(session, MemberKeyLister):
+            pairs = session.iter_member_keys(gid)
+            async for pair in _bounded(pairs, bound, what):
+                yield pair
+            return
+        async for member in _bounded(session.iter_members(gid), bound, what):
+            yield member.key, member.role
+
     async def add(
         self,
         group_id: str | int,
@@ -417,8 +450,11 @@ class MembersAPI(_Namespace):
     ) -> dict[str, BatchResult]:
         """Add members to several groups, packing requests across groups.
 
-        Where the backend allows it (``MEMBERS_ADD_MANY``), keys bound for the same
-        set of groups share requests. Keys that such a request failed are sent
+        Every group's keys go out in requests filled to the backend's
+        ``max_batch``. Where the backend allows it (``MEMBERS_ADD_MANY``), keys bound
+        for the same set of groups share requests in full batches
+        (:func:`~asyncgroups.batching.pack`), so the call never sends more requests
+        than the per-group minimum. Keys that such a request failed are sent
         again group by group, so one group's failure (a missing group) never
         stands in a result for another group that took them.
 
@@ -551,8 +587,8 @@ class MembersAPI(_Namespace):
         try:
             async with asyncio.TaskGroup() as tasks:
                 if many:
-                    for groups, keys in invert(normalised).items():
-                        tasks.create_task(one_set(sorted(groups), keys))
+                    for groups, keys in pack(normalised, max_batch):
+                        tasks.create_task(one_set(list(groups), keys))
                 else:
                     for gid, keys in normalised.items():
                         tasks.create_task(one_group(gid, keys))

@@ -34,6 +34,7 @@ __all__ = [
     "GroupDeleter",
     "GroupUpdater",
     "MemberAdder",
+    "MemberKeyLister",
     "MemberRemover",
     "UserCreator",
     "UserDeleter",
@@ -70,6 +71,22 @@ class BackendSession(Protocol):
 
     async def aclose(self) -> None:
         """Release what the session holds (not the transport: the Client owns it)."""
+        ...
+
+
+@runtime_checkable
+class MemberKeyLister(Protocol):
+    """Optional, no capability of its own: a cheaper members listing, keys only.
+
+    A session that implements it lets the Client list members without building a
+    :class:`~asyncgroups.models.Member` per member (``client.members.list_keys``,
+    what a sync reads). It must yield exactly the members ``iter_members`` would,
+    as ``(key, role)`` pairs (``role`` ``None`` where there is none), and validate
+    keys as strictly. Sessions without it are listed through ``iter_members``.
+    """
+
+    def iter_member_keys(self, group_id: str) -> AsyncIterator[tuple[str, str | None]]:
+        """Iterate over a group's member keys and roles (an async generator)."""
         ...
 
 

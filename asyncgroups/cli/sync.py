@@ -28,6 +28,7 @@ from asyncgroups.cli.groups import add_common_arguments
 from asyncgroups.cli.output import Output, ProgressBar
 from asyncgroups.cli.tally import ApplyTally
 from asyncgroups.errors import ConfigurationError, InvalidInputError
+from asyncgroups.sync.journal import JournalStore, RedisJournal, SQLiteJournal
 from asyncgroups.sync.plan import SyncPlan
 from asyncgroups.sync.report import ProgressEvent, SyncReport
 from asyncgroups.sync.shard import parse_shard, shard_desired
@@ -112,6 +113,18 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         metavar="N",
         help="refuse the sync if it would remove more than N members from a group "
         "(default: 10%% of its members, at least 10)",
+    )
+    sync.add_argument(
+        "--journal",
+        metavar="FILE|URL",
+        help="record every write's intent and outcome (a SQLite file, or "
+        "redis://HOST[:PORT][/DB]#NAME) so an interrupted sync can --resume",
+    )
+    sync.add_argument(
+        "--resume",
+        metavar="FILE|URL",
+        help="resume the interrupted sync a --journal recorded (its plan is kept "
+        "there): re-reads only the groups with writes left open",
     )
     sync.set_defaults(handler=run_sync)
 
@@ -229,8 +242,13 @@ async def run_sync(args: argparse.Namespace, out: Output) -> int:
         SyncAbortedError: the sync refused to run (max_removals, incomplete listing).
         asyncio.CancelledError: interrupted; the partial report was printed.
     """
-    if bool(args.source) == bool(args.plan_file):
-        raise ConfigurationError("sync needs exactly one of --from or --plan")
+    journal = _journal(args.resume or args.journal)
+    if args.resume and args.journal:
+        raise ConfigurationError("--resume already names the journal")
+    if sum(map(bool, (args.source, args.plan_file, args.resume))) != 1:
+        raise ConfigurationError("sync needs exactly one of --from, --plan or --resume")
+    if journal is not None and args.dry_run:
+        raise ConfigurationError("--dry-run sends nothing: it takes no journal")
     if args.plan_file and args.shard:
         raise ConfigurationError("--shard goes with --from, not --plan")
     if args.max_removals is not None and args.max_removals < 0:
@@ -240,6 +258,8 @@ async def run_sync(args: argparse.Namespace, out: Output) -> int:
     async with build_client(args, backend, hooks=activity.hooks()) as client:
         if args.plan_file:
             plan = await asyncio.to_thread(_read_plan, args.plan_file, args.encoding)
+        elif args.resume and journal is not None:
+            plan = await asyncio.to_thread(_journaled_plan, journal, args.resume)
         else:
             plan = await _plan(args, client, activity)
         if not out.json_mode:
@@ -257,6 +277,7 @@ async def run_sync(args: argparse.Namespace, out: Output) -> int:
                         max_removals=args.max_removals,
                         on_progress=tally,
                         dry_run=args.dry_run,
+                        journal=journal,
                     )
             except asyncio.CancelledError:
                 _show_interrupted(out, tally)
@@ -265,6 +286,29 @@ async def run_sync(args: argparse.Namespace, out: Output) -> int:
     if args.dry_run:
         return 0
     return 0 if report.converged else 1
+
+
+def _journal(where: str | None) -> JournalStore | None:
+    """The journal store ``--journal``/``--resume`` names."""
+    if not where:
+        return None
+    if where.startswith(("redis://", "rediss://", "unix://")):
+        url, _, name = where.partition("#")
+        if not name:
+            raise ConfigurationError(
+                "a Redis journal needs a name after '#': redis://HOST/DB#NAME"
+            )
+        return RedisJournal(url, name)
+    return SQLiteJournal(where)
+
+
+def _journaled_plan(journal: JournalStore, where: str) -> SyncPlan:
+    if isinstance(journal, SQLiteJournal) and not pathlib.Path(where).is_file():
+        raise ConfigurationError(f"--resume {where}: no such journal")
+    text = journal.read_plan()
+    if text is None:
+        raise ConfigurationError(f"--resume {where}: the journal holds no plan")
+    return SyncPlan.from_json(text, source=where)
 
 
 def _read_plan(path: str, encoding: str | None) -> SyncPlan:

@@ -6,6 +6,7 @@ Client interface only, so it works for every backend, third-party ones included.
 """
 
 from asyncgroups.sync.apply import apply, removal_limit
+from asyncgroups.sync.journal import JournalStore, RedisJournal, SQLiteJournal
 from asyncgroups.sync.plan import GroupPlan, SyncPlan, plan_sync
 from asyncgroups.sync.report import (
     GroupDrift,
@@ -25,7 +26,10 @@ __all__ = [
     "GroupDrift",
     "GroupPlan",
     "GroupReport",
+    "JournalStore",
     "ProgressEvent",
+    "RedisJournal",
+    "SQLiteJournal",
     "SyncPlan",
     "SyncReport",
     "apply",

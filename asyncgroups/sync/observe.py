@@ -70,10 +70,10 @@ async def observe(
         roles: dict[str, str] = {}
         async with semaphore:
             try:
-                async for member in client.members.list(gid):
-                    keys.add(member.key)
-                    if member.role:
-                        roles[member.key] = member.role
+                async for key, role in client.members.list_keys(gid):
+                    keys.add(key)
+                    if role:
+                        roles[key] = role
             except AsyncGroupsError as exc:
                 return gid, Observed(frozenset(keys), roles, False, str(exc))
         return gid, Observed(frozenset(keys), roles)

@@ -56,6 +56,10 @@ class MembersPort(Protocol):
         """A group's members (lazily)."""
         ...
 
+    def list_keys(self, group_id: str | int) -> AsyncIterator[tuple[str, str | None]]:
+        """A group's member keys and roles (lazily; no member objects)."""
+        ...
+
     async def add_many(
         self,
         memberships: Memberships,

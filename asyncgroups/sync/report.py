@@ -151,6 +151,12 @@ class SyncReport:
         seconds: wall-clock duration.
         verified: ``True`` if re-reading matched the plan's intent, ``False`` if it
             found drift, ``None`` if verification did not run.
+        drift_reads: requests the drift check took (it lists only the groups the
+            plan writes, plus the group listing when the plan creates groups).
+        verify_reads: requests the verifying re-read took (only the groups the
+            apply wrote or created).
+        resumed: whether this report continues an earlier, interrupted apply of
+            the same plan (its outcomes are included).
     """
 
     groups: tuple[GroupReport, ...] = field(factory=tuple, converter=_groups)
@@ -161,6 +167,9 @@ class SyncReport:
     throttled: int = 0
     seconds: float = 0.0
     verified: bool | None = None
+    drift_reads: int = 0
+    verify_reads: int = 0
+    resumed: bool = False
 
     @property
     def created(self) -> int:
@@ -241,6 +250,9 @@ class SyncReport:
             "seconds": round(self.seconds, 6),
             "operations_per_second": round(self.operations_per_second, 3),
             "verified": self.verified,
+            "drift_reads": self.drift_reads,
+            "verify_reads": self.verify_reads,
+            "resumed": self.resumed,
             "converged": self.converged,
             "applied": self.applied,
             "failed": self.failed,
@@ -301,7 +313,10 @@ class SyncReport:
         lines.append(
             f"{self.applied} operations in {self.seconds:.2f} s "
             f"({self.operations_per_second:.1f}/s); {self.requests} requests, "
-            f"{self.retries} retries, {self.throttled} throttled (429); {state}"
+            f"{self.retries} retries, {self.throttled} throttled (429); reads: "
+            f"drift check {self.drift_reads}, verification {self.verify_reads}; "
+            + ("resumed; " if self.resumed else "")
+            + state
         )
         details = [
             f"  {kind} {g.key}: {key}: {why}"

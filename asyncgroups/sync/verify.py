@@ -6,7 +6,7 @@ re-read shows (:meth:`~asyncgroups.sync.outcome.Outcome.settle`); whatever still
 differs from the plan's intent is recorded as drift.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 
 from asyncgroups.sync.observe import observe
 from asyncgroups.sync.outcome import Outcome
@@ -25,14 +25,22 @@ async def verify(
     plan: SyncPlan,
     outcomes: Mapping[str, Outcome],
     concurrency: int | None,
+    only: Set[str] | None = None,
 ) -> bool:
-    """Re-read every group with an id; ``True`` if each matches the plan's intent.
+    """Re-read the groups written; ``True`` if each matches the plan's intent.
+
+    ``only`` names the group ids to read (the groups the apply wrote or created);
+    ``None`` reads every group with an id.
 
     A listing that fails part-way is read again, up to :data:`REREADS` more times;
     what it still cannot read stays as recorded and is reported as drift
     (``incomplete``).
     """
-    live = {o.group_id: o for o in outcomes.values() if o.group_id is not None}
+    live = {
+        o.group_id: o
+        for o in outcomes.values()
+        if o.group_id is not None and (only is None or o.group_id in only)
+    }
     observed = await observe(client, list(live), concurrency=concurrency)
     for _ in range(REREADS):
         broken = [gid for gid, seen in observed.items() if not seen.complete]

@@ -267,6 +267,26 @@ class NeuroIOSession:
         ):
             yield member
 
+    async def iter_member_keys(
+        self, group_id: str
+    ) -> AsyncIterator[tuple[str, str | None]]:
+        """A group's pids as ``(pid, None)`` pairs, no member built (the sync's path).
+
+        Raises:
+            NotFoundError: no such group.
+        """
+
+        async def fetch(offset: int, limit: int) -> tuple[list[str], int]:
+            request = sansio.build_list_members(
+                self._endpoint, group_id, limit=limit, offset=offset
+            )
+            return wire.member_keys_page(await self._call(request))
+
+        async for key in offset_pages(
+            fetch, limit=self._page_size, key=str, backend=sansio.BACKEND
+        ):
+            yield key, None
+
     async def add_members(self, group_ids: Sequence[str], keys: Sequence[str]) -> None:
         """Add up to 100 pids to every group in ``group_ids`` in one request.
 

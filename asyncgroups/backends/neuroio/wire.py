@@ -15,6 +15,7 @@ from attrs import field, frozen
 from asyncgroups.backends._kit import make_strict_converter, structure_object
 from asyncgroups.errors import DecodeError, InvalidInputError
 from asyncgroups.models import Group, Member
+from asyncgroups.validation import check_name
 
 __all__ = [
     "CONVERTER",
@@ -125,3 +126,27 @@ def structure_member_page(data: Any, group_id: str) -> tuple[list[Member], int]:
         except InvalidInputError as exc:
             raise DecodeError(f"unusable person: {exc}", backend=_BACKEND) from exc
     return members, count
+
+
+def member_keys_page(data: Any) -> tuple[list[str], int]:
+    """The pids and the total count of one page of ``.../{id}/pids/``, keys only.
+
+    Checks what :func:`structure_member_page` checks of each pid, without building
+    a member per person (the sync's listing path).
+
+    Raises:
+        DecodeError: the JSON does not have that shape, or a pid is unusable.
+    """
+    results, count = _page(data, "person")
+    keys: list[str] = []
+    for item in results:
+        pid = item.get("pid") if isinstance(item, dict) else None
+        if not isinstance(pid, str):
+            _structure(item, _WirePerson, "person")
+            raise DecodeError("unusable person: pid must be a str", backend=_BACKEND)
+        try:
+            check_name(pid, "key")
+        except InvalidInputError as exc:
+            raise DecodeError(f"unusable person: {exc}", backend=_BACKEND) from exc
+        keys.append(pid)
+    return keys, count
