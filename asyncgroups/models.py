@@ -4,7 +4,7 @@ Models are frozen attrs classes with no wire names; each backend's ``wire`` modu
 its JSON onto them. ``extra`` keeps backend fields that have no common name.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -62,6 +62,11 @@ class User:
     extra: Mapping[str, Any] = field(
         factory=dict, converter=_freeze, eq=False, hash=False, repr=_extra_repr
     )
+
+
+#: One page of a key-only members listing: the keys, and key -> role for the
+#: members that have a role (``client.members.list_keys``).
+KeyPage = tuple[Sequence[str], Mapping[str, str]]
 
 
 @frozen

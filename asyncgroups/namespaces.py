@@ -49,7 +49,7 @@ from asyncgroups.errors import (
     InvalidInputError,
     UnsupportedOperationError,
 )
-from asyncgroups.models import BatchResult, Group, Member, User
+from asyncgroups.models import BatchResult, Group, KeyPage, Member, User
 from asyncgroups.validation import check_length, check_name, normalise_id
 
 
@@ -367,18 +367,18 @@ class MembersAPI(_Namespace):
 
     async def list_keys(
         self, group_id: str | int, *, max_items: int | None = MAX_ITEMS
-    ) -> AsyncIterator[tuple[str, str | None]]:
-        """Iterate over a group's member keys and roles, without member objects.
+    ) -> AsyncIterator[KeyPage]:
+        """Iterate over a group's member keys a page at a time, no member objects.
 
-        The listing a sync reads: ``(key, role)`` pairs (``role`` is ``None``
-        where the API has none), the same members :meth:`list` yields. A backend
-        session that offers a key-only listing (``iter_member_keys``) is used and
-        builds no :class:`~asyncgroups.models.Member` per member; others are read
-        through their ordinary listing.
+        The listing a sync reads: each item is a page, ``(keys, roles)`` (roles:
+        key -> role for members that have one), together the members :meth:`list`
+        yields. A backend session with a key-only listing (``iter_member_keys``)
+        is used and builds no :class:`~asyncgroups.models.Member` per member;
+        others are read through their ordinary listing.
 
         Args:
             group_id: the group.
-            max_items: as for :meth:`list`.
+            max_items: as for :meth:`list` (counts keys).
 
         Raises:
             UnsupportedOperationError: the backend cannot list members.
@@ -390,12 +390,17 @@ class MembersAPI(_Namespace):
         bound = _max_items(max_items)
         what = f"members of group {gid}"
         if isinstance(session, MemberKeyLister):
-            pairs = session.iter_member_keys(gid)
-            async for pair in _bounded(pairs, bound, what):
-                yield pair
-            return
-        async for member in _bounded(session.iter_members(gid), bound, what):
-            yield member.key, member.role
+            pages = session.iter_member_keys(gid)
+        else:
+            pages = _key_pages(session.iter_members(gid))
+        # the contract types listings as AsyncIterator; every one is an async generator
+        async with contextlib.aclosing(pages):  # type: ignore[type-var]
+            count = 0
+            async for page in pages:
+                count += len(page[0])
+                if bound is not None and count > bound:
+                    raise DecodeError(_past(what, bound))
+                yield page
 
     async def add(
         self,
@@ -649,6 +654,33 @@ def _max_items(value: object) -> int | None:
     return value
 
 
+async def _key_pages(
+    members: AsyncIterator[Member], size: int = 100
+) -> AsyncIterator[KeyPage]:
+    """Members as key pages of up to ``size`` (for sessions without a key listing)."""
+    # the contract types listings as AsyncIterator; every one is an async generator
+    async with contextlib.aclosing(members):  # type: ignore[type-var]
+        keys: list[str] = []
+        roles: dict[str, str] = {}
+        async for member in members:
+            keys.append(member.key)
+            if member.role:
+                roles[member.key] = member.role
+            if len(keys) >= size:
+                yield keys, roles
+                keys, roles = [], {}
+        if keys:
+            yield keys, roles
+
+
+def _past(what: str, max_items: int) -> str:
+    return (
+        f"the listing of {what} went past max_items={max_items} items "
+        "and was ended (a server paging forever?); pass a larger "
+        "max_items, or None, if it is really this long"
+    )
+
+
 async def _bounded(
     items: "AsyncIterator[_T]", max_items: int | None, what: str
 ) -> "AsyncIterator[_T]":
@@ -659,9 +691,5 @@ async def _bounded(
         async for item in items:
             count += 1
             if max_items is not None and count > max_items:
-                raise DecodeError(
-                    f"the listing of {what} went past max_items={max_items} items "
-                    "and was ended (a server paging forever?); pass a larger "
-                    "max_items, or None, if it is really this long"
-                )
+                raise DecodeError(_past(what, max_items))
             yield item

@@ -65,6 +65,7 @@ def serve_command(
     users: int = 0,
     groups: int = 1,
     members: int = 0,
+    members_each: int = 0,
     record: bool = False,
     print_keys: bool = False,
     options: dict[str, int] | None = None,
@@ -75,6 +76,8 @@ def serve_command(
     if burst is not None:
         cmd += ["--burst", str(burst)]
     cmd += ["--users", str(users), "--groups", str(groups), "--members", str(members)]
+    if members_each:
+        cmd += ["--members-each", str(members_each)]
     if not record:
         cmd.append("--no-record")
     if print_keys:

@@ -31,6 +31,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--members", type=int, default=0, help="seeded users put in the first group"
     )
     parser.add_argument(
+        "--members-each",
+        type=int,
+        default=0,
+        help="seed every group with this many keys: group i holds keys "
+        "[(i * N + j) % users for j < N] (benchmarks.sync_scale's layout)",
+    )
+    parser.add_argument(
         "--print-keys",
         action="store_true",
         help="put the seeded member keys in the JSON line (as key_list)",
@@ -57,9 +64,17 @@ async def serve(args: argparse.Namespace) -> None:
         options[name] = int(value)
     async with serve_emulator(args.kind, seed=args.seed, **options) as emu:
         keys = emu.store.seed_users(args.users) if args.users else []
+        each = args.members_each
         group_ids = [
             emu.store.seed_group(
-                f"bench-{i}", members=keys[: args.members] if i == 0 else ()
+                f"bench-{i}",
+                members=(
+                    [keys[(i * each + j) % len(keys)] for j in range(each)]
+                    if each
+                    else keys[: args.members]
+                    if i == 0
+                    else ()
+                ),
             )
             for i in range(args.groups)
         ]

@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 from asyncgroups.capabilities import Capability
 from asyncgroups.errors import ConfigurationError
-from asyncgroups.models import Group, Member, User
+from asyncgroups.models import Group, KeyPage, Member, User
 from asyncgroups.transport.base import AsyncTransport
 
 __all__ = [
@@ -82,11 +82,13 @@ class MemberKeyLister(Protocol):
     :class:`~asyncgroups.models.Member` per member (``client.members.list_keys``,
     what a sync reads). It must yield exactly the members ``iter_members`` would,
     as ``(key, role)`` pairs (``role`` ``None`` where there is none), and validate
-    keys as strictly. Sessions without it are listed through ``iter_members``.
+    keys as strictly, page by page: each a :data:`~asyncgroups.models.KeyPage`
+    (the keys, and key -> role for members that have one). Sessions without it
+    are listed through ``iter_members``.
     """
 
-    def iter_member_keys(self, group_id: str) -> AsyncIterator[tuple[str, str | None]]:
-        """Iterate over a group's member keys and roles (an async generator)."""
+    def iter_member_keys(self, group_id: str) -> AsyncIterator[KeyPage]:
+        """Iterate over a group's member keys, a page at a time (an async generator)."""
         ...
 
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from asyncgroups.errors import DecodeError
 
-__all__ = ["cursor_pages", "offset_pages"]
+__all__ = ["cursor_pages", "offset_page_walk", "offset_pages"]
 
 T = TypeVar("T")
 C = TypeVar("C", bound=Hashable)
@@ -36,6 +36,18 @@ class _Recent:
 
     def new_page(self) -> None:
         self._pages.append(set())
+
+    def fresh(self, keys: Sequence[Hashable]) -> list[int]:
+        """Remember ``keys`` (one page); the indices of those not seen before."""
+        current = self._pages[-1]
+        seen: set[Hashable] = set().union(*list(self._pages)[:-1])
+        fresh: list[int] = []
+        for index, key in enumerate(keys):
+            if key in current or key in seen:
+                continue
+            current.add(key)
+            fresh.append(index)
+        return fresh
 
     def add(self, key: Hashable) -> bool:
         """Remember ``key``; whether it is new."""
@@ -63,6 +75,22 @@ async def offset_pages(
     Raises:
         DecodeError: the listing does not advance, or its count keeps growing.
     """
+    async for page in offset_page_walk(fetch, limit=limit, key=key, backend=backend):
+        for item in page:
+            yield item
+
+
+async def offset_page_walk(
+    fetch: Callable[[int, int], Awaitable[tuple[Sequence[T], int | None]]],
+    *,
+    limit: int,
+    key: Callable[[T], Hashable] | None = None,
+    backend: str = "",
+) -> AsyncIterator[list[T]]:
+    """:func:`offset_pages` page by page: each page's items not seen before.
+
+    ``key=None`` takes the items themselves as their identity (strings).
+    """
     recent = _Recent()
     offset = 0
     stale = 0
@@ -73,15 +101,13 @@ async def offset_pages(
             first_count = count
         if not items:
             return
-        fresh = 0
         recent.new_page()
-        for item in items:
-            if not recent.add(key(item)):
-                continue
-            fresh += 1
-            yield item
+        fresh = recent.fresh(items if key is None else [key(i) for i in items])
+        page = items if len(fresh) == len(items) else [items[i] for i in fresh]
+        if page:
+            yield list(page)
         offset += len(items)
-        stale = 0 if fresh else stale + 1
+        stale = 0 if page else stale + 1
         if stale >= STUCK_PAGES:
             raise DecodeError(
                 f"pagination is not advancing: {STUCK_PAGES} pages in a row repeated "

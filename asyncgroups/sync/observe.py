@@ -70,10 +70,9 @@ async def observe(
         roles: dict[str, str] = {}
         async with semaphore:
             try:
-                async for key, role in client.members.list_keys(gid):
-                    keys.add(key)
-                    if role:
-                        roles[key] = role
+                async for page, page_roles in client.members.list_keys(gid):
+                    keys.update(page)
+                    roles.update(page_roles)
             except AsyncGroupsError as exc:
                 return gid, Observed(frozenset(keys), roles, False, str(exc))
         return gid, Observed(frozenset(keys), roles)

@@ -23,7 +23,7 @@ from asyncgroups.sync.observe import (
     resolve_groups,
 )
 from asyncgroups.sync.syncplan import By, GroupPlan, SyncPlan
-from asyncgroups.validation import normalise_id
+from asyncgroups.validation import normalise_id, plain_ids
 
 __all__ = [
     "By",
@@ -95,6 +95,9 @@ def normalise_desired(
         spelt[name] = group
         if isinstance(keys, str | bytes) or not isinstance(keys, Iterable):
             raise InvalidInputError(f"members of {name!r} must be a collection of keys")
+        if isinstance(keys, frozenset | set | list | tuple) and plain_ids(keys):
+            result[name] = frozenset(keys)
+            continue
         result[name] = frozenset(normalise_id(k, f"member of {name!r}") for k in keys)
     return result
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from asyncgroups.batching import ChunkDone, ChunkSending, Memberships
 from asyncgroups.capabilities import Capability
-from asyncgroups.models import BatchResult, Group, Member, User
+from asyncgroups.models import BatchResult, Group, KeyPage, Member, User
 
 __all__ = [
     "ChunkDone",
@@ -56,8 +56,8 @@ class MembersPort(Protocol):
         """A group's members (lazily)."""
         ...
 
-    def list_keys(self, group_id: str | int) -> AsyncIterator[tuple[str, str | None]]:
-        """A group's member keys and roles (lazily; no member objects)."""
+    def list_keys(self, group_id: str | int) -> AsyncIterator[KeyPage]:
+        """A group's member keys, a page at a time (lazily; no member objects)."""
         ...
 
     async def add_many(

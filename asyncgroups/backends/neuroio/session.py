@@ -7,7 +7,8 @@ status codes. NeuroIO has no JSON person create, lookup, update or listing, so t
 session has no such methods (and declares no such capability).
 """
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from asyncgroups.backends._kit import (
@@ -27,10 +28,10 @@ from asyncgroups.backends.base import (
     UserDeleter,
 )
 from asyncgroups.backends.neuroio import sansio, wire
-from asyncgroups.backends.paging import offset_pages
+from asyncgroups.backends.paging import offset_page_walk, offset_pages
 from asyncgroups.backends.reconcile import create_reconciled
 from asyncgroups.errors import ConflictError, InvalidInputError
-from asyncgroups.models import Group, Member
+from asyncgroups.models import Group, KeyPage, Member
 from asyncgroups.transport.base import Request
 
 __all__ = ["NeuroIOSession"]
@@ -50,6 +51,10 @@ def _only_name(description: str | None, extra: dict[str, object]) -> None:
     if description is not None:
         raise InvalidInputError("NeuroIO groups have only a name, no description")
     refuse_unknown(extra, (), backend="neuroio", what="group")
+
+
+#: NeuroIO members have no roles.
+_NO_ROLES: Mapping[str, str] = MappingProxyType({})
 
 
 class NeuroIOSession:
@@ -267,10 +272,8 @@ class NeuroIOSession:
         ):
             yield member
 
-    async def iter_member_keys(
-        self, group_id: str
-    ) -> AsyncIterator[tuple[str, str | None]]:
-        """A group's pids as ``(pid, None)`` pairs, no member built (the sync's path).
+    async def iter_member_keys(self, group_id: str) -> AsyncIterator[KeyPage]:
+        """A group's pids a page at a time, no member built (the sync's path).
 
         Raises:
             NotFoundError: no such group.
@@ -282,10 +285,10 @@ class NeuroIOSession:
             )
             return wire.member_keys_page(await self._call(request))
 
-        async for key in offset_pages(
-            fetch, limit=self._page_size, key=str, backend=sansio.BACKEND
+        async for page in offset_page_walk(
+            fetch, limit=self._page_size, backend=sansio.BACKEND
         ):
-            yield key, None
+            yield page, _NO_ROLES
 
     async def add_members(self, group_ids: Sequence[str], keys: Sequence[str]) -> None:
         """Add up to 100 pids to every group in ``group_ids`` in one request.

@@ -15,7 +15,7 @@ from attrs import field, frozen
 from asyncgroups.backends._kit import make_strict_converter, structure_object
 from asyncgroups.errors import DecodeError, InvalidInputError
 from asyncgroups.models import Group, Member
-from asyncgroups.validation import check_name
+from asyncgroups.validation import check_length, check_name, plain_ids
 
 __all__ = [
     "CONVERTER",
@@ -138,15 +138,17 @@ def member_keys_page(data: Any) -> tuple[list[str], int]:
         DecodeError: the JSON does not have that shape, or a pid is unusable.
     """
     results, count = _page(data, "person")
-    keys: list[str] = []
+    try:
+        keys = [item["pid"] for item in results]
+    except (TypeError, KeyError):
+        keys = []
+    if len(keys) == len(results) and plain_ids(keys):
+        return keys, count
     for item in results:
-        pid = item.get("pid") if isinstance(item, dict) else None
-        if not isinstance(pid, str):
-            _structure(item, _WirePerson, "person")
-            raise DecodeError("unusable person: pid must be a str", backend=_BACKEND)
+        wire = _structure(item, _WirePerson, "person")
         try:
-            check_name(pid, "key")
+            check_name(wire.pid, "key")
+            check_length(wire.pid, "key")
         except InvalidInputError as exc:
             raise DecodeError(f"unusable person: {exc}", backend=_BACKEND) from exc
-        keys.append(pid)
-    return keys, count
+    return [item["pid"] for item in results], count
