@@ -30,7 +30,7 @@ from asyncgroups.errors import (
     UnsupportedOperationError,
 )
 from asyncgroups.models import BatchResult
-from asyncgroups.validation import normalise_id
+from asyncgroups.validation import normalise_id, plain_ids
 
 __all__ = [
     "ChunkCallback",
@@ -84,6 +84,8 @@ def dedupe_keys(keys: Iterable[str | int], what: str = "member key") -> list[str
         raise InvalidInputError(
             f"{what}s must be a collection of keys, not {type(keys).__name__}"
         )
+    if isinstance(keys, list | tuple | set | frozenset) and plain_ids(keys):
+        return list(dict.fromkeys(keys))
     return list(dict.fromkeys(normalise_id(k, what) for k in keys))
 
 

@@ -32,6 +32,8 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     # Needs redis-server (ASYNCGROUPS_TEST_REDIS_URL, or one it starts); ~65 s, so
     # it runs in the full suite only.
     ("shared_limit", [], []),
+    # 100k memberships in --quick; the full run adds 1M (a few minutes).
+    ("sync_scale", [], ["--quick"]),
 ]
 
 #: Benchmarks left out of ``--quick`` to keep it under two minutes.
@@ -133,6 +135,11 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
             "<= 0.01",
             r["share_429"] <= 0.01,
         )
+    r = results.get("sync_scale")
+    if r:
+        for check, figure in r["checks"].items():
+            value, target = figure["value"], figure["target"]
+            add("11 sync scale", check, value, f"<= {target}", value <= target)
     r = results.get("graph_batching")
     if r:
         add(

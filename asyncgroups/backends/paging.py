@@ -40,7 +40,13 @@ class _Recent:
     def fresh(self, keys: Sequence[Hashable]) -> list[int]:
         """Remember ``keys`` (one page); the indices of those not seen before."""
         current = self._pages[-1]
-        seen: set[Hashable] = set().union(*list(self._pages)[:-1])
+        earlier = list(self._pages)[:-1]
+        if not current:
+            unique = set(keys)
+            if len(unique) == len(keys) and not any(unique & p for p in earlier):
+                current.update(unique)
+                return list(range(len(keys)))
+        seen: set[Hashable] = set().union(*earlier)
         fresh: list[int] = []
         for index, key in enumerate(keys):
             if key in current or key in seen:

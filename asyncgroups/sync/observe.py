@@ -50,10 +50,11 @@ class Observed:
 
 def fingerprint(keys: Iterable[str]) -> str:
     """A short, order-independent digest of a set of member keys."""
-    digest = hashlib.sha256()
-    for key in sorted(set(keys)):
-        digest.update(key.encode("utf-8", "surrogatepass") + b"\n")
-    return digest.hexdigest()[:32]
+    ordered = sorted(set(keys))
+    # One update of every key followed by a newline: the digest of hashing them
+    # one at a time, at a fraction of the cost.
+    text = "\n".join(ordered) + "\n" if ordered else ""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 async def observe(
