@@ -6,7 +6,7 @@ plan writes) and never writes.
 
 from asyncgroups.errors import SyncAbortedError
 from asyncgroups.sync.checks import removal_limit
-from asyncgroups.sync.observe import check_complete, observe
+from asyncgroups.sync.observe import Observed, check_complete, observe_each
 from asyncgroups.sync.port import SyncClient
 from asyncgroups.sync.syncplan import SyncPlan
 
@@ -45,8 +45,14 @@ async def drifted_groups(
     existing = [
         g for g in plan.groups if g.group_id is not None and (g.to_add or g.to_remove)
     ]
-    observed = await observe(
-        client, [g.group_id for g in existing if g.group_id], concurrency=concurrency
+    # Only the fingerprint and completeness are kept of each listing.
+    observed = await observe_each(
+        client,
+        [g.group_id for g in existing if g.group_id],
+        lambda _, seen: Observed(
+            complete=seen.complete, error=seen.error, digest=seen.fingerprint
+        ),
+        concurrency=concurrency,
     )
     check_complete(
         {

@@ -7,7 +7,8 @@ and :func:`check_complete` refuses to prune against one.
 
 import asyncio
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from attrs import field, frozen
 
@@ -22,8 +23,11 @@ __all__ = [
     "fingerprint",
     "known_users",
     "observe",
+    "observe_each",
     "resolve_groups",
 ]
+
+T = TypeVar("T")
 
 
 @frozen
@@ -35,17 +39,47 @@ class Observed:
         roles: key -> role, for members that have one.
         complete: whether the listing was read to the end.
         error: why it was not.
+        count: how many members were listed, when ``keys`` holds only some of
+            them (a summary made by :meth:`against`).
+        digest: the fingerprint of every member listed, in a summary.
+        absent: in a summary, the desired keys the listing did not show.
     """
 
     keys: frozenset[str] = frozenset()
     roles: Mapping[str, str] = field(factory=dict)
     complete: bool = True
     error: str | None = None
+    count: int | None = None
+    digest: str | None = None
+    absent: frozenset[str] | None = None
 
     @property
     def fingerprint(self) -> str:
         """A digest of the observed keys."""
-        return fingerprint(self.keys)
+        return self.digest if self.digest is not None else fingerprint(self.keys)
+
+    @property
+    def size(self) -> int:
+        """How many members were listed."""
+        return self.count if self.count is not None else len(self.keys)
+
+    def against(self, wanted: frozenset[str]) -> "Observed":
+        """A summary for planning against ``wanted``, without the members in both.
+
+        Keeps the keys not wanted (with their roles), the wanted keys not seen, the
+        count and the fingerprint: what a plan needs, in memory proportional to the
+        difference, not to the group.
+        """
+        extra = self.keys - wanted
+        return Observed(
+            frozenset(extra),
+            {k: r for k, r in self.roles.items() if k in extra},
+            self.complete,
+            self.error,
+            self.size,
+            self.fingerprint,
+            frozenset(wanted - self.keys),
+        )
 
 
 def fingerprint(keys: Iterable[str]) -> str:
@@ -64,9 +98,27 @@ async def observe(
 
     A listing that fails part-way is returned as incomplete, never as complete.
     """
+    return await observe_each(
+        client, group_ids, lambda _, seen: seen, concurrency=concurrency
+    )
+
+
+async def observe_each(
+    client: SyncClient,
+    group_ids: Iterable[str],
+    each: Callable[[str, Observed], T],
+    *,
+    concurrency: int | None = None,
+) -> dict[str, T]:
+    """List each group concurrently; keep only what ``each`` makes of its listing.
+
+    ``each(group_id, observed)`` runs as soon as that group's listing ends, so its
+    members can be dropped then: memory stays bounded by what ``each`` keeps plus
+    the listings in flight (at most ``concurrency``), not by every group's members.
+    """
     semaphore = asyncio.Semaphore(concurrency or client.concurrency)
 
-    async def one(gid: str) -> tuple[str, Observed]:
+    async def one(gid: str) -> tuple[str, T]:
         keys: set[str] = set()
         roles: dict[str, str] = {}
         async with semaphore:
@@ -75,8 +127,8 @@ async def observe(
                     keys.update(page)
                     roles.update(page_roles)
             except AsyncGroupsError as exc:
-                return gid, Observed(frozenset(keys), roles, False, str(exc))
-        return gid, Observed(frozenset(keys), roles)
+                return gid, each(gid, Observed(frozenset(keys), roles, False, str(exc)))
+        return gid, each(gid, Observed(frozenset(keys), roles))
 
     pairs = await asyncio.gather(*(one(g) for g in dict.fromkeys(group_ids)))
     return dict(pairs)

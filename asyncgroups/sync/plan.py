@@ -20,6 +20,7 @@ from asyncgroups.sync.observe import (
     fingerprint,
     known_users,
     observe,
+    observe_each,
     resolve_groups,
 )
 from asyncgroups.sync.syncplan import By, GroupPlan, SyncPlan
@@ -153,7 +154,7 @@ def build_plan(
             plans.append(evolve(plan, unknown={**lost, **plan.unknown}))
             continue
         seen = observed.get(gid, Observed())
-        additions = wanted - seen.keys
+        additions = seen.absent if seen.absent is not None else wanted - seen.keys
         removals = seen.keys - wanted if prune else frozenset()
         unsupported: dict[str, str] = {}
         unknown: dict[str, str] = lost
@@ -180,7 +181,7 @@ def build_plan(
                 to_remove=removals,
                 unsupported=unsupported,
                 unknown=unknown,
-                observed_count=len(seen.keys),
+                observed_count=seen.size,
                 fingerprint=seen.fingerprint,
                 complete=seen.complete,
                 note=note,
@@ -278,16 +279,22 @@ async def plan_sync(
             for g, pairs in mapped.items()
         }
     resolved = await resolve_groups(client, wanted, by)
-    ids = [gid for gid in resolved.values() if gid is not None]
-    observed = await observe(client, ids, concurrency=concurrency)
+    wanted_of = {gid: wanted[key] for key, gid in resolved.items() if gid is not None}
+    # Each listing is reduced to what the plan needs as soon as it ends: memory
+    # stays bounded by the desired state plus the differences.
+    observed = await observe_each(
+        client,
+        list(wanted_of),
+        lambda gid, seen: seen.against(wanted_of[gid]),
+        concurrency=concurrency,
+    )
     if prune:
         check_complete(observed)
     caps = client.capabilities
     known = None
     if Capability.USERS_LIST in caps and Capability.MEMBERS_ADD in caps:
         needs = any(
-            gid is None or wanted[key] - observed[gid].keys
-            for key, gid in resolved.items()
+            gid is None or observed[gid].absent for key, gid in resolved.items()
         )
         known = await known_users(client) if needs else None
     return build_plan(

@@ -8,7 +8,7 @@ differs from the plan's intent is recorded as drift.
 
 from collections.abc import Mapping, Set
 
-from asyncgroups.sync.observe import observe
+from asyncgroups.sync.observe import Observed, observe_each
 from asyncgroups.sync.outcome import Outcome
 from asyncgroups.sync.port import SyncClient
 from asyncgroups.sync.report import GroupDrift
@@ -41,30 +41,45 @@ async def verify(
         for o in outcomes.values()
         if o.group_id is not None and (only is None or o.group_id in only)
     }
-    observed = await observe(client, list(live), concurrency=concurrency)
-    for _ in range(REREADS):
-        broken = [gid for gid, seen in observed.items() if not seen.complete]
-        if not broken:
-            break
-        # Under faults the Client's retry budget may be spent by now, so a listing
-        # fails on its first bad answer; reading it again costs little and is
-        # what settles the outcomes the apply could not know.
-        observed.update(await observe(client, broken, concurrency=concurrency))
     verified = True
-    for gid, outcome in live.items():
-        seen = observed[gid]
+
+    def judge(gid: str, seen: Observed, last: bool) -> bool:
+        """Settle one group's outcomes from its listing; ``False``: read it again."""
+        nonlocal verified
+        if not seen.complete and not last:
+            return False
+        outcome = live[gid]
         outcome.settle(seen.keys, complete=seen.complete)
         if not seen.complete:
             outcome.drift = GroupDrift(incomplete=True, error=seen.error)
             verified = False
-            continue
+            return True
         g = outcome.plan
-        expected = set(g.desired) - set(g.unsupported) - set(g.unknown)
-        missing = expected - seen.keys
+        desired = frozenset(g.desired)
+        missing = desired - seen.keys
+        missing = missing - g.unsupported.keys() - g.unknown.keys()
         unexpected: set[str] = set()
         if plan.prune:
-            unexpected = set(seen.keys) - set(g.desired) - set(g.unsupported)
+            unexpected = set(seen.keys - desired) - g.unsupported.keys()
         if missing or unexpected:
             outcome.drift = GroupDrift(missing, unexpected)
             verified = False
+        return True
+
+    # Each group is settled as soon as its listing ends (its members are not
+    # kept). Under faults the Client's retry budget may be spent by now, so a
+    # listing fails on its first bad answer; reading it again costs little and is
+    # what settles the outcomes the apply could not know.
+    pending = list(live)
+    for attempt in range(REREADS + 1):
+        last = attempt == REREADS
+        done = await observe_each(
+            client,
+            pending,
+            lambda gid, seen: judge(gid, seen, last),  # noqa: B023
+            concurrency=concurrency,
+        )
+        pending = [gid for gid, ok in done.items() if not ok]
+        if not pending:
+            break
     return verified
