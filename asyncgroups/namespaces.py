@@ -589,14 +589,26 @@ class MembersAPI(_Namespace):
             if failed:
                 await asyncio.gather(*(one_group(gid, failed) for gid in groups))
 
+        runs = (
+            pack(normalised, max_batch)
+            if many
+            else [((gid,), keys) for gid, keys in normalised.items()]
+        )
+        # Tasks are started as earlier ones finish, a few more than the requests
+        # allowed in flight: memory stays flat however many groups there are.
+        started = asyncio.Semaphore(4 * max(1, self._client.concurrency))
+
+        async def run(groups: tuple[str, ...], keys: list[str]) -> None:
+            try:
+                await one_set(list(groups), keys)
+            finally:
+                started.release()
+
         try:
             async with asyncio.TaskGroup() as tasks:
-                if many:
-                    for groups, keys in pack(normalised, max_batch):
-                        tasks.create_task(one_set(list(groups), keys))
-                else:
-                    for gid, keys in normalised.items():
-                        tasks.create_task(one_group(gid, keys))
+                for groups, keys in runs:
+                    await started.acquire()
+                    tasks.create_task(run(groups, keys))
         except BaseExceptionGroup as eg:
             raise first_exception(eg) from None
         return results

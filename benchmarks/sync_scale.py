@@ -6,8 +6,9 @@ desired state removes 10 members of every group and adds 10 others (scattered:
 each added pid is bound for its own set of groups). Each size runs in a fresh
 process, so its peak RSS is its own. Measured in the same process and run:
 
-* raw fetch: bare aiohttp GETs of the same member pages (same limit/offset, same
-  concurrency), JSON decoded, keys collected: the bound for ``plan_sync``'s CPU;
+* raw fetch: bare aiohttp GETs of the same pages ``plan_sync`` reads (the group
+  listing, then every group's members; same limit/offset, same concurrency), JSON
+  decoded, keys collected: the bound for ``plan_sync``'s CPU;
 * plain sets: the diff of desired and observed as Python sets;
 * ``plan_sync`` and ``apply`` (drift check, writes, verification): wall, CPU;
 * raw writes: bare aiohttp sending the apply's write requests again (idempotent:
@@ -99,7 +100,11 @@ async def _bounded(
 async def raw_fetch(
     emu: EmulatorProcess, gids: list[str], concurrency: int
 ) -> dict[str, float]:
-    """Every group's member pages with bare aiohttp: wall, CPU, requests."""
+    """The pages ``plan_sync`` reads, with bare aiohttp: wall, CPU, requests.
+
+    The group listing (to resolve names), then every group's member pages, the
+    same limit/offset and concurrency; JSON decoded, keys collected.
+    """
     headers = {"Authorization": f"Token {emu.credentials['token']}"}
     requests = 0
     members = 0
@@ -123,6 +128,18 @@ async def raw_fetch(
             members += len(keys)
 
         wall, cpu = time.perf_counter(), time.process_time()
+        offset = 0
+        names: dict[str, str] = {}
+        while True:
+            url = f"{emu.url}/v1/groups/persons/"
+            params = {"limit": str(PAGE), "offset": str(offset)}
+            async with session.get(url, headers=headers, params=params) as resp:
+                data = await resp.json()
+            requests += 1
+            names.update((item["name"], str(item["id"])) for item in data["results"])
+            offset += len(data["results"])
+            if not data["results"] or offset >= data["count"]:
+                break
         await _bounded(gids, concurrency, one)
         return {
             "wall": time.perf_counter() - wall,

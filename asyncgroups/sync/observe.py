@@ -116,22 +116,31 @@ async def observe_each(
     members can be dropped then: memory stays bounded by what ``each`` keeps plus
     the listings in flight (at most ``concurrency``), not by every group's members.
     """
-    semaphore = asyncio.Semaphore(concurrency or client.concurrency)
 
     async def one(gid: str) -> tuple[str, T]:
         keys: set[str] = set()
         roles: dict[str, str] = {}
-        async with semaphore:
-            try:
-                async for page, page_roles in client.members.list_keys(gid):
-                    keys.update(page)
-                    roles.update(page_roles)
-            except AsyncGroupsError as exc:
-                return gid, each(gid, Observed(frozenset(keys), roles, False, str(exc)))
+        try:
+            async for page, page_roles in client.members.list_keys(gid):
+                keys.update(page)
+                roles.update(page_roles)
+        except AsyncGroupsError as exc:
+            return gid, each(gid, Observed(frozenset(keys), roles, False, str(exc)))
         return gid, each(gid, Observed(frozenset(keys), roles))
 
-    pairs = await asyncio.gather(*(one(g) for g in dict.fromkeys(group_ids)))
-    return dict(pairs)
+    # A pool of workers, not a task per group: memory stays flat in the number of
+    # groups (each waiting task would hold a frame).
+    pending = list(reversed(dict.fromkeys(group_ids)))
+    results: dict[str, T] = {}
+
+    async def worker() -> None:
+        while pending:
+            gid, value = await one(pending.pop())
+            results[gid] = value
+
+    workers = min(len(pending), concurrency or client.concurrency)
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return results
 
 
 async def resolve_groups(
