@@ -194,9 +194,14 @@ async def run_batches(
             if inspect.isawaitable(told):
                 await told
 
+    chunks = chunked(keys, max(1, max_batch))
+    if len(chunks) == 1:
+        # One request: no task group to run it in (a sync sends thousands).
+        await attempt(chunks[0])
+        return BatchResult(succeeded, failed, requests)
     try:
         async with asyncio.TaskGroup() as group:
-            for chunk in chunked(keys, max(1, max_batch)):
+            for chunk in chunks:
                 group.create_task(attempt(chunk))
     except BaseExceptionGroup as eg:
         raise first_exception(eg) from None
