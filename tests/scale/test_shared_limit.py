@@ -107,8 +107,9 @@ async def test_sync_converges_when_redis_stops_mid_run(
                     emu,
                     url,
                     key_prefix,
-                    rate=24,
-                    burst=4,
+                    # slow enough that Redis dies mid-run even on a loaded machine
+                    rate=12,
+                    burst=2,
                     desired=path,
                     shard=f"{i}/4",
                 )
