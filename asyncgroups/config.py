@@ -168,7 +168,7 @@ class RateLimit:
     per_second: float | None = field(default=None, validator=_positive)
     burst: int | None = field(default=None, validator=_at_least_one)
     max_concurrency: int | None = field(default=None, validator=_at_least_one)
-    adaptive: bool = field(default=False, validator=_boolean)
+    adaptive: bool = field(default=True, validator=_boolean)
     store: "StoreFactory | None" = field(
         default=None, eq=False, validator=_limiter_store
     )
@@ -182,5 +182,5 @@ class RateLimit:
 
     @classmethod
     def unlimited(cls) -> "RateLimit":
-        """No rate limit and no concurrency cap."""
-        return cls()
+        """No rate limit, no concurrency cap, nothing learned from 429s (the gate stays)."""
+        return cls(adaptive=False)

@@ -36,12 +36,35 @@ class RateMeter:
             stamps.popleft()
 
     def rate(self, now: float) -> float:
-        """Requests per second over the last window (a young meter under-reads)."""
+        """Requests per second over the last window.
+
+        Divided by the span the stamps cover when it is shorter than the window
+        (a young meter, or one just after a pause), but never by less than a
+        quarter of the window: a burst of a few requests does not read as a rate.
+        """
         stamps = self._stamps
-        horizon = now - self._window
+        window = self._window
+        horizon = now - window
         while stamps and stamps[0] < horizon:
             stamps.popleft()
-        return len(stamps) / self._window
+        if not stamps:
+            return 0.0
+        span = min(window, max(now - stamps[0], 0.25 * window))
+        return len(stamps) / span
+
+    def clear(self) -> None:
+        """Forget every stamp (a pause: what was sent before it is no rate now)."""
+        self._stamps.clear()
+
+    def covers(self, now: float) -> bool:
+        """Whether the stamps span at least half the window (a reliable rate)."""
+        stamps = self._stamps
+        return bool(stamps) and now - stamps[0] >= 0.5 * self._window
+
+    def count(self, now: float) -> int:
+        """Requests in the last window."""
+        self.rate(now)
+        return len(self._stamps)
 
 
 class AdaptiveRate:
@@ -53,6 +76,12 @@ class AdaptiveRate:
         scale: the CUBIC scale constant (requests/s per s³).
         min_rate: the lowest rate ever set.
         cooldown: seconds after a decrease during which sends are not blamed again.
+        hold_share: once recovered, the rate is held at this share of ``w_max``
+            (just below the rate that was throttled) before probing above it.
+        max_plateau: the longest such hold, in seconds. It starts at 0 and doubles
+            (from 5 s) each time a throttle lands within 10 % of the last
+            ``w_max``: a stable limit is probed ever more rarely, as each probe costs
+            a 429 and a pause of the whole Client.
     """
 
     def __init__(
@@ -63,22 +92,35 @@ class AdaptiveRate:
         scale: float = 0.4,
         min_rate: float = 0.5,
         cooldown: float = 1.0,
+        hold_share: float = 0.95,
+        max_plateau: float = 40.0,
     ) -> None:
         self.ceiling = math.inf if ceiling is None else ceiling
         self.beta = beta
         self.scale = scale
         self.min_rate = min_rate
         self.cooldown = cooldown
+        self.hold_share = hold_share
+        self.max_plateau = max_plateau
         self.meter = RateMeter()
+        #: Answers that were not throttles, over the same window (the goodput).
+        self.ok_meter = RateMeter(2.0)
         self.rate = self.ceiling
         self.lowered = False
         self.w_max = 0.0
+        #: Seconds the rate is held just below ``w_max`` before probing above it.
+        self.plateau = 0.0
         self._k = 0.0
         self._last_throttle = 0.0
 
     def sent(self, now: float) -> None:
         """Note one request sent."""
         self.meter.record(now)
+
+    def paused(self) -> None:
+        """The Client paused (a 429 gate): measure afresh when it resumes."""
+        self.meter.clear()
+        self.ok_meter.clear()
 
     def on_throttle(self, now: float, sent_at: float | None = None) -> float:
         """A 429 arrived: remember the rate and decrease it. Returns the new rate.
@@ -94,11 +136,19 @@ class AdaptiveRate:
             and sent_at < self._last_throttle + self.cooldown
         ):
             return self.rate
-        measured = self.meter.rate(now)
+        # a handful of sends (just after a pause) tell nothing about the rate
+        measured = self.meter.rate(now) if self.meter.count(now) >= 5 else 0.0
         current = self.rate if math.isfinite(self.rate) else measured
         basis = min(measured, current) if measured > 0 else current
+        goodput = self.ok_meter.rate(now) if self.ok_meter.covers(now) else 0.0
+        if 0 < goodput < basis:
+            basis = goodput  # over the limit, what got through is the limit
         if not math.isfinite(basis) or basis <= 0:
-            basis = self.min_rate / self.beta
+            return self.rate  # nothing measured: the pause alone must do
+        if 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
+            self.plateau = min(self.max_plateau, max(5.0, 2.0 * self.plateau))
+        else:
+            self.plateau = 0.0
         self.w_max = basis
         self._k = (basis * (1.0 - self.beta) / self.scale) ** (1.0 / 3.0)
         self._last_throttle = now
@@ -110,8 +160,16 @@ class AdaptiveRate:
         """An answer that was not a throttle arrived. Returns the (new) rate."""
         if not self.lowered:
             return self.rate
-        dt = now - self._last_throttle
-        cubic = self.scale * (dt - self._k) ** 3 + self.w_max
+        self.ok_meter.record(now)
+        dt = now - self._last_throttle - self._k
+        if dt < 0.0:
+            cubic = self.scale * dt**3 + self.w_max
+        elif dt < self.plateau:
+            cubic = self.hold_share * self.w_max
+        else:
+            cubic = self.scale * (dt - self.plateau) ** 3 + self.w_max
+            if self.plateau > 0.0:
+                cubic = max(cubic, self.hold_share * self.w_max)
         allowed = max(2.0 * self.meter.rate(now), self.beta * self.w_max)
         rate = min(cubic, allowed, self.ceiling)
         self.rate = max(self.min_rate, rate)

@@ -67,6 +67,19 @@ class TokenBucket:
             return 0.0
         return -self.tokens / self.rate
 
+    def hold(self, until: float, now: float) -> None:
+        """Bank nothing until ``until`` (a 429 pause): resume paced, not in a burst.
+
+        Tokens earned before ``now`` are dropped; none are earned during the pause,
+        so the first request after it waits ``1 / rate`` like every other one.
+        Reservations already handed out keep their place.
+        """
+        if math.isinf(self.rate):
+            return
+        self.refill(now)
+        self.tokens = min(self.tokens, 0.0)
+        self.stamp = max(self.stamp, until)
+
     def refund(self) -> None:
         """Give back one unused token (never above capacity)."""
         self.tokens = min(self.capacity, self.tokens + 1.0)

@@ -41,6 +41,7 @@ from asyncgroups.transport.limiter_store import (
     MemoryStore,
     request_identity,
 )
+from asyncgroups.transport.strays import StrayDetector
 
 __all__ = ["DEFAULT_PAUSE", "Limiter", "RateLimitedTransport", "Slot"]
 
@@ -79,6 +80,7 @@ class Limiter:
         "limit",
         "max_wait",
         "state",
+        "strays",
     )
 
     def __init__(
@@ -105,6 +107,8 @@ class Limiter:
         )
         self._held = 0
         self.families = FamilyBudgets(clock, sleep)
+        #: Which 429s are about rate (see :mod:`.strays`).
+        self.strays = StrayDetector()
         # RateLimit checked the store when it was made.
         # RateLimit names its store by shape only (config imports no transport).
         store = cast(
@@ -250,6 +254,8 @@ class Limiter:
     ) -> None:
         """Learn from one answer: a 429 closes the gate; headers may slow us down.
 
+        A 429 judged stray (see :mod:`.strays`) holds only its own request.
+
         Takes effect in this process at once; a shared store publishes it in the
         background (await :meth:`flush`). When the request named its endpoint
         family and the headers describe a budget, they pace that family alone
@@ -263,17 +269,22 @@ class Limiter:
         """
         state = self.state
         if family is not None and self.families.observe(family, status, headers):
-            if status != 429 and state.wants_success:
-                state.succeeded(self._clock())
+            if status != 429:
+                self.strays.answered(sent_at)
+                if state.wants_success:
+                    state.succeeded(self._clock())
             return
         if status == 429:
             now = self._clock()
-            retry_after = parse_retry_after(headers.get("retry-after"))
-            pause = retry_after if retry_after is not None else self._default_pause
-            state.close_gate(now, pause)
-            state.slow_down(now, sent_at)
-        elif state.wants_success:
-            state.succeeded(self._clock())
+            if self.strays.is_about_rate(now, sent_at):
+                retry_after = parse_retry_after(headers.get("retry-after"))
+                pause = retry_after if retry_after is not None else self._default_pause
+                state.slow_down(now, sent_at)
+                state.close_gate(now, pause)
+        else:
+            self.strays.answered(sent_at)
+            if state.wants_success:
+                state.succeeded(self._clock())
         if has_rate_limit_headers(headers):
             info = parse_rate_limit_headers(headers)
             if info is not None:

@@ -145,8 +145,8 @@ class LimiterStore(Protocol):
 def _capacity(limit: RateLimit, rate: float) -> float:
     if limit.burst is not None:
         return float(limit.burst)
-    if math.isinf(rate):
-        return 1.0
+    if math.isinf(rate) or limit.adaptive:
+        return 1.0  # an adaptive rate is paced: no burst the server may refuse
     if limit.per_second is not None:
         return float(min(limit.bucket_size, max(1, math.ceil(rate))))
     return float(max(1, math.ceil(rate)))
@@ -233,8 +233,12 @@ class MemoryState:
             self.adaptive.sent(now)
 
     def close_gate(self, now: float, pause: float) -> None:
-        """Close the gate."""
-        self.gate_state.close(now, pause)
+        """Close the gate; the bucket banks nothing while it is closed."""
+        gate = self.gate_state
+        gate.close(now, pause)
+        self.bucket.hold(gate.until, now)
+        if self.adaptive is not None:
+            self.adaptive.paused()
 
     def slow_down(self, now: float, sent_at: float | None) -> None:
         """Multiplicative decrease, if adaptive."""

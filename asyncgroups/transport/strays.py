@@ -1,0 +1,141 @@
+"""Which 429s are about rate: the evidence of what followed the last pause.
+
+A 429 caused by sending too fast stops once the client pauses and slows down: the
+requests sent after such a reaction are answered without 429 for a long while (a
+rate-caused 429 ends an episode of hundreds of answers). A 429 the server sends at
+random, whatever the rate (a busy shard, a noisy neighbour), keeps coming at the
+same share however slowly the client goes. TCP draws the same line between loss
+and congestion.
+
+:class:`StrayDetector` keeps that evidence. In its first mode every 429 is about
+rate: it closes the whole Client's gate and lowers the rate. When the 429s right
+after such reactions keep arriving at a similar, moderate share (``STRIKES`` times in
+a row), they are judged stray: from then on a 429 holds only the request it
+answered (which the retrying layer re-sends after its ``Retry-After``), until the
+evidence changes: the share of 429s over the last answers climbs well above the
+stray share (the rate is too high after all: that 429 is about rate again), or the
+stray 429s stop. Pure logic, no clock of its own: it counts answers.
+"""
+
+import math
+from collections import deque
+
+__all__ = ["StrayDetector"]
+
+#: Reactions in a row followed by a moderate share of 429s before 429s are stray.
+STRIKES = 2
+
+
+class StrayDetector:
+    """Judges each 429: about rate (gate and slow down) or stray (hold one request).
+
+    Args:
+        min_share: below this share of 429s after a reaction, the pause worked
+            (the 429s were about rate).
+        max_share: above it, slowing down did not go far enough yet (about rate).
+        window: answers over which, once 429s are stray, their share is watched.
+    """
+
+    __slots__ = (
+        "_episode",
+        "_last_share",
+        "_recent",
+        "_stray_429s",
+        "_strikes",
+        "_window",
+        "baseline",
+        "max_share",
+        "min_share",
+        "reacted_at",
+        "stray",
+    )
+
+    def __init__(
+        self, *, min_share: float = 0.01, max_share: float = 0.3, window: int = 100
+    ) -> None:
+        self.min_share = min_share
+        self.max_share = max_share
+        self._window = window
+        #: Whether 429s are judged stray now.
+        self.stray = False
+        #: The share of stray 429s last measured (0: never judged stray).
+        self.baseline = 0.0
+        #: When the last reaction (gate and slow-down) happened.
+        self.reacted_at = -math.inf
+        self._episode = 0  # answers to requests sent after the last reaction
+        self._last_share = 0.0
+        self._strikes = 0
+        self._recent: deque[bool] = deque(maxlen=window)
+        self._stray_429s = 0  # 429s among self._recent
+
+    def answered(self, sent_at: float | None) -> None:
+        """A non-429 answer arrived for a request sent at ``sent_at``."""
+        if self.stray:
+            self._note(False)
+            full = len(self._recent) == self._window
+            if full and self._stray_429s == 0 and self.baseline * self._window >= 3:
+                self._leave()  # the stray 429s stopped: every 429 is about rate
+        elif sent_at is None or sent_at >= self.reacted_at:
+            self._episode += 1
+
+    def is_about_rate(self, now: float, sent_at: float | None) -> bool:
+        """Judge a 429 that arrived at ``now`` for a request sent at ``sent_at``.
+
+        Returns:
+            True: react (close the gate, slow down); False: hold only its request.
+        """
+        if self.stray:
+            self._note(True)
+            if self._stray_429s <= self._threshold():
+                return False
+            self._leave()  # far more 429s than stray ones: the rate is too high
+            return self._react(now)
+        if sent_at is not None and sent_at < self.reacted_at:
+            return True  # sent before the last reaction: part of the same burst
+        if self.reacted_at == -math.inf:
+            return self._react(now)  # the first 429: nothing to compare yet
+        share = 1.0 / (self._episode + 1)
+        moderate = self.min_share <= share <= self.max_share
+        not_lower = share >= 0.5 * self._last_share
+        self._last_share = share
+        if moderate and (not_lower or self.baseline > 0.0):
+            self._strikes += 1
+            needed = 1 if self.baseline > 0.0 else STRIKES
+            if self._strikes >= needed:
+                self.stray = True
+                self.baseline = share if self.baseline == 0.0 else self.baseline
+                self._recent.clear()
+                self._stray_429s = 0
+                self._note(True)
+                return False
+        elif share < self.min_share:
+            self._strikes = 0
+        return self._react(now)
+
+    def _react(self, now: float) -> bool:
+        self.reacted_at = now
+        self._episode = 0
+        return True
+
+    def _leave(self) -> None:
+        self.stray = False
+        self._strikes = 0
+        self._last_share = 0.0
+
+    def _note(self, throttled: bool) -> None:
+        recent = self._recent
+        if len(recent) == self._window and recent[0]:
+            self._stray_429s -= 1
+        recent.append(throttled)
+        if throttled:
+            self._stray_429s += 1
+        if len(recent) == self._window:
+            # follow the stray share slowly (an average over a few windows)
+            share = self._stray_429s / self._window
+            self.baseline += (share - self.baseline) / (4 * self._window)
+
+    def _threshold(self) -> float:
+        """Most 429s in the window still consistent with the stray share."""
+        expected = self.baseline * len(self._recent)
+        spread = math.sqrt(max(expected * (1.0 - self.baseline), 1.0))
+        return expected + 3.0 * spread + 2.0
