@@ -62,6 +62,8 @@ def serve_command(
     latency: float = 0.0,
     rate_limit: float = 0.0,
     burst: int | None = None,
+    retry_after: str = "integer",
+    p429: float = 0.0,
     users: int = 0,
     groups: int = 1,
     members: int = 0,
@@ -75,6 +77,7 @@ def serve_command(
     cmd += ["--latency", str(latency), "--rate-limit", str(rate_limit)]
     if burst is not None:
         cmd += ["--burst", str(burst)]
+    cmd += ["--retry-after", retry_after, "--p429", str(p429)]
     cmd += ["--users", str(users), "--groups", str(groups), "--members", str(members)]
     if members_each:
         cmd += ["--members-each", str(members_each)]

@@ -11,6 +11,7 @@ counters (requests received, fault counts).
 import argparse
 import asyncio
 import json
+import random
 import signal
 import sys
 from typing import Any
@@ -25,6 +26,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds a request")
     parser.add_argument("--rate-limit", type=float, default=0.0, help="requests/s")
     parser.add_argument("--burst", type=int, default=None)
+    parser.add_argument(
+        "--retry-after",
+        choices=("integer", "exact"),
+        default="integer",
+        help="the rate limit's Retry-After: whole seconds (rounded up) or exact",
+    )
+    parser.add_argument(
+        "--p429",
+        type=float,
+        default=0.0,
+        help="share of requests answered 429 at random",
+    )
     parser.add_argument("--users", type=int, default=0, help="users/persons to seed")
     parser.add_argument("--groups", type=int, default=1, help="groups to seed")
     parser.add_argument(
@@ -57,6 +70,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class _Coin:
+    """A seeded coin: true for a share of the requests it is asked about."""
+
+    def __init__(self, p: float, seed: int) -> None:
+        self._p = p
+        self._random = random.Random(seed)
+
+    def __call__(self, _: Any) -> bool:
+        return self._random.random() < self._p
+
+
 async def serve(args: argparse.Namespace) -> None:
     options: dict[str, Any] = {}
     for item in args.option:
@@ -78,8 +102,19 @@ async def serve(args: argparse.Namespace) -> None:
             )
             for i in range(args.groups)
         ]
+        if args.p429 > 0:  # checked first: whatever the rate, as a busy shard does
+            emu.faults.add(
+                Fault.status(429, retry_after=1),
+                when=_Coin(args.p429, args.seed),
+            )
         if args.rate_limit > 0:
-            emu.faults.add(Fault.rate_limit(args.rate_limit, burst=args.burst))
+            emu.faults.add(
+                Fault.rate_limit(
+                    args.rate_limit,
+                    burst=args.burst,
+                    exact_retry_after=args.retry_after == "exact",
+                )
+            )
         if args.latency > 0:
             emu.faults.add(Fault.latency(args.latency))
         received = 0

@@ -98,7 +98,9 @@ async def one(kind: str, memberships: int, seed: int, p: float) -> dict[str, Any
         prune = kind == "snip"
         async with ag.Client(backend) as client:
             plan = await client.plan_sync(desired, prune=prune)
-            emu.faults.random(seed=seed, p429=p / 3, p503=p / 3, pdrop=p / 3)
+            emu.faults.random(
+                seed=seed, p429=p / 3, p503=p / 3, pdrop=p / 3, retry_after=0.05
+            )
             started = time.monotonic()
             report = await client.apply(plan, max_removals=1.0)
             seconds = time.monotonic() - started

@@ -246,7 +246,11 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
         if not args.no_faults:
             for i, emu in enumerate(emus.values()):
                 emu.faults.random(
-                    seed=args.seed * 101 + i, p429=P429, p503=P503, pdrop=PDROP
+                    seed=args.seed * 101 + i,
+                    p429=P429,
+                    p503=P503,
+                    pdrop=PDROP,
+                    retry_after=0.05,  # a quick demo: its 429s ask 50 ms
                 )
         # One emulator a line: the output fits 80 columns.
         out.info(

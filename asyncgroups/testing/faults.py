@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import fnmatch
 import json
+import math
 import random
 import time
 from collections import Counter
@@ -44,6 +45,7 @@ class Fault:
     seconds: float = 0.0
     per_second: float = 0.0
     burst: int = 1
+    exact_retry_after: bool = False
 
     @classmethod
     def status(
@@ -92,13 +94,24 @@ class Fault:
         *,
         burst: int | None = None,
         retry_after: float | str | None = None,
+        exact_retry_after: bool = False,
     ) -> "Fault":
-        """A server-side token bucket: over the rate, answer 429 with Retry-After."""
+        """A server-side token bucket: over the rate, answer 429 with Retry-After.
+
+        Args:
+            per_second: the bucket's rate.
+            burst: its size (default: the rate, at least 1).
+            retry_after: a fixed ``Retry-After`` (seconds or the header's text);
+                by default the wait until a token is free, rounded up to whole
+                seconds (at least 1), as RFC 9110 asks and real APIs send.
+            exact_retry_after: send that wait unrounded (fractional seconds).
+        """
         return cls(
             "rate_limit",
             per_second=per_second,
             burst=burst or max(1, int(per_second)),
             retry_after=retry_after,
+            exact_retry_after=exact_retry_after,
         )
 
 
@@ -201,12 +214,13 @@ class Faults:
         p503: float = 0.0,
         pdrop: float = 0.0,
         pdrop_before: float = 0.0,
-        retry_after: float | str | None = 0.05,
+        retry_after: float | str | None = 1,
     ) -> None:
         """Seeded random faults on every request.
 
-        Kinds: 429 (with Retry-After), HTML 503, connections dropped after applying
-        (``pdrop``) or before (``pdrop_before``).
+        Kinds: 429 (with ``Retry-After``: 1 s by default, whole seconds as real
+        APIs send; a test may ask for a fraction), HTML 503, connections dropped
+        after applying (``pdrop``) or before (``pdrop_before``).
         """
         self._random = random.Random(seed)
         self._p = {"429": p429, "503": p503, "drop": pdrop, "drop_before": pdrop_before}
@@ -234,7 +248,9 @@ class Faults:
                 if wait <= 0:
                     continue
                 rule.fired += 1
-                ra = fault.retry_after if fault.retry_after is not None else wait
+                ra = fault.retry_after
+                if ra is None:  # whole seconds, as RFC 9110 asks and real APIs send
+                    ra = wait if fault.exact_retry_after else max(1, math.ceil(wait))
                 return delay, evolve(
                     Fault.status(429, retry_after=ra), kind="rate_limit"
                 )

@@ -141,8 +141,12 @@ class AdaptiveRate:
         current = self.rate if math.isfinite(self.rate) else measured
         basis = min(measured, current) if measured > 0 else current
         goodput = self.ok_meter.rate(now) if self.ok_meter.covers(now) else 0.0
+        beta = self.beta
         if 0 < goodput < basis:
-            basis = goodput  # over the limit, what got through is the limit
+            # Over the limit, what got through is the limit; the pause that
+            # follows a 429 refills the server's bucket, so going just below it
+            # is enough: no deeper cut to drain a queue.
+            basis, beta = goodput, self.hold_share
         if not math.isfinite(basis) or basis <= 0:
             return self.rate  # nothing measured: the pause alone must do
         if 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
@@ -150,10 +154,11 @@ class AdaptiveRate:
         else:
             self.plateau = 0.0
         self.w_max = basis
-        self._k = (basis * (1.0 - self.beta) / self.scale) ** (1.0 / 3.0)
+        drop = max(0.0, self.hold_share - beta)
+        self._k = (basis * drop / self.scale) ** (1.0 / 3.0)
         self._last_throttle = now
         self.lowered = True
-        self.rate = max(self.min_rate, min(self.ceiling, basis * self.beta))
+        self.rate = max(self.min_rate, min(self.ceiling, basis * beta))
         return self.rate
 
     def on_success(self, now: float) -> float:
@@ -162,14 +167,13 @@ class AdaptiveRate:
             return self.rate
         self.ok_meter.record(now)
         dt = now - self._last_throttle - self._k
+        hold = self.hold_share * self.w_max
         if dt < 0.0:
-            cubic = self.scale * dt**3 + self.w_max
+            cubic = self.scale * dt**3 + hold
         elif dt < self.plateau:
-            cubic = self.hold_share * self.w_max
+            cubic = hold
         else:
-            cubic = self.scale * (dt - self.plateau) ** 3 + self.w_max
-            if self.plateau > 0.0:
-                cubic = max(cubic, self.hold_share * self.w_max)
+            cubic = self.scale * (dt - self.plateau) ** 3 + hold
         allowed = max(2.0 * self.meter.rate(now), self.beta * self.w_max)
         rate = min(cubic, allowed, self.ceiling)
         self.rate = max(self.min_rate, rate)

@@ -70,14 +70,14 @@ class TokenBucket:
     def hold(self, until: float, now: float) -> None:
         """Bank nothing until ``until`` (a 429 pause): resume paced, not in a burst.
 
-        Tokens earned before ``now`` are dropped; none are earned during the pause,
-        so the first request after it waits ``1 / rate`` like every other one.
-        Reservations already handed out keep their place.
+        Tokens earned before ``now`` are dropped and none are earned during the
+        pause, so the first request after it waits ``1 / rate`` like every other
+        one. Reservations handed out before are forgiven: their waiters take a
+        token again after the pause (``requeue_after_gate``), in order.
         """
         if math.isinf(self.rate):
             return
-        self.refill(now)
-        self.tokens = min(self.tokens, 0.0)
+        self.tokens = 0.0
         self.stamp = max(self.stamp, until)
 
     def refund(self) -> None:

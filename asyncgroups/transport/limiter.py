@@ -204,7 +204,10 @@ class Limiter:
                 extra = await state.extra_wait(reservation, self._clock())
                 if extra > 0.0:  # the rate went down meanwhile
                     await self._sleep(extra)
-                if not await self._wait_gate(deadline) or not state.requeue_after_gate:
+                waited = await self._wait_gate(deadline)
+                # a pause that began after the token was taken voids it
+                paused = waited or state.local_gate.until > reservation.at
+                if not paused or not state.requeue_after_gate:
                     break
         except BaseException:
             if reservation is not None:  # the request was never sent

@@ -174,7 +174,7 @@ class MemoryState:
     )
 
     shared = False
-    requeue_after_gate = False
+    requeue_after_gate = True  # the bucket forgives tokens taken before a pause
 
     def __init__(
         self, limit: RateLimit, now: float, base_rate: float | None = None

@@ -94,6 +94,8 @@ class StrayDetector:
             return True  # sent before the last reaction: part of the same burst
         if self.reacted_at == -math.inf:
             return self._react(now)  # the first 429: nothing to compare yet
+        if self._episode < 3:
+            return self._react(now)  # too few answers since the pause to tell
         share = 1.0 / (self._episode + 1)
         moderate = self.min_share <= share <= self.max_share
         not_lower = share >= 0.5 * self._last_share

@@ -77,7 +77,7 @@ async def test_seeded_random_faults_lose_nothing(
 ) -> None:
     """Under seeded random 429/503 faults every group is still listed once."""
     seeded = {emulator.store.seed_group(f"G{i:03d}") for i in range(120)}
-    emulator.faults.random(seed=3, p429=0.2, p503=0.1)
+    emulator.faults.random(seed=3, p429=0.2, p503=0.1, retry_after=0.05)
     listed = [g.id async for g in client.groups.list()]
     assert len(listed) == len(set(listed))
     assert seeded <= set(listed)

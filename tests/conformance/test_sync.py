@@ -86,7 +86,7 @@ async def test_random_faults_still_converge_exactly(backend_name, emulator, clie
         gids[name] = emulator.store.seed_group(name, members=seeded)
         kept[name] = protected(emulator, gids[name], seeded)
         desired[name] = set(keys[i * 5 + 10 : i * 5 + (30 if can_add else 20)])
-    emulator.faults.random(seed=11, p429=0.1, p503=0.05, pdrop=0.02)
+    emulator.faults.random(seed=11, p429=0.1, p503=0.05, pdrop=0.02, retry_after=0.05)
     plan = await client.plan_sync(desired, prune=True)
     report = await client.apply(plan)
     emulator.faults.clear()

@@ -128,7 +128,7 @@ async def test_random_faults_are_seeded(toy):
 
     async def run() -> list[int]:
         toy.faults.clear()
-        toy.faults.random(seed=7, p429=0.3, p503=0.2)
+        toy.faults.random(seed=7, p429=0.3, p503=0.2, retry_after=0.05)
         async with aiohttp.ClientSession() as s:
             return [(await get(s, toy.url + "/groups/1"))[0] for _ in range(40)]
 

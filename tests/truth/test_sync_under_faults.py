@@ -94,7 +94,7 @@ async def test_sync_through_30_percent_faults_reports_the_truth(
         async with ag.Client(backend) as client:
             plan = await client.plan_sync(desired, prune=prune)
             assert plan.operations == memberships
-            emu.faults.random(seed=7, p429=0.1, p503=0.1, pdrop=0.1)
+            emu.faults.random(seed=7, p429=0.1, p503=0.1, pdrop=0.1, retry_after=0.05)
             report = await client.apply(plan, max_removals=1.0)
         assert mismatches(plan, report, emu, gids) == []
         assert report.unknown == 0, str(report)
