@@ -40,29 +40,10 @@ class Scenario:
     retry_after: str = "integer"  # "integer", "exact" or "absent"
     stray: float = 0.0  # share of requests answered 429 at random
     in_flight: int = 16
-    client: str = "defaults"  # a key of CLIENTS
+    client: str = "defaults"  # a label for rate_limit
     seconds: float = 60.0
     seed: int = 1
-
-
-#: Client settings compared (None: the Client's defaults).
-CLIENTS: dict[str, ag.RateLimit | None] = {
-    "defaults": None,
-    "per_second=limit": None,  # filled per scenario: RateLimit(per_second=limit)
-    "adaptive, 4x limit": None,  # RateLimit(per_second=4 * limit, adaptive=True)
-}
-
-
-def client_limit(scenario: Scenario) -> ag.RateLimit | None:
-    """The RateLimit a scenario's client is given."""
-    if scenario.client == "defaults":
-        return None
-    if scenario.client == "per_second=limit":
-        return ag.RateLimit(per_second=scenario.limit)
-    if scenario.client == "adaptive, 4x limit":
-        return ag.RateLimit(per_second=4 * scenario.limit, adaptive=True)
-    msg = f"unknown client {scenario.client!r}"
-    raise ValueError(msg)
+    rate_limit: ag.RateLimit | None = attrs.field(default=None, eq=False)
 
 
 class Server:
@@ -129,7 +110,7 @@ async def _run(scenario: Scenario) -> Outcome:
         server,
         observer=Observer(),
         retry=None,
-        rate_limit=client_limit(scenario),
+        rate_limit=scenario.rate_limit,
         clock=loop.time,
         rng=random.Random(scenario.seed + 1),
     )

@@ -103,8 +103,10 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--adaptive",
-        action="store_true",
-        help="slow down on 429s and recover gradually (gentler, slower)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="learn the server's limit from its 429s (the default; --no-adaptive: "
+        "keep to --rate)",
     )
 
 
@@ -238,7 +240,7 @@ def build_client(
             per_second=rate,
             burst=max(1, int(rate)) if rate else None,
             max_concurrency=concurrency,
-            adaptive=bool(getattr(args, "adaptive", False)),
+            adaptive=bool(getattr(args, "adaptive", True)),
         ),
         retry=ag.RetryPolicy(max_attempts=int(getattr(args, "retries", 6))),
         timeout=float(getattr(args, "timeout", 30.0)),

@@ -13,7 +13,7 @@ from asyncgroups.transport.base import (
     Response,
 )
 from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
-from asyncgroups.transport.limiter import RateLimitedTransport
+from asyncgroups.transport.limited import RateLimitedTransport
 from asyncgroups.transport.mock import MockTransport
 from asyncgroups.transport.observed import ObservedTransport, Observer
 from asyncgroups.transport.retry import RetryingTransport

@@ -13,8 +13,8 @@ The bucket hands out reservations, so waiters are served in order, one ``1/rate`
 apart. The gate closes the whole Client after a 429 until ``Retry-After`` has
 passed; waiters then resume spread over a short random window. No request waits past
 its deadline: such a wait fails it at once, unsent, with ``RateLimitedError``.
-:class:`RateLimitedTransport` is the layer: every request of a Client goes through
-one limiter.
+:class:`~asyncgroups.transport.limited.RateLimitedTransport` is the layer: every
+request of a Client goes through one limiter.
 """
 
 import asyncio
@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from asyncgroups.config import RateLimit
 from asyncgroups.errors import RateLimitedError
-from asyncgroups.transport.base import AsyncTransport, Request, Response
+from asyncgroups.transport.base import Request, Response
 from asyncgroups.transport.bucket import Gate, Reservation
 from asyncgroups.transport.families import FamilyBudgets
 from asyncgroups.transport.headers import (
@@ -35,15 +35,10 @@ from asyncgroups.transport.headers import (
     parse_rate_limit_headers,
     parse_retry_after,
 )
-from asyncgroups.transport.limiter_store import (
-    LimiterState,
-    LimiterStore,
-    MemoryStore,
-    request_identity,
-)
+from asyncgroups.transport.limiter_store import LimiterState, LimiterStore, MemoryStore
 from asyncgroups.transport.strays import StrayDetector
 
-__all__ = ["DEFAULT_PAUSE", "Limiter", "RateLimitedTransport", "Slot"]
+__all__ = ["DEFAULT_PAUSE", "Limiter", "Slot"]
 
 #: Pause after a 429 without ``Retry-After``, in seconds.
 DEFAULT_PAUSE = 1.0
@@ -368,82 +363,3 @@ class Slot:
             limiter.families.forgo(self._family)
         if limiter.state.shared:
             await limiter.flush()
-
-
-class RateLimitedTransport:
-    """Holds requests back so the Client stays within its rate limit.
-
-    With ``RateLimit(store=RedisStore(...))`` the bucket, gate and adaptive rate are
-    shared by every process using the same store and identity.
-
-    Args:
-        inner: the transport that sends.
-        limit: rate, burst, concurrency cap, adaptive mode and state store.
-        clock: monotonic seconds, injectable for tests.
-        sleep: async sleep, injectable for tests.
-        rng: randomness for the gate's release jitter.
-        default_pause: pause after a 429 that has no ``Retry-After``.
-        identity: what is limited, for a shared store's keys; ``None`` derives it
-            from the first request (origin and a hash of its credentials).
-        max_wait: the longest a request without a deadline waits at the gate and
-            for a token before failing with ``RateLimitedError`` (nothing is
-            sent); ``None``: wait it out.
-    """
-
-    def __init__(
-        self,
-        inner: AsyncTransport,
-        limit: RateLimit,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        rng: random.Random | None = None,
-        default_pause: float = DEFAULT_PAUSE,
-        identity: str | None = None,
-        max_wait: float | None = None,
-    ) -> None:
-        self._inner = inner
-        self._limit = limit
-        self._settings: dict[str, Any] = {
-            "clock": clock,
-            "sleep": sleep,
-            "rng": rng,
-            "default_pause": default_pause,
-            "max_wait": max_wait,
-        }
-        self._limiter: Limiter | None = None
-        if identity is not None or limit.store is None:
-            self._limiter = Limiter(limit, identity=identity or "", **self._settings)
-
-    @property
-    def limiter(self) -> Limiter:
-        """The limiter (built at the first request when its identity is derived)."""
-        if self._limiter is None:
-            self._limiter = Limiter(self._limit, identity="", **self._settings)
-        return self._limiter
-
-    def _open(self, request: Request) -> Limiter:
-        identity = request_identity(request.url, request.headers)
-        self._limiter = Limiter(self._limit, identity=identity, **self._settings)
-        return self._limiter
-
-    async def send(self, request: Request) -> Response:
-        """Wait for a slot, send, and let the limiter learn from the answer.
-
-        Raises:
-            RateLimitedError: the wait for a slot would pass the request's deadline
-                (nothing was sent).
-        """
-        limiter = self._limiter or self._open(request)
-        async with limiter.slot(request) as slot:
-            response = await self._inner.send(request)
-            slot.answered(response)
-        return response
-
-    async def aclose(self) -> None:
-        """Close the inner transport and the limiter's store connections."""
-        try:
-            if self._limiter is not None:
-                await self._limiter.aclose()
-        finally:
-            await self._inner.aclose()

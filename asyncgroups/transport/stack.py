@@ -14,7 +14,7 @@ from typing import Any
 
 from asyncgroups.config import RateLimit, RetryPolicy
 from asyncgroups.transport.base import AsyncTransport
-from asyncgroups.transport.limiter import RateLimitedTransport
+from asyncgroups.transport.limited import RateLimitedTransport
 from asyncgroups.transport.observed import Observer
 from asyncgroups.transport.retry import RetryingTransport
 

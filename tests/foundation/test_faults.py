@@ -147,3 +147,36 @@ async def test_requests_are_recorded_in_order(toy):
     ]
     assert toy.requests[0].query == {"a": "b"}
     assert toy.requests[1].json() == {"keys": []}
+
+
+async def test_a_server_side_rate_limit_answers_whole_seconds_unless_asked():
+    now = [1000.0]
+    async with serve_emulator("toy", clock=lambda: now[0]) as toy:
+        toy.store.seed_group("g")
+        whole = toy.faults.add(Fault.rate_limit(per_second=50, burst=1))
+        async with aiohttp.ClientSession() as s:
+            first = await get(s, toy.url + "/groups/1")
+            _, headers, _ = await get(s, toy.url + "/groups/1")  # 20 ms to wait
+            toy.faults.rules.remove(whole)
+            toy.faults.add(
+                Fault.rate_limit(per_second=50, burst=1, exact_retry_after=True)
+            )
+            await get(s, toy.url + "/groups/1")
+            _, exact, _ = await get(s, toy.url + "/groups/1")
+            now[0] += 2.5  # a slow bucket: 2.5 s to the next token, rounded up
+            toy.faults.clear()
+            toy.faults.add(Fault.rate_limit(per_second=0.4, burst=1))
+            await get(s, toy.url + "/groups/1")
+            _, slow, _ = await get(s, toy.url + "/groups/1")
+        assert first[0] == 200
+        assert headers["Retry-After"] == "1"  # never "0.020": RFC 9110 delay-seconds
+        assert exact["Retry-After"] == "0.020"
+        assert slow["Retry-After"] == "3"
+
+
+async def test_random_429s_ask_one_whole_second_by_default(toy):
+    toy.store.seed_group("g")
+    toy.faults.random(seed=1, p429=1.0)
+    async with aiohttp.ClientSession() as s:
+        status, headers, _ = await get(s, toy.url + "/groups/1")
+    assert (status, headers["Retry-After"]) == (429, "1")
