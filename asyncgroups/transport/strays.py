@@ -105,7 +105,8 @@ class StrayDetector:
             needed = 1 if self.baseline > 0.0 else STRIKES
             if self._strikes >= needed:
                 self.stray = True
-                self.baseline = share if self.baseline == 0.0 else self.baseline
+                if self.baseline == 0.0:
+                    self.baseline = min(share, self.max_share / 2)
                 self._recent.clear()
                 self._stray_429s = 0
                 self._note(True)
@@ -131,10 +132,12 @@ class StrayDetector:
         recent.append(throttled)
         if throttled:
             self._stray_429s += 1
-        if len(recent) == self._window:
-            # follow the stray share slowly (an average over a few windows)
+        if len(recent) == self._window and self._stray_429s <= self._threshold():
+            # follow the stray share slowly (an average over a few windows), never
+            # past what still counts as stray: excess 429s do not raise the bar
             share = self._stray_429s / self._window
             self.baseline += (share - self.baseline) / (4 * self._window)
+            self.baseline = min(self.baseline, self.max_share / 2)
 
     def _threshold(self) -> float:
         """Most 429s in the window still consistent with the stray share."""
