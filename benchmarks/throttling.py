@@ -1,4 +1,4 @@
-"""9. Near an unknown server limit: goodput ÷ limit and 429 share, client defaults.
+"""10. Near an unknown server limit: goodput ÷ limit and 429 share, client defaults.
 
 A server allows ``limit`` requests/s (token bucket of ``burst``) and answers 429 above
 it, with ``Retry-After`` in whole seconds (rounded up, as real APIs send), exact
