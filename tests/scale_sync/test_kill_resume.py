@@ -83,7 +83,9 @@ async def kill_and_resume(trial: int, tmp_path: Path) -> None:
         desired.write_text(json.dumps({k: g["desired"] for k, g in groups.items()}))
         journal = tmp_path / f"sync-{trial}.journal"
         env = _env(emu)
-        emu.faults.random(seed=trial, p429=0.05, p503=0.05, pdrop=0.05)
+        emu.faults.random(
+            seed=trial, p429=0.05, p503=0.05, pdrop=0.05, retry_after=0.05
+        )
         argv = ("sync", "--from", str(desired), "--prune", "--max-removals",
                 str(MAX_REMOVALS), "--concurrency", "4")  # fmt: skip
         proc = await _cli(*argv, "--journal", str(journal), env=env)

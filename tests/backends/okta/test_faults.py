@@ -23,7 +23,7 @@ async def test_a_sync_through_faults_converges_and_its_report_is_the_store() -> 
         backend = ag.connect("okta", base_url=emu.url, **emu.credentials)
         async with ag.Client(backend, retry=FAST) as client:
             plan = await client.plan_sync(desired, prune=True)
-            emu.faults.random(seed=9, p429=0.2, p503=0.1, pdrop=0.05)
+            emu.faults.random(seed=9, p429=0.2, p503=0.1, pdrop=0.05, retry_after=0.05)
             report: Any = await client.apply(plan, max_removals=1.0)
             counts = dict(emu.faults.counts)
             assert mismatches(plan, report, emu, gids) == []
