@@ -108,7 +108,7 @@ async def test_sync_through_30_percent_faults_reports_the_truth(
         async with ag.Client(backend) as client:
             again = await client.plan_sync(desired, prune=prune)
             assert again.operations == report.failed
-            emu.faults.random(seed=8, p429=0.1, p503=0.1, pdrop=0.1)
+            emu.faults.random(seed=8, p429=0.1, p503=0.1, pdrop=0.1, retry_after=0.05)
             second = await client.apply(again, max_removals=1.0)
         assert second.converged, str(second)
         for name, keys in desired.items():
