@@ -53,7 +53,9 @@ class Client:
         backend: a :class:`~asyncgroups.backends.GroupBackend`.
         rate_limit: token bucket, concurrency cap and adaptive mode.
         retry: the retry policy; ``RetryPolicy.off()`` disables retries.
-        timeout: seconds for one attempt.
+        timeout: seconds for one attempt: a positive, finite number (``None``,
+            NaN, infinity and values <= 0 are refused, so no request waits
+            forever).
         session: an ``aiohttp.ClientSession`` to borrow; never closed by the Client.
         transport: a complete transport to use instead of building one; the
             Client still counts (``stats``), reports (``hooks``) and logs every
@@ -77,7 +79,7 @@ class Client:
         *,
         rate_limit: RateLimit | None = None,
         retry: RetryPolicy | None = None,
-        timeout: float | None = 30.0,
+        timeout: float = 30.0,
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
         verify: bool = True,
@@ -270,7 +272,7 @@ def _check_arguments(**arguments: Any) -> None:
         )
     check_instance(arguments["rate_limit"], "rate_limit", RateLimit, error=error)
     check_instance(arguments["retry"], "retry", RetryPolicy, error=error)
-    check_seconds(arguments["timeout"], "timeout", error=error)
+    check_seconds(arguments["timeout"], "timeout", optional=False, error=error)
     check_instance(arguments["session"], "session", aiohttp.ClientSession, error=error)
     transport = arguments["transport"]
     if transport is not None and not callable(getattr(transport, "send", None)):

@@ -19,6 +19,7 @@ import aiohttp
 import aiohttp.http_exceptions
 
 from asyncgroups import _redact
+from asyncgroups.arguments import check_seconds
 from asyncgroups.errors import (
     ClientClosedError,
     ConfigurationError,
@@ -47,9 +48,12 @@ class AiohttpTransport:
 
     Args:
         session: a session to borrow (a web app's); it is never closed here.
-        timeout: total seconds for one attempt (connect, send, read).
+        timeout: total seconds for one attempt (connect, send, read): a positive,
+            finite number. An attempt without an end is refused (``None``, NaN,
+            infinity), so every request ends.
         connect_timeout: seconds to establish a connection; defaults to ``timeout``.
-        read_timeout: seconds the server may stay silent while answering.
+        read_timeout: seconds the server may stay silent while answering;
+            ``None`` leaves only ``timeout``.
         verify: verify TLS certificates (default). ``False`` is logged as a warning.
         ssl_context: a custom context, e.g. one trusting a private CA.
         limit: connection pool size of an owned session.
@@ -61,7 +65,7 @@ class AiohttpTransport:
         self,
         *,
         session: aiohttp.ClientSession | None = None,
-        timeout: float | None = 30.0,
+        timeout: float = 30.0,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         verify: bool = True,
@@ -70,8 +74,9 @@ class AiohttpTransport:
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
-        if timeout is not None and timeout <= 0:
-            raise ConfigurationError("timeout must be positive")
+        check_seconds(timeout, "timeout", optional=False, error=ConfigurationError)
+        check_seconds(connect_timeout, "connect_timeout", error=ConfigurationError)
+        check_seconds(read_timeout, "read_timeout", error=ConfigurationError)
         if max_body < 1:
             raise ConfigurationError("max_body must be positive")
         if session is not None and trace_configs:

@@ -159,7 +159,7 @@ async def test_body_under_cap_is_read(hostile):
 
 
 async def test_stalled_server_hits_read_timeout(hostile):
-    transport = AiohttpTransport(timeout=None, read_timeout=0.2)
+    transport = AiohttpTransport(timeout=60.0, read_timeout=0.2)
     try:
         with pytest.raises(ag.RequestTimeoutError):
             await transport.send(Request("GET", str(hostile.make_url("/stall"))))
