@@ -2,7 +2,7 @@
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -83,3 +83,89 @@ def captured_logs(
     """DEBUG logs of the ``asyncgroups`` logger, for secret-leak checks."""
     caplog.set_level(logging.DEBUG, logger="asyncgroups")
     return caplog
+
+
+# -- every error the library raises, walked for credentials ---------------------------
+
+#: Shorter "credentials" (test placeholders such as "t") would match everywhere.
+_SHORTEST_SECRET = 8
+
+
+def error_chain_texts(exc: BaseException) -> Iterator[str]:
+    """str, repr, args, notes and each attribute's repr of ``exc`` and all it chains.
+
+    Follows ``__cause__``, ``__context__`` and exception-group members, and any
+    exception held in an attribute, as an error reporter (Sentry) would.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield str(current)
+        yield repr(current)
+        yield repr(current.args)
+        yield repr(getattr(current, "__notes__", []))
+        for name, value in vars(current).items():
+            yield f"{name}={value!r}"
+            if isinstance(value, BaseException):
+                todo.append(value)
+        for nxt in (current.__cause__, current.__context__):
+            if nxt is not None:
+                todo.append(nxt)
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+
+
+#: The test running now: credentials and errors are matched per test (seeded
+#: emulators may issue one test's token as another test's public id).
+_current_test = [""]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _current_test[0] = item.nodeid
+
+
+@pytest.fixture(scope="module")
+def every_error_scrubbed() -> Iterator[None]:
+    """Fail the module if any library error it raised holds a credential anywhere.
+
+    Records every credential given to the library during each test (each passes
+    through :class:`asyncgroups.Secret`) and every
+    :class:`asyncgroups.AsyncGroupsError` made; once the module's tests are done
+    (chains are complete only after the raise), walks each error with
+    :func:`error_chain_texts` for the credentials of its test. Module-scoped, so
+    Hypothesis tests can use it.
+    """
+    secrets: dict[str, set[str]] = {}
+    errors: list[tuple[str, BaseException]] = []
+    secret_init = ag.Secret.__init__
+    error_init = ag.AsyncGroupsError.__init__
+
+    def record_secret(self: ag.Secret, value: "str | ag.Secret") -> None:
+        secret_init(self, value)
+        if len(self.reveal()) >= _SHORTEST_SECRET:
+            secrets.setdefault(_current_test[0], set()).add(self.reveal())
+
+    def record_error(self: BaseException, *args: object) -> None:
+        error_init(self, *args)
+        errors.append((_current_test[0], self))
+
+    ag.Secret.__init__ = record_secret  # type: ignore[method-assign]
+    ag.AsyncGroupsError.__init__ = record_error  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ag.Secret.__init__ = secret_init  # type: ignore[method-assign]
+        ag.AsyncGroupsError.__init__ = error_init  # type: ignore[method-assign]
+    leaked = [
+        f"{test}: {type(error).__name__} holds a credential at {text.find(secret)} "
+        f"of: {text[:300]}"
+        for test, error in errors
+        for text in error_chain_texts(error)
+        for secret in secrets.get(test, ())
+        if secret in text
+    ]
+    assert leaked == [], f"{len(leaked)} texts of library errors hold a credential"

@@ -178,12 +178,17 @@ def parse_json(response: Response, *, backend: str) -> Any:
         except ValueError:
             return json.loads(body)
     # ValueError also covers integers over Python's digit limit (CVE-2020-10735).
+    except json.JSONDecodeError as exc:
+        where = f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
     except (ValueError, RecursionError) as exc:
-        kind = "an HTML page" if body.lstrip()[:1] == b"<" else "malformed JSON"
-        raise DecodeError(
-            f"{kind} in {response.status} answer to {_where(response)}",
-            backend=backend,
-        ) from exc
+        where = f" ({type(exc).__name__})"
+    kind = "an HTML page" if body.lstrip()[:1] == b"<" else "malformed JSON"
+    # Raised outside the handlers, with no cause or context: a JSONDecodeError
+    # holds the whole body (``doc``), which may echo the request's credential.
+    raise DecodeError(
+        f"{kind} in {response.status} answer to {_where(response)}{where}",
+        backend=backend,
+    )
 
 
 def _where(response: Response) -> str:

@@ -212,17 +212,20 @@ class AiohttpTransport:
             return Response(
                 resp.status, resp.headers, body, request, 1, time.monotonic() - started
             )
-        # ``from None``: aiohttp's exceptions carry the raw URL and request headers,
-        # which must not reach a traceback, a log or an error reporter.
         except aiohttp.ClientError as exc:
-            raise _translate(exc, request) from None
+            error = _translate(exc, request)
         except TimeoutError:
             safe_url = _redact.url(request.url)
-            raise RequestTimeoutError(
+            error = RequestTimeoutError(
                 f"{request.method} {safe_url} timed out",
                 method=request.method,
                 url=safe_url,
-            ) from None
+            )
+        # Raised outside the handlers, so the typed error has neither a cause nor a
+        # context: aiohttp's exceptions carry the raw URL and the request headers
+        # (``request_info``), and ``from None`` only hides a context, it keeps it
+        # for any error reporter walking the chain.
+        raise error
 
     def _too_big(self, request: Request, length: int) -> DecodeError:
         safe_url = _redact.url(request.url)
@@ -337,8 +340,10 @@ def _translate(exc: aiohttp.ClientError, request: Request) -> Exception:
     if isinstance(exc, aiohttp.InvalidURL):
         return ConfigurationError(f"invalid URL {safe_url}")
     if isinstance(exc, aiohttp.ClientResponseError):
+        # the parser's message may quote the server's bytes: an echoed credential
+        detail = _redact.scrub(exc.message, _redact.secret_values(request.headers))
         return ConnectionDroppedError(
-            f"malformed HTTP response to {method} {safe_url}: {exc.message}",
+            f"malformed HTTP response to {method} {safe_url}: {detail}",
             method=method,
             url=safe_url,
         )

@@ -14,6 +14,9 @@ from asyncgroups.backends.paging import cursor_pages, offset_pages
 from asyncgroups.transport.aiohttp import AiohttpTransport
 from asyncgroups.transport.base import Request
 
+#: Every library error raised here holds no credential, chain and all.
+pytestmark = pytest.mark.usefixtures("every_error_scrubbed")
+
 BOMB = gzip.compress(bytes(200 * 1024 * 1024), compresslevel=1)
 BOMB_24 = gzip.compress(bytes(24 * 1024 * 1024))
 ZEROS = gzip.compress(bytes(4 * 1024 * 1024))

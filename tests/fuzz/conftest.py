@@ -6,6 +6,7 @@ soak: ``HYPOTHESIS_PROFILE=long pytest tests/fuzz``.
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -24,3 +25,8 @@ settings.register_profile(
     suppress_health_check=_SLOW_OK,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _errors_scrubbed(every_error_scrubbed: None) -> None:
+    """Every library error raised in this suite holds no credential, chain and all."""

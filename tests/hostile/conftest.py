@@ -110,3 +110,8 @@ def leaks(texts: Iterable[str], secrets: Iterable[str]) -> list[str]:
     """The texts holding any of ``secrets`` (an empty list: no leak)."""
     wanted = [s for s in secrets if s]
     return [t for t in texts if any(s in t for s in wanted)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _errors_scrubbed(every_error_scrubbed: None) -> None:
+    """Every library error raised in this suite holds no credential, chain and all."""

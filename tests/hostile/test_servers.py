@@ -335,3 +335,87 @@ async def test_okta_link_headers_that_never_end_or_leave_stop(
             _ = [g async for g in client.groups.list()]
     assert len(hostile.hits) < CAP
     assert all(r.host == hostile.url.split("://")[1] for r in hostile.hits)
+
+
+# -- echoes inside exception objects (issue 21, item 8) -----------------------------
+
+
+def _echo_in_success(kind: str) -> Any:
+    async def behaviour(request: web.Request) -> web.StreamResponse:
+        if config := _scim_config(request):
+            return config
+        text = json.dumps(dict(request.headers))
+        if kind == "malformed":  # JSON cut short: the decoder's error holds the body
+            return web.Response(text=text[:-1], content_type="application/json")
+        # well-formed, wrong shape: every field a value the converter refuses
+        return web.json_response(
+            {
+                "id": text,
+                "name": [text],
+                "displayName": {"x": text},
+                "description": [text],
+                "title": [text],
+                "members": text,
+                "value": text,
+                "data": text,
+                "groups": text,
+                "error": text,
+            }
+        )
+
+    return behaviour
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("kind", ["malformed", "wrong-shape"])
+async def test_a_success_body_echoing_credentials_leaves_none_in_the_error(
+    hostile: Any, scanner: Any, name: str, kind: str
+) -> None:
+    """The decode error's cause, context and details hold no echoed credential."""
+    hostile.behaviour = _echo_in_success(kind)
+    async with _client(name, hostile.url, retry=QUICK) as client:
+        with pytest.raises(ag.AsyncGroupsError) as caught:
+            await client.groups.get(_GROUP[name])
+    seen = " ".join(v for r in hostile.hits for v in r.headers.values())
+    assert any(s in seen for s in SECRETS)
+    scanner.exception(caught.value)
+    assert scanner.leaks(SECRETS) == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n{}",
+        b"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n{}",
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"HTTP/1.1 2x0 Bearer " + TOKEN.encode() + b"\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Echo " + TOKEN.encode() + b"\r\n\r\n",
+    ],
+)
+async def test_a_malformed_answer_leaves_no_request_header_in_the_error(
+    scanner: Any, answer: bytes
+) -> None:
+    """aiohttp's error carries the request's headers; the typed error must not."""
+    heard: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heard.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with _client(
+            "neuroio", f"http://127.0.0.1:{port}", retry=ag.RetryPolicy.off()
+        ) as client:
+            with pytest.raises(ag.TransportError) as caught:
+                await client.groups.get("1")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert TOKEN.encode() in b"".join(heard)
+    scanner.exception(caught.value)
+    assert scanner.leaks(SECRETS) == []

@@ -56,7 +56,8 @@ async def test_the_transport_refuses_a_timeout_without_an_end(
 ) -> None:
     if value is None and argument != "timeout":
         # connect and read timeouts are optional: the total one still ends the attempt
-        transport = AiohttpTransport(**{argument: value})
+        settings: dict[str, Any] = {argument: value}
+        transport = AiohttpTransport(**settings)
         await transport.aclose()
         return
     with pytest.raises(ag.ConfigurationError, match=argument):
