@@ -4,10 +4,15 @@ Every change to a shared limit happens inside one of these scripts, so it is
 atomic; times are Redis's own (``TIME``), so hosts need not agree on their clocks.
 """
 
-__all__ = ["SCRIPTS"]
+import math
+from typing import Any
 
-#: KEYS: bucket, adaptive. ARGV: rate, capacity, local cap, ttl ms.
-#: Returns {delay seconds, rate in force}.
+__all__ = ["SCRIPTS", "connect", "num"]
+
+#: KEYS: bucket, adaptive. ARGV: rate, capacity, local cap, ttl ms, fresh pause s.
+#: A missing bucket starts full, or, with a fresh pause > 0 (the caller comes back
+#: after Redis was away: it may have restarted empty while others still spend
+#: local shares), empty and paused that long. Returns {delay seconds, rate in force}.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -18,8 +23,13 @@ local cap = tonumber(ARGV[3])
 if cap < rate then rate = cap end
 local capacity = tonumber(ARGV[2])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
-local tokens = tonumber(b[1]) or capacity
+local tokens = tonumber(b[1])
 local stamp = tonumber(b[2]) or now
+if not tokens then
+  tokens = capacity
+  local fresh = tonumber(ARGV[5])
+  if fresh > 0 then tokens, stamp = 0, now + fresh end
+end
 if now > stamp then
   tokens = math.min(capacity, tokens + (now - stamp) * rate)
   stamp = now
@@ -129,3 +139,24 @@ SCRIPTS = {
     "throttle": _THROTTLE,
     "recover": _RECOVER,
 }
+
+
+def connect(url: str, timeout: float) -> tuple[Any, dict[str, Any]]:
+    """A Redis client (no retries of its own: the limiter falls back) and the scripts."""
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    client = aioredis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
+    )
+    return client, {name: client.register_script(src) for name, src in SCRIPTS.items()}
+
+
+def num(value: float) -> str:
+    """A number for a script argument (Lua has no infinity literal)."""
+    return "1e308" if math.isinf(value) else repr(value)

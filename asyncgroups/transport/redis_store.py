@@ -27,7 +27,7 @@ from asyncgroups.config import RateLimit
 from asyncgroups.errors import ConfigurationError
 from asyncgroups.transport.bucket import Gate, Reservation, gate_spread
 from asyncgroups.transport.limiter_store import MemoryState
-from asyncgroups.transport.redis_scripts import SCRIPTS
+from asyncgroups.transport.redis_scripts import connect, num
 
 __all__ = ["RedisState", "RedisStore"]
 
@@ -117,6 +117,11 @@ class RedisState:
     the gate, so waiters in this process do not each ask Redis. A token taken
     before a 429 pause is renewed after it, and closing the gate empties the shared
     bucket until it opens: senders resume paced, not all at once.
+
+    Failover and return are conservative (``benchmarks/shared_limit_failover.py``):
+    the local bucket starts empty, in debt for the shared tokens still due; a
+    shared token is never refunded locally; a process coming back makes a missing
+    (restarted) shared bucket empty and paused while others may spend local shares.
     """
 
     shared = True
@@ -148,7 +153,10 @@ class RedisState:
         self._redis: Any = None
         self._scripts: dict[str, Any] = {}
         self._down_until = -math.inf
-        self._warned = False
+        self._warned = False  # Redis is away: local limits apply
+        self._back = False  # back after being away: a missing bucket starts paused
+        self._shared_due = -math.inf  # when the last token Redis granted is due
+        self._local_due = -math.inf  # when the last local token is due
         self._pending: set[asyncio.Task[None]] = set()
         self._last_recover = -math.inf
         self._closed = False
@@ -162,20 +170,7 @@ class RedisState:
 
     def _client(self) -> Any:
         if self._redis is None:
-            import redis.asyncio as aioredis
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-
-            timeout = self.store.timeout
-            self._redis = aioredis.Redis.from_url(
-                self.store.url,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                retry=Retry(NoBackoff(), 0),
-                decode_responses=True,
-            )
-            for name, source in SCRIPTS.items():
-                self._scripts[name] = self._redis.register_script(source)
+            self._redis, self._scripts = connect(self.store.url, self.store.timeout)
         return self._redis
 
     async def _run(
@@ -197,6 +192,7 @@ class RedisState:
         self._down_until = -math.inf
         if self._warned:
             self._warned = False
+            self._back = True
             logger.info(
                 "rate limit store %s reachable again: shared limits resumed",
                 _redact.url(self.store.url),
@@ -207,6 +203,7 @@ class RedisState:
         self._down_until = self._clock() + self.store.retry_interval
         if not self._warned:
             self._warned = True
+            self._start_local(self._clock())
             share = self.base_rate * self.store.fallback_share
             logger.warning(
                 "rate limit store %s unreachable (%s): using local limits "
@@ -218,6 +215,14 @@ class RedisState:
             )
         else:
             logger.debug("rate limit store still unreachable (%s)", type(exc).__name__)
+
+    def _start_local(self, now: float) -> None:
+        """Fail over to an empty local bucket, in debt for the shared tokens due."""
+        bucket = self.local.bucket
+        bucket.refill(now)
+        bucket.stamp = now
+        if math.isfinite(bucket.rate):
+            bucket.tokens = -max(0.0, self._shared_due - now) * bucket.rate
 
     def _spawn(self, coro: Any) -> None:
         try:
@@ -264,15 +269,22 @@ class RedisState:
             return Reservation(0.0, now, math.inf)
         cap = self._cap_rate if now < self._cap_until else math.inf
         ttl = int(self.store.key_ttl * 1000)
+        fresh = 0.0
+        if self._warned or self._back:  # coming back: others may spend local shares
+            fresh = self.store.retry_interval + max(0.0, self._local_due - now)
         result = await self._run(
             "reserve",
             [self.keys["bucket"], self.keys["adaptive"]],
-            [repr(self.base_rate), repr(self.capacity), _num(cap), ttl],
+            [repr(self.base_rate), repr(self.capacity), num(cap), ttl, repr(fresh)],
         )
         if result is None:
-            return await self.local.reserve(now)
-        self._rate = float(result[1])
-        return Reservation(float(result[0]), now, self._rate, shared=True)
+            reservation = await self.local.reserve(now)
+            self._local_due = max(self._local_due, now + reservation.delay)
+            return reservation
+        self._back = False
+        self._rate, delay = float(result[1]), float(result[0])
+        self._shared_due = max(self._shared_due, now + delay)
+        return Reservation(delay, now, self._rate, shared=True)
 
     async def extra_wait(self, reservation: Reservation, now: float) -> float:
         """Shared reservations are not stretched; the gate is checked again."""
@@ -283,15 +295,15 @@ class RedisState:
     async def refund(self, reservation: Reservation) -> None:
         """Give an unused token back to the bucket it came from.
 
-        A shared token goes back to Redis; while Redis is away, to the local bucket.
+        A shared token goes back to Redis, or nowhere while Redis is away: never
+        into the local bucket, which it was not taken from.
         """
         if math.isinf(reservation.rate):
             return
         if reservation.shared:
             ttl = int(self.store.key_ttl * 1000)
-            args = [repr(self.capacity), ttl]
-            if await self._run("refund", [self.keys["bucket"]], args) is not None:
-                return
+            await self._run("refund", [self.keys["bucket"]], [repr(self.capacity), ttl])
+            return
         await self.local.refund(reservation)
 
     def sent(self, now: float) -> None:
@@ -382,7 +394,3 @@ class RedisState:
                     await client.aclose()
             except Exception:
                 logger.debug("closing the rate limit store connection failed")
-
-
-def _num(value: float) -> str:
-    return "1e308" if math.isinf(value) else repr(value)
