@@ -1,5 +1,6 @@
 """Model validators and shared input checks: names, ids, header values, e-mails."""
 
+import attrs
 import pytest
 
 import asyncgroups as ag
@@ -98,3 +99,62 @@ def test_retry_policy_rejects_bad_numbers(kwargs):
 def test_rate_limit_rejects_bad_numbers(kwargs):
     with pytest.raises(ag.ConfigurationError):
         ag.RateLimit(**kwargs)
+
+
+# -- the checked constructor path the wire layers use ----------------------------------
+
+
+def test_from_checked_builds_what_the_constructor_builds() -> None:
+    extra = {"space": 1, "nested": {"a": [1]}}
+    group = ag.Group.from_checked("12", "Eng", "about", dict(extra))
+    assert group == ag.Group(id="12", name="Eng", description="about", extra=extra)
+    assert repr(group) == repr(ag.Group("12", "Eng", "about", extra))
+    assert hash(group) == hash(ag.Group("12", "Eng", "about", extra))
+    assert attrs.asdict(group) == attrs.asdict(ag.Group("12", "Eng", "about", extra))
+    member = ag.Member.from_checked(
+        "p1", "12", dict(extra), role="owner", email="a@b.c"
+    )
+    same = ag.Member(key="p1", group_id="12", role="owner", email="a@b.c", extra=extra)
+    assert member == same
+    assert attrs.asdict(member) == attrs.asdict(same)
+    # every field is set, and the instance stays frozen and its extra read-only
+    for model in (group, member):
+        for f in attrs.fields(type(model)):
+            getattr(model, f.name)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            model.extra = {}  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            model.extra["space"] = 2  # type: ignore[index]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "a\nb", "a\rb", "a\x00b", "\x1b[31m"])
+def test_from_checked_refuses_what_the_constructor_refuses(bad: str) -> None:
+    for build in (
+        lambda: ag.Group(id=bad, name="Eng"),
+        lambda: ag.Group.from_checked(bad, "Eng", None, {}),
+        lambda: ag.Group(id="1", name=bad),
+        lambda: ag.Group.from_checked("1", bad, None, {}),
+        lambda: ag.Member(key=bad, group_id="1"),
+        lambda: ag.Member.from_checked(bad, "1", {}),
+        lambda: ag.Member(key="k", group_id=bad),
+        lambda: ag.Member.from_checked("k", bad, {}),
+    ):
+        with pytest.raises(ag.InvalidInputError):
+            build()
+
+
+def test_the_checked_path_covers_every_field() -> None:
+    """A field added to a model must be added to its checked constructor too."""
+    assert [f.name for f in attrs.fields(ag.Group)] == [
+        "id",
+        "name",
+        "description",
+        "extra",
+    ]
+    assert [f.name for f in attrs.fields(ag.Member)] == [
+        "key",
+        "group_id",
+        "role",
+        "email",
+        "extra",
+    ]

@@ -90,7 +90,7 @@ def structure_group(data: Any) -> Group:
     wire = _structure(data, _WireGroup, "group")
     extra = {k: v for k, v in data.items() if k not in ("id", "name")}
     try:
-        return Group(id=str(wire.id), name=wire.name, description=None, extra=extra)
+        return Group.from_checked(str(wire.id), wire.name, None, extra)
     except InvalidInputError as exc:
         raise DecodeError(f"unusable group: {exc}", backend=_BACKEND) from exc
 
@@ -122,7 +122,7 @@ def structure_member_page(data: Any, group_id: str) -> tuple[list[Member], int]:
         wire = _structure(item, _WirePerson, "person")
         extra = {k: v for k, v in item.items() if k != "pid"}
         try:
-            members.append(Member(key=wire.pid, group_id=group_id, extra=extra))
+            members.append(Member.from_checked(wire.pid, group_id, extra))
         except InvalidInputError as exc:
             raise DecodeError(f"unusable person: {exc}", backend=_BACKEND) from exc
     return members, count
