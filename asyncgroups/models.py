@@ -32,9 +32,11 @@ _set = object.__setattr__  # how attrs itself fills a frozen instance
 # already typed (every id and name a str). ``from_checked`` makes only the check the
 # converter did not (non-empty, no control characters) and takes ``extra`` as a fresh
 # dict the caller hands over, without a copy: the same model, without the validators'
-# second type check and the converter's copy. Measured with benchmarks/overhead.py's
-# read (NeuroIO ``structure_group``, timeit, this machine): 10.4 -> 7.9 µs a group,
-# ~1 % of a read's client CPU. tests/unit/test_models.py checks that it builds what
+# second type check and the converter's copy. Measured on the read of
+# benchmarks/overhead.py (NeuroIO ``structure_group``; best of 5 x 100,000, three
+# interleaved pairs on a loaded 2-core machine): 9.9 / 8.6 / 7.0 µs a group through
+# the constructor, 7.3 / 7.2 / 5.5 µs through this path, 1.5-2.6 µs (about 1 % of
+# a read's client CPU) saved. tests/unit/test_models.py checks that it builds what
 # the constructor builds and refuses what it refuses.
 
 
