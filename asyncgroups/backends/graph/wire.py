@@ -202,7 +202,7 @@ def structure_member_page(data: Any, group_id: str) -> tuple[list[Member], str |
         extra = _extra(item, ("id", "mail"))
         try:
             members.append(
-                Member(key=wire.id, group_id=group_id, email=wire.mail, extra=extra)
+                Member.from_checked(wire.id, group_id, extra, email=wire.mail)
             )
         except InvalidInputError as exc:
             raise DecodeError(f"unusable member: {exc}", backend=_BACKEND) from exc

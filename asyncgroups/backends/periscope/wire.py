@@ -93,7 +93,7 @@ def configure_converter(conv: cattrs.Converter) -> None:
             raise TypeError(f"a group must be an object, not {type(obj).__name__}")
         wire = conv.structure(obj, _WireGroup)
         extra = {k: v for k, v in obj.items() if k not in _GROUP_KEYS}
-        return Group(id=wire.name, name=wire.name, description=None, extra=extra)
+        return Group.from_checked(wire.name, wire.name, None, extra)
 
     conv.register_structure_hook(User, user_hook)
     conv.register_structure_hook(Group, group_hook)
