@@ -36,10 +36,12 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("shared_limit", [], []),
     # 100k memberships in --quick; the full run adds 1M (a few minutes).
     ("sync_scale", [], ["--quick"]),
+    # Needs redis-server on the PATH (it kills and restarts its own); ~20 s a round.
+    ("shared_limit_failover", [], []),
 ]
 
 #: Benchmarks left out of ``--quick`` to keep it under two minutes.
-FULL_ONLY = frozenset({"shared_limit"})
+FULL_ONLY = frozenset({"shared_limit", "shared_limit_failover"})
 
 
 def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
