@@ -219,8 +219,7 @@ class RedisState:
     def _start_local(self, now: float) -> None:
         """Fail over to an empty local bucket, in debt for the shared tokens due."""
         bucket = self.local.bucket
-        bucket.refill(now)
-        bucket.stamp = now
+        bucket.refill(now)  # keeps a 429 hold (a stamp ahead of now)
         if math.isfinite(bucket.rate):
             bucket.tokens = -max(0.0, self._shared_due - now) * bucket.rate
 
