@@ -306,7 +306,12 @@ def user_payload(
     body.pop("meta", None)
     body["schemas"] = body.get("schemas") or [SCHEMA_USER]
     body["userName"] = user_name
-    name = dict(body.get("name") or {})
+    stored = body.get("name")
+    if stored is not None and not isinstance(stored, Mapping):
+        # The record being replaced came from the server: a name that is not an
+        # object breaks the schema it promised (RFC 7643 §4.1.1).
+        raise DecodeError("the stored User's name is not an object", backend="scim")
+    name = dict(stored or {})
     name.update(_clean({"givenName": first_name, "familyName": last_name}))
     if name:
         body["name"] = name
