@@ -2,6 +2,7 @@
 
 Usage::
 
+    pip install -e '.[examples]'   # in a clone of the repository: the examples extra
     export ASYNCGROUPS_BACKEND=neuroio ASYNCGROUPS_TOKEN=...   # ASYNCGROUPS_BASE_URL=...
     python examples/bulk_sync.py desired.csv                   # plan only: print the diff
     python examples/bulk_sync.py desired.csv --apply --prune --max-removals 50

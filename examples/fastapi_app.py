@@ -3,6 +3,7 @@
 The backend comes from the environment, so the same app runs against a real API or
 an emulator::
 
+    pip install -e '.[examples]'   # in a clone of the repository: the examples extra
     export ASYNCGROUPS_BACKEND=neuroio ASYNCGROUPS_TOKEN=...   # ASYNCGROUPS_BASE_URL=...
     uvicorn examples.fastapi_app:app --port 8000
 
