@@ -2,10 +2,10 @@
 
 The Client, the policies, the namespaces, planning, applying and the desired-state
 sources call these before any I/O, so a wrong type or value is a
-:class:`~asyncgroups.errors.ConfigurationError` (setup) or an
-:class:`~asyncgroups.errors.InvalidInputError` (input) that says which argument is
-wrong and what it should be, never a ``TypeError`` from deep inside. Messages quote
-the type of a wrong value, never the value (it may be huge, or a secret).
+[`ConfigurationError`][asyncgroups.errors.ConfigurationError] (setup) or an
+[`InvalidInputError`][asyncgroups.errors.InvalidInputError] (input) that says which
+argument is wrong and what it should be, never a ``TypeError`` from deep inside.
+Messages quote the type of a wrong value, never the value (it may be huge, or a secret).
 """
 
 import math

@@ -1,7 +1,7 @@
 """Batching every backend shares: split, run concurrently, isolate bad keys.
 
 Chunks of at most ``max_batch`` keys run concurrently; their outcomes are gathered
-into one :class:`BatchResult`.
+into one [`BatchResult`][asyncgroups.models.BatchResult].
 
 A chunk the server rejects because of some of its items (400/404/409/422) is split
 in halves and retried until the offending keys stand alone; the rest still apply.
@@ -246,7 +246,7 @@ def pack(
 ) -> list[tuple[tuple[str, ...], list[str]]]:
     """Plan the fewest requests for ``mapping`` where one request may serve many groups.
 
-    Keys bound for the same set of several groups (:func:`invert`) share requests
+    Keys bound for the same set of several groups (`invert`) share requests
     in full batches of ``max_batch`` (each replaces one full request per group). A
     shared remainder smaller than a batch shares one request only when taking it
     out of the groups' own requests saves at least two of them. Every other key

@@ -50,7 +50,7 @@ class Client:
     """The asyncgroups client: one backend behind one transport stack.
 
     Args:
-        backend: a :class:`~asyncgroups.backends.GroupBackend`.
+        backend: a [`GroupBackend`][asyncgroups.backends.base.GroupBackend].
         rate_limit: token bucket, concurrency cap and adaptive mode.
         retry: the retry policy; ``RetryPolicy.off()`` disables retries.
         timeout: seconds for one attempt: a positive, finite number (``None``,
@@ -69,8 +69,8 @@ class Client:
 
     Attributes:
         stats: the Client's running counts of requests, retries, 429s and failures
-            (:class:`~asyncgroups.TransportStats`), kept by the observing layer
-            around a built or an injected transport alike.
+            ([`TransportStats`][asyncgroups.TransportStats]), kept by the observing
+            layer around a built or an injected transport alike.
     """
 
     def __init__(
@@ -172,7 +172,7 @@ class Client:
     ) -> SyncPlan:
         """Plan a membership sync (reads only); ``str(plan)`` is a readable diff.
 
-        See :func:`asyncgroups.sync.plan_sync`.
+        See [`asyncgroups.sync.plan_sync`][asyncgroups.sync.plan_sync].
 
         Raises:
             InvalidInputError: malformed desired state, or an ambiguous group name.
@@ -201,10 +201,10 @@ class Client:
         verify: bool = True,
         journal: JournalStore | None = None,
     ) -> SyncReport:
-        """Apply a :class:`SyncPlan`; see :func:`asyncgroups.sync.apply`.
+        """Apply a `SyncPlan`; see `asyncgroups.sync.apply`.
 
         ``journal`` records the apply durably, and resumes an interrupted apply
-        of the same plan (:class:`~asyncgroups.sync.journal.SQLiteJournal`).
+        of the same plan ([`SQLiteJournal`][asyncgroups.sync.SQLiteJournal]).
 
         Raises:
             SyncAbortedError: ``max_removals`` exceeded, drift, an incomplete

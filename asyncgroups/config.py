@@ -1,7 +1,8 @@
 """Client policies and credentials: retry, rate limit, and repr-safe secrets.
 
 All are frozen attrs classes validated at construction; a bad number is a
-:class:`~asyncgroups.errors.ConfigurationError` at once, not at the first request.
+[`ConfigurationError`][asyncgroups.errors.ConfigurationError] at once, not at the first
+request.
 """
 
 import math
@@ -68,8 +69,9 @@ class StoreFactory(Protocol):
     """What ``RateLimit(store=...)`` takes: a limiter store.
 
     ``MemoryStore``, ``RedisStore``, or any
-    :class:`~asyncgroups.transport.limiter_store.LimiterStore`. Named here by the one method the configuration needs, so that this module
-    imports nothing of the transport (which imports it).
+    [`LimiterStore`][asyncgroups.transport.limiter_store.LimiterStore]. Named here by
+    the one method the configuration needs, so that this module imports nothing of the
+    transport (which imports it).
     """
 
     def open(

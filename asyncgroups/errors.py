@@ -1,6 +1,7 @@
 """The exceptions asyncgroups raises: one root, typed leaves, stdlib mixins.
 
-Everything the library raises derives from :class:`AsyncGroupsError`::
+Everything the library raises derives from
+[`AsyncGroupsError`][asyncgroups.errors.AsyncGroupsError]:
 
     AsyncGroupsError                               root; everything the library raises
     ├── ConfigurationError (+ValueError)           bad setup: base_url, CR/LF in a header value, bad policy numbers
@@ -23,10 +24,11 @@ Everything the library raises derives from :class:`AsyncGroupsError`::
     ├── SyncAbortedError                           a sync refused to run: incomplete listing, max_removals, drift
     └── PartialSyncError (ExceptionGroup)          a sync applied some operations and failed others; .report
 
-An error status decides the class (an HTML 502 page is a :class:`ServerError`);
-:class:`DecodeError` is for a success status whose body is not what the API promises.
-Messages are built from safe fields only: status, method, redacted URL and the
-server's own message with any credential scrubbed out.
+An error status decides the class (an HTML 502 page is a
+[`ServerError`][asyncgroups.errors.ServerError]);
+[`DecodeError`][asyncgroups.errors.DecodeError] is for a success status whose body is
+not what the API promises. Messages are built from safe fields only: status, method,
+redacted URL and the server's own message with any credential scrubbed out.
 """
 
 from collections.abc import Mapping, Sequence
@@ -242,7 +244,7 @@ class SyncAbortedError(AsyncGroupsError):
 
 
 class SyncOutcome(Protocol):
-    """What :class:`PartialSyncError` carries: a :class:`~asyncgroups.SyncReport`.
+    """What `PartialSyncError` carries: a `SyncReport`.
 
     Named here by its shape, so that this module imports nothing of the sync
     engine (which imports it).
@@ -287,8 +289,8 @@ class PartialSyncError(ExceptionGroup[AsyncGroupsError], AsyncGroupsError):
     """A sync applied some operations and failed others.
 
     Attributes:
-        report: the :class:`~asyncgroups.SyncReport` of what was applied (typed
-            by its shape, :class:`SyncOutcome`).
+        report: the [`SyncReport`][asyncgroups.sync.SyncReport] of what was applied
+            (typed by its shape, [`SyncOutcome`][asyncgroups.errors.SyncOutcome]).
     """
 
     report: SyncOutcome
@@ -326,12 +328,15 @@ def outcome_unknown(error: BaseException) -> bool:
     removal's re-check, a sync report's *unknown* outcome): the request was sent
     but its answer was lost.
 
-    - :class:`ConnectionDroppedError`: the connection closed mid-exchange, possibly
-      after the server applied the request.
-    - :class:`RequestTimeoutError`: no answer in time; the server may still apply it.
-    - :class:`ServerError` with 502, 503 or 504: a gateway answered, and its upstream
-      may have applied the request before the gateway gave up.
-    - any :class:`APIError` answering a request that may have been sent more than
+    - [`ConnectionDroppedError`][asyncgroups.errors.ConnectionDroppedError]: the
+      connection closed mid-exchange, possibly after the server applied the request.
+    - [`RequestTimeoutError`][asyncgroups.errors.RequestTimeoutError]: no answer in
+      time; the server may still apply it.
+    - [`ServerError`][asyncgroups.errors.ServerError] with 502, 503 or 504: a gateway
+      answered, and its upstream may have applied the request before the gateway gave
+      up.
+    - any [`APIError`][asyncgroups.errors.APIError] answering a request that may have
+      been sent more than
       once: the answer is the last attempt's, and an earlier one may have been
       applied before its answer was lost (a replayable request is re-sent after a
       dropped connection; the re-send may then meet a 429, or a 400 for a change
@@ -339,9 +344,10 @@ def outcome_unknown(error: BaseException) -> bool:
       aiohttp itself re-sends those once when a kept-alive connection drops
       (RFC 9112 section 9.3.1), which no attempt count sees.
 
-    Everything else is a definite outcome: :class:`ConnectError` sent nothing, a
-    429 (:class:`RateLimitedError`) to a request sent once was not applied, other
-    API errors are the server's refusal.
+    Everything else is a definite outcome:
+    [`ConnectError`][asyncgroups.errors.ConnectError] sent nothing, a 429
+    ([`RateLimitedError`][asyncgroups.errors.RateLimitedError]) to a request sent once
+    was not applied, other API errors are the server's refusal.
     """
     if isinstance(error, ConnectionDroppedError | RequestTimeoutError):
         return True

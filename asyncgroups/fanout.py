@@ -2,9 +2,9 @@
 
 A layer above the Client: it holds Clients (several sites, tenants or accounts of one
 API, or different APIs) and runs an async function on each concurrently, answering
-with :class:`Results`: name -> value, or the error that target gave, so one failing
-target never hides the others. It knows the Client's public API only; nothing under
-:mod:`asyncgroups.backends` imports it.
+with [`Results`][asyncgroups.fanout.Results]: name -> value, or the error that target
+gave, so one failing target never hides the others. It knows the Client's public API
+only; nothing under `asyncgroups.backends` imports it.
 """
 
 import asyncio
@@ -71,7 +71,7 @@ class Results(Mapping[str, "T | AsyncGroupsError"], Generic[T]):
         return f"{type(self).__name__}({{{parts}}})"
 
 
-#: The name :class:`~asyncgroups.PeriscopeSites` has always answered with.
+#: The name `PeriscopeSites` has always answered with.
 SiteResults = Results
 
 
@@ -80,7 +80,7 @@ class FanOut:
 
     Targets are Clients, or backends the FanOut opens a Client for. Use it as an
     async context manager: on exit it closes the Clients it opened (a Client it was
-    given stays open, its owner closes it)::
+    given stays open, its owner closes it):
 
         async with ag.FanOut({"eu": eu_backend, "us": us_backend}) as fan:
             results = await fan.run(lambda c: c.groups.create("Engineering"))
@@ -88,7 +88,7 @@ class FanOut:
             ...
 
     Args:
-        targets: name -> a :class:`~asyncgroups.Client`, or a backend to open one for.
+        targets: name -> a [`Client`][asyncgroups.Client], or a backend to open one for.
         client_factory: builds the Client of each backend in ``targets``;
             ``Client(backend)`` by default.
 

@@ -371,14 +371,16 @@ class MembersAPI(_Namespace):
         """Iterate over a group's member keys a page at a time, no member objects.
 
         The listing a sync reads: each item is a page, ``(keys, roles)`` (roles:
-        key -> role for members that have one), together the members :meth:`list`
-        yields. A backend session with a key-only listing (``iter_member_keys``)
-        is used and builds no :class:`~asyncgroups.models.Member` per member;
-        others are read through their ordinary listing.
+        key -> role for members that have one), together the members
+        [`list`][asyncgroups.namespaces.MembersAPI.list] yields. A backend session with
+        a key-only listing (``iter_member_keys``) is used and builds no
+        [`Member`][asyncgroups.models.Member] per member; others are read through their
+        ordinary listing.
 
         Args:
             group_id: the group.
-            max_items: as for :meth:`list` (counts keys).
+            max_items: as for [`list`][asyncgroups.namespaces.MembersAPI.list] (counts
+                keys).
 
         Raises:
             UnsupportedOperationError: the backend cannot list members.
@@ -458,7 +460,7 @@ class MembersAPI(_Namespace):
         Every group's keys go out in requests filled to the backend's
         ``max_batch``. Where the backend allows it (``MEMBERS_ADD_MANY``), keys bound
         for the same set of groups share requests in full batches
-        (:func:`~asyncgroups.batching.pack`), so the call never sends more requests
+        (`pack`), so the call never sends more requests
         than the per-group minimum. Keys that such a request failed are sent
         again group by group, so one group's failure (a missing group) never
         stands in a result for another group that took them.

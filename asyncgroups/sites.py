@@ -1,10 +1,11 @@
 """Several Periscope sites at once: one Client per site, operations fanned out.
 
-Each site has its own key, users and groups. :class:`PeriscopeSites` is one use of
-:class:`~asyncgroups.fanout.FanOut`: it opens one Client per site and runs an
-operation on every site concurrently, answering with a
-:class:`~asyncgroups.fanout.Results` (site -> value, or the error that site gave), so
-one failing site never hides the others. It uses the Client's public API only.
+Each site has its own key, users and groups.
+[`PeriscopeSites`][asyncgroups.PeriscopeSites] is one use of
+[`FanOut`][asyncgroups.FanOut]: it opens one Client per site and runs an operation on
+every site concurrently, answering with a [`Results`][asyncgroups.fanout.Results]
+(site -> value, or the error that site gave), so one failing site never hides the
+others. It uses the Client's public API only.
 """
 
 import asyncio
@@ -34,7 +35,7 @@ SiteClientFactory = Callable[[Periscope], Client]
 class PeriscopeSites:
     """One Client per Periscope site, with operations fanned out to all of them.
 
-    Use as an async context manager; the Clients are closed on exit::
+    Use as an async context manager; the Clients are closed on exit:
 
         async with PeriscopeSites({"site1": "key1", "site2": "key2"}) as sites:
             results = await sites.add_user_to_sites(
@@ -53,7 +54,7 @@ class PeriscopeSites:
             rate limit, a shared session...); ``Client(backend)`` by default.
 
     Attributes:
-        fanout: the :class:`~asyncgroups.fanout.FanOut` over the sites' Clients.
+        fanout: the [`FanOut`][asyncgroups.FanOut] over the sites' Clients.
 
     Raises:
         ConfigurationError: no sites, or a bad site name or key.
@@ -172,7 +173,8 @@ class PeriscopeSites:
             sites: only these sites.
 
         Returns:
-            Site -> a :class:`BatchResult` (e-mail -> error for each one refused).
+            Site -> a [`BatchResult`][asyncgroups.models.BatchResult] (e-mail -> error
+            for each one refused).
 
         Raises:
             InvalidInputError: the file cannot be read, or a row has no e-mail.

@@ -2,15 +2,16 @@
 
 The one reader behind the CLI's input files, the sync engine's CSV and JSON sources
 and the fan-out's CSV of users. It reads a local file and does nothing else: no
-network, no aiohttp. Every problem is an :class:`~asyncgroups.errors.InvalidInputError`
-that names the file, and the line where there is one.
+network, no aiohttp. Every problem is an
+[`InvalidInputError`][asyncgroups.errors.InvalidInputError] that names the file, and the
+line where there is one.
 
 Encodings: without an explicit ``encoding``, a byte-order mark decides (UTF-8,
 UTF-16 or UTF-32 with a BOM) and anything else must be UTF-8; text that is not is
 refused with the line of the first bad byte and how to name its real encoding.
 Limits keep a hostile or mistaken file from costing memory or time later: a CSV
-cell or JSON string holds at most :data:`MAX_CELL` characters, JSON nests at most
-:data:`MAX_DEPTH` levels and a JSON number has at most :data:`MAX_DIGITS` digits.
+cell or JSON string holds at most `MAX_CELL` characters, JSON nests at most
+`MAX_DEPTH` levels and a JSON number has at most `MAX_DIGITS` digits.
 """
 
 import codecs
@@ -80,7 +81,7 @@ def csv_cell(value: str) -> str:
 
     A cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
     would be run as a formula (CSV injection): it is written with a leading ``'``,
-    which spreadsheets show as text. :func:`csv_rows` removes it again, so our own
+    which spreadsheets show as text. `csv_rows` removes it again, so our own
     exports read back unchanged.
     """
     return "'" + value if value.startswith(_FORMULA_START) else value
@@ -233,7 +234,7 @@ def _check_json(source: str, text: str, data: Any) -> None:
 
 
 def read_json(path: "str | os.PathLike[str]", *, encoding: str | None = None) -> Any:
-    """Read and parse a JSON file within the limits (see :func:`parse_json`).
+    """Read and parse a JSON file within the limits (see `parse_json`).
 
     Raises:
         InvalidInputError: unreadable, undecodable, not JSON or over a limit.
@@ -245,11 +246,11 @@ def csv_rows(source: str, text: str) -> Iterator[tuple[int, list[str]]]:
     """Rows of CSV text, each with the physical line it ends on (the first is 1).
 
     Line numbers count the newlines inside quoted cells, so they match an editor's.
-    A cell escaped by :func:`csv_cell` (a ``'`` before a formula character) is read
+    A cell escaped by `csv_cell` (a ``'`` before a formula character) is read
     as the value it escaped.
 
     Raises:
-        InvalidInputError: malformed CSV, or a cell over :data:`MAX_CELL`
+        InvalidInputError: malformed CSV, or a cell over `MAX_CELL`
             characters; naming the line.
     """
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -279,7 +280,7 @@ def column_names(header: Sequence[str]) -> list[str]:
 def csv_records(source: str, text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows after the header as column -> stripped value, with their line numbers.
 
-    Column names are :func:`column_names`; empty lines are skipped, missing cells
+    Column names are `column_names`; empty lines are skipped, missing cells
     are ``""`` and cells beyond the header are dropped.
 
     Raises:
@@ -333,7 +334,7 @@ def is_email(value: str) -> bool:
 def problems_error(
     source: str, problems: Sequence[str], *, after: str = ":"
 ) -> InvalidInputError:
-    """One error listing ``problems`` in ``source``, the first :data:`MAX_LISTED` of them.
+    """One error listing ``problems`` in ``source``, the first `MAX_LISTED` of them.
 
     Args:
         source: the file (or other input) they are in.

@@ -1,8 +1,8 @@
 """Input checks every backend shares: ids, names, header values, e-mails.
 
-Each check raises :class:`~asyncgroups.errors.InvalidInputError` (or
-:class:`~asyncgroups.errors.ConfigurationError` for set-up values) before any I/O.
-Limits specific to one API live in that backend's ``sansio`` module.
+Each check raises [`InvalidInputError`][asyncgroups.errors.InvalidInputError] (or
+[`ConfigurationError`][asyncgroups.errors.ConfigurationError] for set-up values) before
+any I/O. Limits specific to one API live in that backend's ``sansio`` module.
 """
 
 import re
@@ -42,11 +42,11 @@ def has_control_chars(value: str) -> bool:
 
 
 def plain_ids(values: Collection[object]) -> bool:
-    """Whether every value is a str :func:`normalise_id` accepts as it is.
+    """Whether every value is a str `normalise_id` accepts as it is.
 
     A fast all-clear for many keys at once (C-level passes over the collection):
     ``True`` means each is a non-empty str, not only spaces, at most
-    :data:`MAX_LENGTH` characters, without control characters. ``False`` means
+    `MAX_LENGTH` characters, without control characters. ``False`` means
     check them one by one (some may still be fine).
     """
     if not values or not set(map(type, values)) <= {str}:
@@ -77,7 +77,7 @@ def normalise_id(value: str | int, what: str = "id") -> str:
 
 
 def check_length(value: str, what: str = "id") -> None:
-    """Refuse input text longer than :data:`MAX_LENGTH` characters.
+    """Refuse input text longer than `MAX_LENGTH` characters.
 
     Raises:
         InvalidInputError: naming ``what`` and the length (not the value).
@@ -169,7 +169,7 @@ def check_header_value(value: object, what: str) -> None:
 
 
 def attrs_name(_: Any, attribute: "attrs.Attribute[Any]", value: str) -> None:
-    """An attrs validator wrapping :func:`check_name`."""
+    """An attrs validator wrapping `check_name`."""
     check_name(value, attribute.name)
 
 

@@ -1,9 +1,9 @@
 """asyncgroups-scim: a SCIM 2.0 backend (RFC 7643/7644) for asyncgroups, as a plugin.
 
 The package registers itself the way any third-party backend does: the
-``asyncgroups.backends`` entry point ``scim`` names :class:`SCIM`, and the
-``asyncgroups.emulators`` entry point names :func:`asyncgroups_scim.emulator.build`,
-an emulator built on python-scim's ``scim2-server`` (the ``test`` extra).
+``asyncgroups.backends`` entry point ``scim`` names [`SCIM`][asyncgroups_scim.SCIM], and
+the ``asyncgroups.emulators`` entry point names `asyncgroups_scim.emulator.build`, an
+emulator built on python-scim's ``scim2-server`` (the ``test`` extra).
 
 Features read from ``/ServiceProviderConfig`` and how the backend degrades
 without them:
@@ -19,8 +19,8 @@ without them:
   ``MEMBERS_REMOVE_MANY``: capabilities are configuration, fixed before any I/O),
   one ``/Bulk`` request serves several groups; without it, one PATCH per group.
 
-:meth:`SCIM.open` returns a :class:`SCIMSession`, which holds everything that
-belongs to one Client (the discovered features, the per-resource locks);
+[`SCIM.open`][asyncgroups_scim.SCIM.open] returns a `SCIMSession`, which holds
+everything that belongs to one Client (the discovered features, the per-resource locks);
 ``cast(SCIMSession, client.session).discover()`` reads the features up front.
 
 What scim2-server (0.8) lacks, and how the backend copes:

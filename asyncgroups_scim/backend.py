@@ -1,12 +1,12 @@
-"""The SCIM 2.0 backend's configuration: :class:`SCIM` (RFC 7643/7644).
+"""The SCIM 2.0 backend's configuration: `SCIM` (RFC 7643/7644).
 
-:class:`SCIM` is immutable configuration (base URL, bearer token, limits) and
-performs no I/O; :meth:`SCIM.open` binds it to one Client's transport and returns
-a :class:`~asyncgroups_scim.session.SCIMSession`, which reads
-``/ServiceProviderConfig`` once, at first use, to decide how writes are made
-(PATCH or a conditional read-modify-write PUT) and whether listings are filtered
-on the server. What the backend declares (:attr:`SCIM.capabilities`) is fixed
-here, before any I/O.
+[`SCIM`][asyncgroups_scim.SCIM] is immutable configuration (base URL, bearer token,
+limits) and performs no I/O; [`SCIM.open`][asyncgroups_scim.SCIM.open] binds it to one
+Client's transport and returns a `SCIMSession`, which reads ``/ServiceProviderConfig``
+once, at first use, to decide how writes are made (PATCH or a conditional
+read-modify-write PUT) and whether listings are filtered on the server. What the backend
+declares ([`SCIM.capabilities`][asyncgroups_scim.SCIM.capabilities]) is fixed here,
+before any I/O.
 """
 
 from typing import TYPE_CHECKING, ClassVar

@@ -2,15 +2,16 @@
 
 ``build()`` serves scim2-server's ASGI application (over its in-memory storage)
 inside an aiohttp app, so the recorder and fault middleware of
-:func:`asyncgroups.testing.serve_emulator` sit in front of it. A bearer token is
-required on every endpoint but ``/ServiceProviderConfig`` (RFC 7643 §5).
+[`asyncgroups.testing.serve_emulator`][asyncgroups.testing.serve_emulator] sit in front
+of it. A bearer token is required on every endpoint but ``/ServiceProviderConfig`` (RFC
+7643 §5).
 
 Options (``serve_emulator("scim", seed=1, patch=False, ...)``): ``token``, and the
 features announced and enforced through ``/ServiceProviderConfig``: ``patch``,
 ``etag``, ``filter``, ``bulk`` (booleans, all on by default) and ``max_results``
 (the most resources one listing returns).
 
-The store (:class:`SCIMStore`) offers the emulator contract (``seed_users``,
+The store (`SCIMStore`) offers the emulator contract (``seed_users``,
 ``seed_group``, ``group_ids``, ``members``) plus ``user_ids``, ``group`` and
 ``user`` (stored JSON) and ``storage`` (scim2-server's ``InMemoryStorage``).
 """
@@ -250,7 +251,7 @@ def build(
         max_results: the most resources one listing returns.
 
     Returns:
-        The app, its :class:`SCIMStore` and ``{"token": ...}``.
+        The app, its `SCIMStore` and ``{"token": ...}``.
     """
     rng = random.Random(seed)
     secret = token or f"scim-{rng.getrandbits(128):032x}"

@@ -1,14 +1,14 @@
 """A SCIM session's I/O core: sending, discovery, paging and conditional writes.
 
-:class:`Exchange` is made by one :class:`~asyncgroups_scim.session.SCIMSession`
+`Exchange` is made by one `SCIMSession`
 for itself and holds that session's per-Client state: the
-:class:`~asyncgroups.backends._kit.Channel` to the Client's transport, the
+[`Channel`][asyncgroups.backends._kit.Channel] to the Client's transport, the
 ``/ServiceProviderConfig`` read once at first use (and the lock that makes it
-once), and the :class:`~asyncgroups.backends._kit.RecordLocks` that serialise a
+once), and the [`RecordLocks`][asyncgroups.backends._kit.RecordLocks] that serialise a
 read-modify-write PUT per resource. It pages with 1-based indexes, looks
 resources up by filter, and writes with PATCH where the server supports it and
 otherwise with a PUT conditional on ``If-Match`` (a 412 is re-read and
-retried). It builds no JSON of its own: :mod:`.sansio` and :mod:`.wire` do.
+retried). It builds no JSON of its own: `sansio` and `wire` do.
 """
 
 import asyncio

@@ -1,8 +1,8 @@
 """SCIM 2.0 requests and responses (RFC 7644), without I/O.
 
-Builds :class:`~asyncgroups.transport.base.Request` values for the ``/Users``,
+Builds [`Request`][asyncgroups.transport.base.Request] values for the ``/Users``,
 ``/Groups``, ``/Bulk`` and ``/ServiceProviderConfig`` endpoints through the kit's
-:class:`~asyncgroups.backends._kit.Endpoint` (bearer token in its headers, SCIM's
+[`Endpoint`][asyncgroups.backends._kit.Endpoint] (bearer token in its headers, SCIM's
 media type for bodies and ``Accept``) and deciphers responses into JSON or typed
 errors. SCIM error bodies (``status``, ``scimType``, ``detail``) refine the shared
 status table. This code performs no I/O of its own.
@@ -248,7 +248,7 @@ def etag_of(response: Response, body: Any = None) -> str | None:
 
 
 def scim_type_of(exc: BaseException) -> str | None:
-    """The ``scimType`` a :class:`RejectedRequestError` carried, if any."""
+    """The ``scimType`` a `RejectedRequestError` carried, if any."""
     if isinstance(exc, RejectedRequestError):
         for key in exc.errors:
             return key

@@ -1,14 +1,14 @@
-"""One Client's binding to a SCIM service provider: :class:`SCIMSession`.
+"""One Client's binding to a SCIM service provider: `SCIMSession`.
 
 Everything that belongs to one Client lives here and nowhere else: the
-:class:`~asyncgroups.backends._kit.Channel` to its transport, the
+[`Channel`][asyncgroups.backends._kit.Channel] to its transport, the
 ``/ServiceProviderConfig`` read once at first use (and the lock that makes it
 once), and the per-resource locks that serialise read-modify-write PUTs. Two
-Clients given one :class:`~asyncgroups_scim.SCIM` never share any of it.
+Clients given one [`SCIM`][asyncgroups_scim.SCIM] never share any of it.
 
-The session is thin glue: :mod:`.sansio` builds requests and deciphers answers,
-:mod:`.wire` maps JSON onto models, :mod:`.fields` checks what callers set, and
-the I/O core (:mod:`.exchange`) sends, pages and writes conditionally.
+The session is thin glue: `sansio` builds requests and deciphers answers,
+`wire` maps JSON onto models, `fields` checks what callers set, and
+the I/O core (`exchange`) sends, pages and writes conditionally.
 """
 
 import uuid
@@ -43,7 +43,7 @@ __all__ = ["Options", "SCIMSession"]
 
 @frozen
 class Options:
-    """How a session behaves (from the :class:`~asyncgroups_scim.SCIM` arguments).
+    """How a session behaves (from the [`SCIM`][asyncgroups_scim.SCIM] arguments).
 
     Attributes:
         page_size: ``count`` asked for on listings.
@@ -63,9 +63,9 @@ class Options:
 class SCIMSession:
     """A SCIM service provider bound to one Client's transport.
 
-    Made by :meth:`SCIM.open <asyncgroups_scim.SCIM.open>`; closed with its Client.
-    Beyond the capability Protocols it offers :meth:`discover` and
-    :attr:`service_provider` (reach them with ``cast(SCIMSession, client.session)``).
+    Made by [`SCIM.open`][asyncgroups_scim.SCIM.open]; closed with its Client.
+    Beyond the capability Protocols it offers `discover` and
+    `service_provider` (reach them with ``cast(SCIMSession, client.session)``).
     """
 
     __slots__ = ("_io", "_options")
@@ -85,7 +85,7 @@ class SCIMSession:
 
     @property
     def service_provider(self) -> wire.ServiceProvider | None:
-        """The announced features, once read (see :meth:`discover`)."""
+        """The announced features, once read (see `discover`)."""
         return self._io.provider
 
     async def discover(self) -> wire.ServiceProvider:

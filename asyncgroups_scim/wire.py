@@ -223,7 +223,7 @@ def primary_email(user: WireUser) -> str | None:
 
 
 def to_user(user: WireUser) -> User:
-    """The common :class:`User` of a SCIM User."""
+    """The common [`User`][asyncgroups.models.User] of a SCIM User."""
     name = user.name or WireName()
     extra = {
         k: v
@@ -246,7 +246,7 @@ def to_user(user: WireUser) -> User:
 
 
 def to_group(group: WireGroup) -> Group:
-    """The common :class:`Group` of a SCIM Group (core Groups have no description)."""
+    """The common `Group` of a SCIM Group (core Groups have no description)."""
     extra = {
         k: v
         for k, v in {
@@ -274,7 +274,7 @@ def to_members(
     refs: Sequence[WireMemberRef],
     emails: Mapping[str, str] | None = None,
 ) -> list[Member]:
-    """The common :class:`Member` list of a Group; keys are member ``value`` ids."""
+    """The common `Member` list of a Group; keys are member ``value`` ids."""
     found = emails or {}
     return [
         Member(

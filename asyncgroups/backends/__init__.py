@@ -1,9 +1,9 @@
 """The backend registry: built-in backends by name, third-party ones by entry point.
 
 Third-party packages register a backend class in the ``asyncgroups.backends``
-entry-point group; :func:`load` finds built-in names first, then entry points, and
-:func:`connect` builds one by name. Built-in backends are imported lazily, on first
-use.
+entry-point group; [`load`][asyncgroups.backends.load] finds built-in names first, then
+entry points, and [`connect`][asyncgroups.backends.connect] builds one by name. Built-in
+backends are imported lazily, on first use.
 """
 
 import importlib
@@ -93,7 +93,8 @@ def connect(name: str, **kwargs: Any) -> GroupBackend:
 
     Raises:
         ConfigurationError: no backend has that name, its arguments are wrong, or
-            what it built does not satisfy :class:`GroupBackend`.
+            what it built does not satisfy
+            [`GroupBackend`][asyncgroups.backends.base.GroupBackend].
     """
     factory = load(name)
     try:

@@ -1,28 +1,37 @@
 """The parts every backend shares, written once.
 
-- :class:`Endpoint`: where requests go and the headers each carries (hidden in a
-  repr); builds :class:`~asyncgroups.transport.base.Request` values, and follows
-  a paging link only on its own host. Pure.
-- :class:`Body` and :func:`read_body`: the one "what body do we expect" convention
-  for a success answer (JSON required, JSON or nothing, ignored).
-- :class:`Channel`: a session's line to its Client's transport, and the one error
-  for use after the session was closed.
-- :func:`make_strict_converter` and :func:`structure`: the strict cattrs hooks (no
+- [`Endpoint`][asyncgroups.backends._kit.Endpoint]: where requests go and the headers
+  each carries (hidden in a repr); builds
+  [`Request`][asyncgroups.transport.base.Request] values, and follows a paging link only
+  on its own host. Pure.
+- [`Body`][asyncgroups.backends._kit.Body] and
+  [`read_body`][asyncgroups.backends._kit.read_body]: the one "what body do we expect"
+  convention for a success answer (JSON required, JSON or nothing, ignored).
+- [`Channel`][asyncgroups.backends._kit.Channel]: a session's line to its Client's
+  transport, and the one error for use after the session was closed.
+- [`make_strict_converter`][asyncgroups.backends._kit.make_strict_converter] and
+  [`structure`][asyncgroups.backends._kit.structure]: the strict cattrs hooks (no
   coercion of numbers to text or text to numbers) and the one wrapper that turns a
-  structure failure into :class:`~asyncgroups.errors.DecodeError`.
-- :func:`settle`: run one call's requests together, raising the first failure
-  once all have ended.
-- :class:`RecordLocks`: one lock per record, for read-modify-write APIs.
-- :func:`structure_object`: :func:`structure` of what must be a JSON object.
+  structure failure into [`DecodeError`][asyncgroups.errors.DecodeError].
+- [`settle`][asyncgroups.backends._kit.settle]: run one call's requests together,
+  raising the first failure once all have ended.
+- [`RecordLocks`][asyncgroups.backends._kit.RecordLocks]: one lock per record, for
+  read-modify-write APIs.
+- [`structure_object`][asyncgroups.backends._kit.structure_object]:
+  [`structure`][asyncgroups.backends._kit.structure] of what must be a JSON object.
 - Re-exported so a backend outside this package needs nothing else:
-  :func:`refuse_unknown`, :func:`path_id`, :func:`int_id` and
-  :func:`positive_int` (checks made before any I/O, in
-  :mod:`asyncgroups.backends.checks`),
-  :func:`offset_pages` (limit/offset paging), :func:`create_reconciled` (a create
-  whose outcome is unknown), :func:`api_error` and :func:`try_json` (typed errors
-  from error answers).
+  [`refuse_unknown`][asyncgroups.backends._kit.refuse_unknown],
+  [`path_id`][asyncgroups.backends._kit.path_id],
+  [`int_id`][asyncgroups.backends._kit.int_id] and
+  [`positive_int`][asyncgroups.backends._kit.positive_int] (checks made before any I/O,
+  in `asyncgroups.backends.checks`),
+  [`offset_pages`][asyncgroups.backends._kit.offset_pages] (limit/offset paging),
+  [`create_reconciled`][asyncgroups.backends._kit.create_reconciled] (a create whose
+  outcome is unknown), [`api_error`][asyncgroups.backends._kit.api_error] and
+  [`try_json`][asyncgroups.backends._kit.try_json] (typed errors from error answers).
 
-Only :class:`Channel` and :func:`settle` await anything (the transport they are
+Only [`Channel`][asyncgroups.backends._kit.Channel] and
+[`settle`][asyncgroups.backends._kit.settle] await anything (the transport they are
 given, the calls they are handed).
 """
 
@@ -197,7 +206,7 @@ class Channel:
     """A session's line to its Client's transport.
 
     The session closes it in ``aclose()``; a request sent after that raises the
-    one not-open error, :class:`~asyncgroups.errors.ClientClosedError`. The
+    one not-open error, [`ClientClosedError`][asyncgroups.errors.ClientClosedError]. The
     transport itself belongs to the Client and is never closed here.
     """
 
@@ -303,7 +312,7 @@ async def settle(calls: Iterable[Awaitable[None]]) -> None:
 def structure_object(
     conv: cattrs.Converter, data: Any, cls: type[T], *, backend: str, what: str
 ) -> T:
-    """:func:`structure` of a JSON object: anything else is one clear ``DecodeError``.
+    """`structure` of a JSON object: anything else is one clear ``DecodeError``.
 
     (cattrs would report a list or ``null`` once per field instead.)
     """
@@ -316,7 +325,7 @@ def structure_object(
 
 
 class RecordLocks:
-    """One :class:`asyncio.Lock` per record, for read-modify-write APIs.
+    """One `asyncio.Lock` per record, for read-modify-write APIs.
 
     A lock lives while some coroutine holds or awaits it (weak values), so memory
     stays bounded by the records in use, not by every record ever touched.

@@ -1,17 +1,20 @@
 """The backend contract (v2): configuration, one session per Client, capability Protocols.
 
-A backend (:class:`GroupBackend`) is immutable configuration: credentials, base URL,
-limits. It performs no I/O and is safe to share between Clients. ``open(transport)``
-binds it to one Client's transport and returns a :class:`BackendSession`, which
-holds everything that belongs to that Client (locks, caches, reconciliation memory)
-and is closed with it.
+A backend ([`GroupBackend`][asyncgroups.backends.base.GroupBackend]) is immutable
+configuration: credentials, base URL, limits. It performs no I/O and is safe to share
+between Clients. ``open(transport)`` binds it to one Client's transport and returns a
+[`BackendSession`][asyncgroups.backends.base.BackendSession], which holds everything
+that belongs to that Client (locks, caches, reconciliation memory) and is closed with
+it.
 
 Every session answers the base Protocol. What an API can do beyond reading groups
-is one Protocol per capability (:class:`GroupCreator`, :class:`MemberAdder`, ...):
+is one Protocol per capability (`GroupCreator`, `MemberAdder`, ...):
 a session implements only what its API can do, never a method that exists only to
-raise ``UnsupportedOperationError``. :data:`CAPABILITY_PROTOCOLS` maps each
-capability to the Protocol a session must implement for it; the Client checks,
-once when it opens the session, that the two agree (:func:`check_session`).
+raise ``UnsupportedOperationError``.
+[`CAPABILITY_PROTOCOLS`][asyncgroups.backends.base.CAPABILITY_PROTOCOLS] maps each
+capability to the Protocol a session must implement for it; the Client checks, once when
+it opens the session, that the two agree
+([`check_session`][asyncgroups.backends.base.check_session]).
 
 A session answers for one request's worth of work; the Client owns argument checks,
 capability checks, batching and isolation of bad items.
@@ -79,10 +82,10 @@ class MemberKeyLister(Protocol):
     """Optional, no capability of its own: a cheaper members listing, keys only.
 
     A session that implements it lets the Client list members without building a
-    :class:`~asyncgroups.models.Member` per member (``client.members.list_keys``,
+    [`Member`][asyncgroups.models.Member] per member (``client.members.list_keys``,
     what a sync reads). It must yield exactly the members ``iter_members`` would,
     as ``(key, role)`` pairs (``role`` ``None`` where there is none), and validate
-    keys as strictly, page by page: each a :data:`~asyncgroups.models.KeyPage`
+    keys as strictly, page by page: each a `KeyPage`
     (the keys, and key -> role for members that have one). Sessions without it
     are listed through ``iter_members``.
     """
@@ -259,7 +262,8 @@ def check_session(backend: GroupBackend, session: object) -> None:
     reached. Either is a bug in the backend, reported once, when it is opened.
 
     Raises:
-        ConfigurationError: the session is not a :class:`BackendSession`, or a
+        ConfigurationError: the session is not a
+            [`BackendSession`][asyncgroups.backends.base.BackendSession], or a
             capability and its Protocol disagree (both are named).
     """
     name = getattr(backend, "name", type(backend).__name__)

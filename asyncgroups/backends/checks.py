@@ -1,6 +1,6 @@
 """Checks a backend makes before any I/O: unknown fields, path-safe ids, numbers.
 
-Pure functions, re-exported by :mod:`asyncgroups.backends._kit`.
+Pure functions, re-exported by [`asyncgroups.backends._kit`][asyncgroups.backends._kit].
 """
 
 from collections.abc import Iterable, Mapping

@@ -2,8 +2,8 @@
 
 The loops advance by what the server actually returned (servers clamp ``limit``),
 de-duplicate by key (offset pages shift while data changes) and stop with a
-:class:`~asyncgroups.errors.DecodeError` when a server's paging never ends.
-De-duplication remembers the keys of the last :data:`RECENT_PAGES` pages only, so
+[`DecodeError`][asyncgroups.errors.DecodeError] when a server's paging never ends.
+De-duplication remembers the keys of the last `RECENT_PAGES` pages only, so
 memory stays flat however long the listing: an item shifted by a concurrent
 insert or delete reappears on a neighbouring page, not many pages later.
 """
@@ -93,7 +93,7 @@ async def offset_page_walk(
     key: Callable[[T], Hashable] | None = None,
     backend: str = "",
 ) -> AsyncIterator[list[T]]:
-    """:func:`offset_pages` page by page: each page's items not seen before.
+    """`offset_pages` page by page: each page's items not seen before.
 
     ``key=None`` takes the items themselves as their identity (strings).
     """

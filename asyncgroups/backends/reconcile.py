@@ -2,10 +2,10 @@
 
 A POST whose connection dropped after sending (or timed out), or that a gateway
 answered 502/503/504, may or may not have been applied
-(:func:`~asyncgroups.errors.outcome_unknown` is the rule). The retrying transport
-does not blindly re-send it; the backend looks the object up with its own rule
-(by unique name, by e-mail, or by owner and creation time) and re-sends only if it
-is not there.
+([`outcome_unknown`][asyncgroups.errors.outcome_unknown] is the rule). The retrying
+transport does not blindly re-send it; the backend looks the object up with its own rule
+(by unique name, by e-mail, or by owner and creation time) and re-sends only if it is
+not there.
 """
 
 from collections.abc import Awaitable, Callable

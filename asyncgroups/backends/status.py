@@ -119,7 +119,8 @@ def api_error(
 
     The detail is scrubbed of every credential the request carried (servers may echo
     headers into bodies) and cut to 200 characters; the URL is redacted.
-    A 3xx becomes a plain :class:`APIError` naming the redirect target.
+    A 3xx becomes a plain [`APIError`][asyncgroups.errors.APIError] naming the redirect
+    target.
     """
     request = response.request
     secrets = _redact.secret_values(request.headers)
@@ -199,7 +200,7 @@ def try_json(response: Response) -> Any:
     """The body as JSON, or ``None`` if it is not JSON (for error bodies).
 
     Only bodies that can be JSON error documents are decoded: one starting with
-    ``{`` or ``[``, of at most :data:`ERROR_JSON_LIMIT` bytes. Decoding a 50 MB
+    ``{`` or ``[``, of at most `ERROR_JSON_LIMIT` bytes. Decoding a 50 MB
     HTML page only to fail held the event loop for tens of milliseconds.
     """
     body = response.body

@@ -1,7 +1,7 @@
 """What the command shows while it waits: requests answered, and retries as warnings.
 
-:class:`Activity` listens to a Client through its public hooks
-(:class:`~asyncgroups.Hooks`): each answered request moves the progress bar of the
+`Activity` listens to a Client through its public hooks
+([`Hooks`][asyncgroups.Hooks]): each answered request moves the progress bar of the
 phase under way (listing, planning, re-reading), and each retry — a failed attempt,
 or a 429 that holds requests back for its ``Retry-After`` — is a ``WARNING`` line
 on stderr, at most one every few seconds with a count of the others, so a storm of

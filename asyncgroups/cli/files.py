@@ -2,8 +2,8 @@
 
 Every problem names its file and line and the whole file is checked before anything
 is sent, so a bad row stops a command before it changes anything. Site lists hold API
-keys: they are wrapped in :class:`~asyncgroups.Secret` as they are read and no message
-here ever quotes a key.
+keys: they are wrapped in [`Secret`][asyncgroups.config.Secret] as they are read and no
+message here ever quotes a key.
 """
 
 from collections.abc import Iterable, Mapping

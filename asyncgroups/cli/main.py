@@ -12,7 +12,7 @@ Exit codes (distinct, so scripts can tell them apart):
 
 Errors are printed with ``str(exc)``, which the library keeps free of credentials;
 with ``--json`` they are one JSON object on stdout (see
-:func:`~asyncgroups.cli.output.error_document`).
+`error_document`).
 """
 
 import argparse
@@ -151,7 +151,7 @@ def _report_json(report: object) -> object:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console entry point: run :func:`amain` in a new event loop.
+    """The console entry point: run `amain` in a new event loop.
 
     Args:
         argv: the arguments after the program name (default: ``sys.argv[1:]``).

@@ -4,7 +4,7 @@ This is the only place that decides how output looks. On a terminal it draws wit
 rich (the ``cli`` extra); anywhere else it writes plain tab-separated lines, so
 output piped to a file or another program stays simple. ``--json`` prints one JSON
 document on stdout and nothing else there: an object whose ``version`` field is
-:data:`JSON_VERSION` (the version of the document's shape), errors included. Progress
+`JSON_VERSION` (the version of the document's shape), errors included. Progress
 and warnings always go to stderr. A reader that goes away (``| head``) ends the
 output quietly. Nothing here ever receives a credential: callers hand over
 already-safe text.
@@ -336,7 +336,7 @@ class Output:
 
 
 class ProgressBars:
-    """A set of progress bars shown together (see :meth:`Output.progress_bars`)."""
+    """A set of progress bars shown together (see `Output.progress_bars`)."""
 
     def __init__(self, stream: IO[str], progress: Any, every: float) -> None:
         self._stream = stream

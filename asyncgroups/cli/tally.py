@@ -1,7 +1,7 @@
 """A running tally of an apply's progress events, for the report after Ctrl-C.
 
 When a sync is interrupted, ``apply`` never returns its report; what is known is
-what its progress events said. :class:`ApplyTally` keeps that: the operations that
+what its progress events said. `ApplyTally` keeps that: the operations that
 succeeded and failed so far and, per group, the member keys added and removed. The
 rest of the plan was either not attempted or in flight when the sync stopped (a
 request already sent may or may not have been applied): its outcome is unknown.
@@ -16,7 +16,7 @@ __all__ = ["ApplyTally"]
 
 
 class ApplyTally:
-    """Counts an apply's outcomes from its :class:`ProgressEvent` stream.
+    """Counts an apply's outcomes from its `ProgressEvent` stream.
 
     Args:
         total: the operations the plan holds.

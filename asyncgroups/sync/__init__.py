@@ -1,8 +1,9 @@
 """Bulk membership sync: desired state -> plan -> apply -> verify.
 
-:func:`plan_sync` reads and compares; :func:`apply` guards, writes and verifies;
-``sources`` turns files and other Clients into desired state. The engine uses the
-Client interface only, so it works for every backend, third-party ones included.
+[`plan_sync`][asyncgroups.sync.plan_sync] reads and compares;
+[`apply`][asyncgroups.sync.apply] guards, writes and verifies; ``sources`` turns files
+and other Clients into desired state. The engine uses the Client interface only, so it
+works for every backend, third-party ones included.
 """
 
 from asyncgroups.sync.apply import apply, removal_limit

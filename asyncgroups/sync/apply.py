@@ -1,12 +1,12 @@
-"""Applying a :class:`~asyncgroups.SyncPlan`: guard, write, verify.
+"""Applying a [`SyncPlan`][asyncgroups.sync.SyncPlan]: guard, write, verify.
 
 Order: the ``max_removals`` guard (before any request), a re-read of observed state
 compared with the plan's fingerprints (drift aborts, or re-plans), group creations,
 additions, removals, then an optional verifying re-read. Writes go through the
 Client's members namespace only, so batching limits, bad-key isolation, retries and
 rate limits are the Client's; this module decides what to send and records every
-outcome (:mod:`~asyncgroups.sync.outcome` decides failed or unknown) in a
-:class:`~asyncgroups.SyncReport`.
+outcome (`outcome` decides failed or unknown) in a
+[`SyncReport`][asyncgroups.sync.SyncReport].
 """
 
 import asyncio
@@ -50,16 +50,18 @@ async def apply(
 
     Args:
         client: the Client to write through.
-        plan: from :func:`~asyncgroups.sync.plan.plan_sync` (or ``SyncPlan.from_json``).
+        plan: from [`plan_sync`][asyncgroups.sync.plan_sync] (or
+            ``SyncPlan.from_json``).
         max_removals: per group, the most removals allowed: a count, a fraction
             of the group's observed members, or ``None`` (10%, at least 10).
             Checked for every group before any request.
         concurrency: requests in flight (default: the Client's).
-        on_progress: called with a :class:`ProgressEvent` as work completes; may
-            return an awaitable. Each event's ``applied`` names the member keys
-            written, so a caller that cancels the apply knows what was applied.
-        raise_on_error: raise :class:`PartialSyncError` if anything failed or
-            its outcome stayed unknown.
+        on_progress: called with a [`ProgressEvent`][asyncgroups.sync.ProgressEvent] as
+            work completes; may return an awaitable. Each event's ``applied`` names the
+            member keys written, so a caller that cancels the apply knows what was
+            applied.
+        raise_on_error: raise [`PartialSyncError`][asyncgroups.errors.PartialSyncError]
+            if anything failed or its outcome stayed unknown.
         dry_run: send no write; report every change as skipped.
         replan: on drift, plan again from the same desired state instead of
             aborting.
@@ -67,8 +69,8 @@ async def apply(
             answer was lost, or one that failed yet is in place) and report any
             drift.
         journal: where to record each write's intent before it is sent and its
-            outcome after (:class:`~asyncgroups.sync.journal.SQLiteJournal`,
-            :class:`~asyncgroups.sync.journal.RedisJournal`). A journal that holds
+            outcome after ([`SQLiteJournal`][asyncgroups.sync.SQLiteJournal],
+            [`RedisJournal`][asyncgroups.sync.RedisJournal]). A journal that holds
             an earlier, interrupted apply of the same plan resumes it: what it
             recorded is kept, only the groups with writes left open are re-read,
             and the report covers both runs. Bound to the plan's fingerprint.
@@ -87,7 +89,7 @@ async def apply(
         asyncio.CancelledError: the apply was cancelled. Once writing started, the
             same exception is re-raised carrying a partial report (changes in
             flight unknown, changes not yet sent skipped): read it with
-            :func:`~asyncgroups.sync.partial_report`.
+            `partial_report`.
     """
     check_apply_arguments(
         plan,

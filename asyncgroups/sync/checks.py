@@ -1,6 +1,7 @@
 """Checks of ``apply``'s arguments, before any request, and the removal limit.
 
-Kept apart from :mod:`asyncgroups.sync.apply` so that module stays about writing.
+Kept apart from [`asyncgroups.sync.apply`][asyncgroups.sync.apply] so that module stays
+about writing.
 """
 
 import math
@@ -46,8 +47,9 @@ def check_apply_arguments(
     """Refuse a wrong ``apply`` argument before any request, naming it.
 
     Raises:
-        InvalidInputError: ``plan`` is not a :class:`SyncPlan`, ``max_removals``,
-            ``concurrency`` or ``on_progress`` is wrong, or a flag is not a bool.
+        InvalidInputError: ``plan`` is not a [`SyncPlan`][asyncgroups.sync.SyncPlan],
+            ``max_removals``, ``concurrency`` or ``on_progress`` is wrong, or a flag is
+            not a bool.
     """
     if not isinstance(plan, SyncPlan):
         raise InvalidInputError(

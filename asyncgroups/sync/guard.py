@@ -1,6 +1,6 @@
 """Apply's checks before writing: the removal limit and drift since planning.
 
-:func:`guard_removals` is pure; :func:`drifted_groups` reads (only the groups the
+`guard_removals` is pure; `drifted_groups` reads (only the groups the
 plan writes) and never writes.
 """
 

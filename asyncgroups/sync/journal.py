@@ -1,12 +1,13 @@
 """A durable record of an apply, so an interrupted one resumes where it stopped.
 
 ``apply(plan, journal=store)`` records each write's *intent* before the request is
-sent and its *outcome* after, through a :class:`JournalStore`. A store is bound to
-one plan by :func:`plan_fingerprint`; opening it for another plan is refused. Two
-stores ship: :class:`SQLiteJournal` (a local file, the standard library's sqlite3;
-the CLI's default) and :class:`RedisJournal` (the ``redis`` extra, for runs that
-move between machines). Writes are synchronous: an intent is durable before its
-request leaves. This module sends no request.
+sent and its *outcome* after, through a [`JournalStore`][asyncgroups.sync.JournalStore].
+A store is bound to one plan by `plan_fingerprint`; opening it for another plan is
+refused. Two stores ship: [`SQLiteJournal`][asyncgroups.sync.SQLiteJournal] (a local
+file, the standard library's sqlite3; the CLI's default) and
+[`RedisJournal`][asyncgroups.sync.RedisJournal] (the ``redis`` extra, for runs that move
+between machines). Writes are synchronous: an intent is durable before its request
+leaves. This module sends no request.
 """
 
 import hashlib
@@ -62,7 +63,7 @@ class Entry:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Entry":
-        """Read a line written by :meth:`to_json`."""
+        """Read a line written by `to_json`."""
         kind, phase, groups, keys, reason = json.loads(text)
         return cls(kind, phase, tuple(groups), tuple(keys), reason)
 
@@ -79,7 +80,7 @@ class JournalStore(Protocol):
         """Bind to the plan ``fingerprint``; the entries of an earlier run, if any.
 
         ``plan`` (the plan's JSON) is kept with a new journal, for
-        :meth:`read_plan`.
+        [`read_plan`][asyncgroups.sync.JournalStore.read_plan].
 
         Raises:
             SyncAbortedError: the journal belongs to another plan.
@@ -87,7 +88,7 @@ class JournalStore(Protocol):
         ...
 
     def read_plan(self) -> str | None:
-        """The plan JSON kept by the first :meth:`open`; ``None`` if none was."""
+        """The plan JSON kept by the first `open`; ``None`` if none was."""
         ...
 
     def append(self, entries: Sequence[Entry]) -> None:

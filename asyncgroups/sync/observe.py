@@ -1,8 +1,8 @@
 """Reading the state a sync compares against: groups, members, users.
 
-Reads only, through the Client interface (:class:`SyncClient`); never writes. A
+Reads only, through the Client interface (`SyncClient`); never writes. A
 members listing that fails part-way is returned as incomplete, never as complete,
-and :func:`check_complete` refuses to prune against one.
+and `check_complete` refuses to prune against one.
 """
 
 import asyncio
@@ -40,7 +40,7 @@ class Observed:
         complete: whether the listing was read to the end.
         error: why it was not.
         count: how many members were listed, when ``keys`` holds only some of
-            them (a summary made by :meth:`against`).
+            them (a summary made by `against`).
         digest: the fingerprint of every member listed, in a summary.
         absent: in a summary, the desired keys the listing did not show.
     """

@@ -2,10 +2,10 @@
 
 The one place where a write's error decides between *failed* and *unknown*: an
 error after which the change may or may not have been applied
-(:func:`~asyncgroups.errors.outcome_unknown`: a dropped connection, a timeout, a
-gateway's 502/503/504) makes it unknown; any other error makes it failed. A
-verifying re-read then settles what it can see (:meth:`Outcome.settle`). This module
-sends nothing.
+([`outcome_unknown`][asyncgroups.errors.outcome_unknown]: a dropped connection, a
+timeout, a gateway's 502/503/504) makes it unknown; any other error makes it failed. A
+verifying re-read then settles what it can see (`Outcome.settle`). This module sends
+nothing.
 """
 
 from collections.abc import Iterable, Mapping, Set
@@ -136,7 +136,7 @@ class Outcome:
                 self.failed[key] = error
 
     def report(self) -> GroupReport:
-        """The frozen :class:`GroupReport` of these outcomes."""
+        """The frozen `GroupReport` of these outcomes."""
         return GroupReport(
             self.plan.key,
             self.group_id,

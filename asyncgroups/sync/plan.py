@@ -1,9 +1,9 @@
-"""Sync planning: desired membership vs observed state -> a :class:`SyncPlan`.
+"""Sync planning: desired membership vs observed state -> a `SyncPlan`.
 
-:func:`plan_sync` reads (through :mod:`asyncgroups.sync.observe`) and never writes;
-:func:`build_plan` is pure. A plan records, per group, what to add, remove or
-create, what the backend cannot do, which keys it does not know, and a fingerprint
-of the observed members so that ``apply`` can detect drift.
+[`plan_sync`][asyncgroups.sync.plan_sync] reads (through `asyncgroups.sync.observe`) and
+never writes; `build_plan` is pure. A plan records, per group, what to add, remove or
+create, what the backend cannot do, which keys it does not know, and a fingerprint of
+the observed members so that ``apply`` can detect drift.
 """
 
 from collections.abc import Callable, Iterable, Mapping

@@ -1,7 +1,7 @@
 """The sync engine's port: the narrow part of a Client that plan, apply and verify use.
 
 It names no concrete class and no backend: anything with these members can be
-synced (the :class:`~asyncgroups.Client` is the one that ships; a test may pass
+synced (the [`Client`][asyncgroups.Client] is the one that ships; a test may pass
 its own). The engine never imports the transport or the backends.
 """
 
@@ -111,7 +111,7 @@ class TrafficCounts(Protocol):
 
 
 class SyncClient(Protocol):
-    """The part of :class:`~asyncgroups.Client` the sync engine uses."""
+    """The part of [`Client`][asyncgroups.Client] the sync engine uses."""
 
     @property
     def groups(self) -> GroupsPort:

@@ -1,4 +1,4 @@
-"""What a sync did: :class:`SyncReport`, its per-group parts and progress events.
+"""What a sync did: `SyncReport`, its per-group parts and progress events.
 
 Pure data: frozen records, a readable summary table and JSON. Nothing here sends
 requests; ``apply`` builds these from the outcomes it collected. Every operation
@@ -139,10 +139,10 @@ def _groups(value: Iterable[GroupReport]) -> tuple[GroupReport, ...]:
 
 @frozen
 class SyncReport:
-    """The outcome of applying a :class:`~asyncgroups.SyncPlan`.
+    """The outcome of applying a [`SyncPlan`][asyncgroups.sync.SyncPlan].
 
     Attributes:
-        groups: one :class:`GroupReport` per planned group.
+        groups: one [`GroupReport`][asyncgroups.sync.GroupReport] per planned group.
         backend: the backend's registry name.
         dry_run: nothing was sent; every change is skipped.
         requests: HTTP attempts the sync made (retries included).
@@ -198,7 +198,7 @@ class SyncReport:
 
     @property
     def unknown(self) -> int:
-        """Changes sent whose outcome is unknown (see :attr:`GroupReport.unknown`)."""
+        """Changes sent whose outcome is unknown (see `GroupReport.unknown`)."""
         return sum(len(g.unknown) for g in self.groups)
 
     @property
@@ -349,7 +349,7 @@ def partial_report(cancelled: BaseException) -> SyncReport | None:
 
 
 def attach_report(cancelled: BaseException, report: SyncReport) -> None:
-    """Attach ``report`` to ``cancelled`` for :func:`partial_report` to find."""
+    """Attach ``report`` to ``cancelled`` for `partial_report` to find."""
     setattr(cancelled, _REPORT_ATTRIBUTE, report)
     cancelled.add_note(
         f"the sync was cancelled: {report.applied} applied, {report.failed} failed, "

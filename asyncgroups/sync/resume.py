@@ -1,8 +1,8 @@
 """Resuming an apply from its journal: what was done, what may have been.
 
-:class:`Recorder` writes an apply's intents and outcomes to a
-:class:`~asyncgroups.sync.journal.JournalStore`; :func:`replay` reads them back and
-:func:`restore` carries them into a new run's outcomes, re-reading only the groups
+`Recorder` writes an apply's intents and outcomes to a
+[`JournalStore`][asyncgroups.sync.JournalStore]; `replay` reads them back and
+`restore` carries them into a new run's outcomes, re-reading only the groups
 whose writes were sent without a recorded outcome (the run stopped while they
 were in flight, or their answers were lost). Reads only; never writes members.
 """

@@ -1,6 +1,6 @@
 """One apply's writes: creations, then additions, then removals, as they settle.
 
-:class:`Run` sends through the Client's members namespace (which chunks, packs,
+`Run` sends through the Client's members namespace (which chunks, packs,
 isolates bad keys and caps requests in flight), records every outcome, tells the
 caller's progress callback and, when the apply has a journal, journals each
 request's intent before it is sent and its outcome after.

@@ -2,7 +2,8 @@
 
 Each returns ``{group: frozenset(member keys)}`` ready for ``plan_sync``. File
 sources validate everything first and report every problem (with line numbers for
-CSV) in one :class:`~asyncgroups.errors.InvalidInputError`; they never write.
+CSV) in one [`InvalidInputError`][asyncgroups.errors.InvalidInputError]; they never
+write.
 """
 
 import os
@@ -61,7 +62,7 @@ def desired_from_csv(
     Args:
         path: the CSV file.
         encoding: its encoding; by default UTF-8, or what a byte-order mark says
-            (see :func:`asyncgroups.tabular.read_text`).
+            (see `asyncgroups.tabular.read_text`).
 
     Raises:
         InvalidInputError: the file cannot be read or decoded, a column is missing,

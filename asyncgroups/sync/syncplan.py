@@ -1,4 +1,4 @@
-"""The plan a sync makes: :class:`SyncPlan` and its per-group :class:`GroupPlan`.
+"""The plan a sync makes: `SyncPlan` and its per-group `GroupPlan`.
 
 Frozen values: what to create, add and remove per group, what the backend cannot
 do, which keys are unknown, and the observed fingerprint ``apply`` checks for
@@ -95,7 +95,8 @@ class SyncPlan:
     """A reviewable diff between desired and observed membership.
 
     Attributes:
-        groups: one :class:`GroupPlan` per desired group, in the desired order.
+        groups: one [`GroupPlan`][asyncgroups.sync.GroupPlan] per desired group, in the
+            desired order.
         backend: registry name of the backend planned against.
         prune: whether members not desired are removed.
         create_groups: whether missing groups are created.
@@ -136,7 +137,7 @@ class SyncPlan:
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str = "plan") -> "SyncPlan":
-        """Load a plan written by :meth:`to_json`.
+        """Load a plan written by [`to_json`][asyncgroups.sync.SyncPlan.to_json].
 
         Args:
             text: the JSON text.
@@ -144,7 +145,7 @@ class SyncPlan:
 
         Raises:
             InvalidInputError: the text is not a serialised plan, or exceeds the
-                JSON limits of :func:`asyncgroups.tabular.parse_json`.
+                JSON limits of `asyncgroups.tabular.parse_json`.
         """
         if isinstance(text, bytes):
             try:

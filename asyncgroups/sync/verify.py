@@ -2,7 +2,7 @@
 
 Reads only (the Client's members listings). A change whose answer was lost, or
 that failed with an error although the server applied it, is settled by what the
-re-read shows (:meth:`~asyncgroups.sync.outcome.Outcome.settle`); whatever still
+re-read shows (`settle`); whatever still
 differs from the plan's intent is recorded as drift.
 """
 
@@ -32,7 +32,7 @@ async def verify(
     ``only`` names the group ids to read (the groups the apply wrote or created);
     ``None`` reads every group with an id.
 
-    A listing that fails part-way is read again, up to :data:`REREADS` more times;
+    A listing that fails part-way is read again, up to `REREADS` more times;
     what it still cannot read stays as recorded and is reported as drift
     (``incomplete``).
     """

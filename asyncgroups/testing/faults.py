@@ -1,9 +1,9 @@
 """Fault injection for the emulators: scripted per route or random with a seed.
 
-:class:`Faults` is an aiohttp middleware. Rules are checked in the order they were
-added; latency adds up and lets the request go on, every other fault answers (or
-drops the connection) in place of the emulator. Counters by fault kind are kept in
-:attr:`Faults.counts`.
+[`Faults`][asyncgroups.testing.Faults] is an aiohttp middleware. Rules are checked in
+the order they were added; latency adds up and lets the request go on, every other fault
+answers (or drops the connection) in place of the emulator. Counters by fault kind are
+kept in `Faults.counts`.
 """
 
 import asyncio

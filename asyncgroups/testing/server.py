@@ -1,4 +1,4 @@
-"""Serving an emulator on 127.0.0.1: ``serve_emulator`` and the :class:`Emulator` handle.
+"""Serving an emulator on 127.0.0.1: ``serve_emulator`` and the `Emulator` handle.
 
 The server records every request it receives (before faults apply), counts the
 distinct client connections it saw, and runs the fault middleware in front of the
@@ -60,7 +60,7 @@ class Emulator(Generic[S]):
         url: the base URL to give the backend.
         credentials: keyword arguments for ``ag.connect(name, base_url=url, ...)``.
         store: the emulator's in-memory state (seed and inspect it directly):
-            at least :class:`~asyncgroups.testing.EmulatorStore`, and for a
+            at least `EmulatorStore`, and for a
             built-in name the emulator's own store class.
         faults: the fault injector.
         requests: every request received, in order.
@@ -212,8 +212,9 @@ def serve_emulator(
         options: emulator-specific settings (page sizes, limits...).
 
     Returns:
-        An async context manager yielding the running :class:`Emulator`; its
-        ``store`` is typed as the emulator's own store for a built-in name.
+        An async context manager yielding the running
+        [`Emulator`][asyncgroups.testing.Emulator]; its ``store`` is typed as the
+        emulator's own store for a built-in name.
     """
     return _serve(name, seed, host, port, ssl_context, clock, options)
 

@@ -1,9 +1,10 @@
 """The transport stack: Observed( Retrying( RateLimited( Aiohttp ) ) ), one code path.
 
 Transports know HTTP, not groups. Every layer satisfies
-:class:`~asyncgroups.transport.base.AsyncTransport`; a Client builds the stack, or
-takes one (``Client(transport=...)``) and still puts the observing layer around it.
-The base transport is :class:`asyncgroups.transport.aiohttp.AiohttpTransport`.
+[`AsyncTransport`][asyncgroups.transport.base.AsyncTransport]; a Client builds the
+stack, or takes one (``Client(transport=...)``) and still puts the observing layer
+around it. The base transport is
+[`AiohttpTransport`][asyncgroups.transport.aiohttp.AiohttpTransport].
 """
 
 from asyncgroups.transport.base import (

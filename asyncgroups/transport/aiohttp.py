@@ -3,7 +3,8 @@
 It owns one ``aiohttp.ClientSession`` (connection reuse, ``ClientTimeout``, TLS
 verification on by default, redirects never followed), or borrows one it never closes.
 aiohttp exceptions are translated here, most specific first, into
-:mod:`asyncgroups.errors`; nothing above this module sees an aiohttp type.
+[`asyncgroups.errors`][asyncgroups.errors]; nothing above this module sees an aiohttp
+type.
 """
 
 import asyncio

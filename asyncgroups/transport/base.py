@@ -1,7 +1,9 @@
 """The transport contract: frozen Request/Response values and the AsyncTransport Protocol.
 
-Transports know HTTP, not groups. Backends build :class:`Request` values (pure) and
-decipher :class:`Response` values (pure); only transports perform I/O.
+Transports know HTTP, not groups. Backends build
+[`Request`][asyncgroups.transport.base.Request] values (pure) and decipher
+[`Response`][asyncgroups.transport.base.Response] values (pure); only transports perform
+I/O.
 """
 
 from collections.abc import Mapping

@@ -1,6 +1,6 @@
 """The token bucket and the 429 gate: the two clocks a limiter's state is made of.
 
-Pure logic on an injected time; no I/O. :mod:`.limiter_store` keeps them (in
+Pure logic on an injected time; no I/O. `limiter_store` keeps them (in
 memory, or mirrored from a shared store).
 """
 

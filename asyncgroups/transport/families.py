@@ -3,8 +3,8 @@
 Some APIs (Okta's ``X-Rate-Limit-*``, GitHub's resource buckets) keep a separate
 budget per endpoint family: the members endpoint may be spent while the groups
 endpoint still has plenty. A request names its family
-(:attr:`~asyncgroups.transport.base.Request.family`); every answer's headers say
-what is left of that family's window and when it resets. :class:`FamilyBudgets`
+(`family`); every answer's headers say
+what is left of that family's window and when it resets. `FamilyBudgets`
 keeps one window per family and admits a request of a family only while that
 window has budget left, so a Client spends each budget to its end and then waits
 for that window's reset, without a 429 and without holding back other families.

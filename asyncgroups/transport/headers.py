@@ -58,7 +58,7 @@ class RateLimitInfo:
     def from_http(
         cls, headers: Mapping[str, str], *, now: float | None = None
     ) -> "RateLimitInfo | None":
-        """The budget the headers describe; see :func:`parse_rate_limit_headers`."""
+        """The budget the headers describe; see `parse_rate_limit_headers`."""
         return parse_rate_limit_headers(headers, now=now)
 
 

@@ -1,4 +1,4 @@
-"""Observability hooks: frozen event records and the :class:`Hooks` holder.
+"""Observability hooks: frozen event records and the `Hooks` holder.
 
 The transport calls ``on_request`` before every attempt, ``on_response`` after every
 attempt that got an HTTP answer, and ``on_retry`` before waiting to retry. Callbacks
@@ -98,9 +98,12 @@ class Hooks:
     """Callbacks for transport events; each may be sync or async.
 
     Args:
-        on_request: called with a :class:`RequestEvent` before every attempt.
-        on_response: called with a :class:`ResponseEvent` after every answered attempt.
-        on_retry: called with a :class:`RetryEvent` before each retry wait.
+        on_request: called with a [`RequestEvent`][asyncgroups.RequestEvent] before
+            every attempt.
+        on_response: called with a [`ResponseEvent`][asyncgroups.ResponseEvent] after
+            every answered attempt.
+        on_retry: called with a [`RetryEvent`][asyncgroups.RetryEvent] before each retry
+            wait.
     """
 
     on_request: Hook | None = field(default=None, validator=_callable_or_none)

@@ -1,4 +1,4 @@
-"""The rate-limiting layer: every request of a Client goes through one :class:`Limiter`."""
+"""The rate-limiting layer: every request of a Client goes through one `Limiter`."""
 
 import asyncio
 import random

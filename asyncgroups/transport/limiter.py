@@ -1,9 +1,10 @@
 """The client-side limiter and its layer: token bucket, concurrency cap, 429 gate, adaptive.
 
-:class:`Limiter` holds a :class:`~asyncgroups.transport.limiter_store.LimiterState`
-(bucket, gate and adaptive rate, in memory or shared through a store) and a
-concurrency cap; it takes an injectable clock and sleep, so tests run it on a
-virtual clock. Its API is one context manager, as aiolimiter's ``async with``::
+[`Limiter`][asyncgroups.transport.limiter.Limiter] holds a
+[`LimiterState`][asyncgroups.transport.limiter_store.LimiterState] (bucket, gate and
+adaptive rate, in memory or shared through a store) and a concurrency cap; it takes an
+injectable clock and sleep, so tests run it on a virtual clock. Its API is one context
+manager, as aiolimiter's ``async with``:
 
     async with limiter.slot(request) as slot:
         response = await inner.send(request)
@@ -13,8 +14,8 @@ The bucket hands out reservations, so waiters are served in order, one ``1/rate`
 apart. The gate closes the whole Client after a 429 until ``Retry-After`` has
 passed; waiters then resume spread over a short random window. No request waits past
 its deadline: such a wait fails it at once, unsent, with ``RateLimitedError``.
-:class:`~asyncgroups.transport.limited.RateLimitedTransport` is the layer: every
-request of a Client goes through one limiter.
+[`RateLimitedTransport`][asyncgroups.transport.limited.RateLimitedTransport] is the
+layer: every request of a Client goes through one limiter.
 """
 
 import asyncio
@@ -102,7 +103,7 @@ class Limiter:
         )
         self._held = 0
         self.families = FamilyBudgets(clock, sleep)
-        #: Which 429s are about rate (see :mod:`.strays`).
+        #: Which 429s are about rate (see `strays`).
         self.strays = StrayDetector()
         # RateLimit checked the store when it was made.
         # RateLimit names its store by shape only (config imports no transport).
@@ -142,7 +143,7 @@ class Limiter:
     # -- admission -------------------------------------------------------------------
 
     async def acquire(self, deadline: float | None = None) -> float:
-        """Wait until a request may be sent; pair with :meth:`release`.
+        """Wait until a request may be sent; pair with `release`.
 
         Args:
             deadline: the latest time (this limiter's clock) the request may be
@@ -173,7 +174,8 @@ class Limiter:
         """Admit a request that needs no wait and no store call (the cap aside).
 
         Returns:
-            When it was admitted, or ``None`` if it must wait in :meth:`acquire`.
+            When it was admitted, or ``None`` if it must wait in
+            [`acquire`][asyncgroups.transport.limiter.Limiter.acquire].
         """
         now = self._clock()
         state = self.state
@@ -252,12 +254,13 @@ class Limiter:
     ) -> None:
         """Learn from one answer: a 429 closes the gate; headers may slow us down.
 
-        A 429 judged stray (see :mod:`.strays`) holds only its own request.
+        A 429 judged stray (see `strays`) holds only its own request.
 
         Takes effect in this process at once; a shared store publishes it in the
-        background (await :meth:`flush`). When the request named its endpoint
-        family and the headers describe a budget, they pace that family alone
-        (a 429 among them holds that family until its reset, not the Client).
+        background (await [`flush`][asyncgroups.transport.limiter.Limiter.flush]). When
+        the request named its endpoint family and the headers describe a budget, they
+        pace that family alone (a 429 among them holds that family until its reset, not
+        the Client).
 
         Args:
             status: the answer's status.
@@ -309,7 +312,7 @@ class Limiter:
 
 
 class Slot:
-    """One request's admission by a :class:`Limiter`; see :meth:`Limiter.slot`.
+    """One request's admission by a `Limiter`; see `Limiter.slot`.
 
     Attributes:
         sent_at: when the request was admitted (the limiter's clock).

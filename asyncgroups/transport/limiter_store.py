@@ -1,15 +1,16 @@
-"""Where a limiter's state lives: the :class:`LimiterStore` Protocol and :class:`MemoryStore`.
+"""Where a limiter's state lives: the `LimiterStore` Protocol and `MemoryStore`.
 
 A store is configuration (``RateLimit(store=...)``): it may be shared by many
 Clients, and ``open()`` makes the state of one Client's limiter. The state holds
 what every sender sharing a limit must agree on: the token bucket, the 429 gate
-(a pause-until) and the adaptive rate. :class:`MemoryStore` keeps it in this
-process (the default); :class:`~asyncgroups.transport.redis_store.RedisStore`
+(a pause-until) and the adaptive rate. `MemoryStore` keeps it in this
+process (the default); `RedisStore`
 keeps it in Redis, shared by processes and machines.
 
 Feedback (a 429, a rate-limit header) is recorded synchronously so it takes effect
 in this process at once; a shared store publishes it in the background and
-:meth:`LimiterState.flush` waits for that. This module performs no I/O.
+[`LimiterState.flush`][asyncgroups.transport.limiter_store.LimiterState.flush] waits for
+that. This module performs no I/O.
 """
 
 import hashlib
@@ -38,12 +39,12 @@ class LimiterState(Protocol):
 
     ``now`` is the limiter's clock; a shared store may keep its own time (Redis's)
     for what it shares, so that hosts need not agree on their clocks. These are all
-    the members a :class:`~asyncgroups.transport.limiter.Limiter` uses.
+    the members a [`Limiter`][asyncgroups.transport.limiter.Limiter] uses.
     """
 
     @property
     def shared(self) -> bool:
-        """Whether other processes see this state (feedback needs a :meth:`flush`)."""
+        """Whether other processes see this state (feedback needs a `flush`)."""
         ...
 
     @property
@@ -53,7 +54,7 @@ class LimiterState(Protocol):
 
     @property
     def wants_success(self) -> bool:
-        """Whether :meth:`succeeded` has anything to do (else it may be skipped)."""
+        """Whether `succeeded` has anything to do (else it may be skipped)."""
         ...
 
     @property
@@ -70,8 +71,10 @@ class LimiterState(Protocol):
         """Take a token without waiting or asking anyone, if the gate is open.
 
         Returns:
-            Whether one was taken; if not, the limiter waits at :meth:`gate` and
-            :meth:`reserve` instead.
+            Whether one was taken; if not, the limiter waits at
+            [`gate`][asyncgroups.transport.limiter_store.LimiterState.gate] and
+            [`reserve`][asyncgroups.transport.limiter_store.LimiterState.reserve]
+            instead.
         """
         ...
 
@@ -153,7 +156,7 @@ def _capacity(limit: RateLimit, rate: float) -> float:
 
 
 class MemoryState:
-    """Limiter state in this process: a :class:`TokenBucket`, a :class:`Gate`, adaptive.
+    """Limiter state in this process: a `TokenBucket`, a `Gate`, adaptive.
 
     Args:
         limit: the rate limit.
@@ -189,7 +192,7 @@ class MemoryState:
         self.bucket = TokenBucket(base_rate, _capacity(limit, base_rate), now)
         self._cap_rate = math.inf
         self._cap_until = -math.inf
-        #: Whether :meth:`succeeded` has anything to do (adaptive, or a header cap
+        #: Whether `succeeded` has anything to do (adaptive, or a header cap
         #: to expire); when not, a limiter may skip calling it.
         self.wants_success = self.adaptive is not None
 

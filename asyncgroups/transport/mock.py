@@ -1,9 +1,9 @@
 """MockTransport: answer requests from a function, for unit tests of code using a Client.
 
 In the style of httpx's ``MockTransport``: give it a handler that takes a
-:class:`~asyncgroups.transport.base.Request` and returns a
-:class:`~asyncgroups.transport.base.Response` (sync or async), and pass it as
-``Client(backend, transport=MockTransport(handler))``::
+[`Request`][asyncgroups.transport.base.Request] and returns a
+[`Response`][asyncgroups.transport.base.Response] (sync or async), and pass it as
+``Client(backend, transport=MockTransport(handler))``:
 
     def handler(request: Request) -> Response:
         return Response(200, {"content-type": "application/json"}, b"[]", request)
@@ -11,8 +11,8 @@ In the style of httpx's ``MockTransport``: give it a handler that takes a
 
     client = Client(backend, transport=MockTransport(handler))
 
-The handler may raise a :class:`~asyncgroups.errors.TransportError` to simulate a
-connection failure. Every request is kept in :attr:`MockTransport.requests`.
+The handler may raise a [`TransportError`][asyncgroups.errors.TransportError] to
+simulate a connection failure. Every request is kept in `MockTransport.requests`.
 """
 
 import inspect

@@ -1,15 +1,16 @@
 """The observing layer: counting, hooks and logs, in one place.
 
-:class:`Observer` is where a Client's counters (:class:`~asyncgroups.TransportStats`)
-change, where ``on_request``/``on_response``/``on_retry`` hooks fire and where each
-attempt is logged at DEBUG. It runs the same code whether hooks are set and DEBUG
-logging is on or not: only the reporting itself is skipped when nobody listens.
+[`Observer`][asyncgroups.transport.observed.Observer] is where a Client's counters
+([`TransportStats`][asyncgroups.TransportStats]) change, where
+``on_request``/``on_response``/``on_retry`` hooks fire and where each attempt is logged
+at DEBUG. It runs the same code whether hooks are set and DEBUG logging is on or not:
+only the reporting itself is skipped when nobody listens.
 
-:class:`ObservedTransport` is the layer the Client always installs, around the stack
-it builds or a transport it was given. A retrying layer built with the same
-observer reports each of its attempts and retries to it; any other transport is
-observed one ``send`` at a time (a response that says it took several attempts is
-counted as that many requests and retries).
+[`ObservedTransport`][asyncgroups.transport.observed.ObservedTransport] is the layer the
+Client always installs, around the stack it builds or a transport it was given. A
+retrying layer built with the same observer reports each of its attempts and retries to
+it; any other transport is observed one ``send`` at a time (a response that says it took
+several attempts is counted as that many requests and retries).
 """
 
 import logging
@@ -42,7 +43,7 @@ class Observer:
         hooks: ``on_request``/``on_response``/``on_retry`` callbacks.
 
     Raises:
-        ConfigurationError: ``hooks`` is not a :class:`Hooks`.
+        ConfigurationError: ``hooks`` is not a [`Hooks`][asyncgroups.Hooks].
     """
 
     __slots__ = ("hooks", "stats")
@@ -58,8 +59,9 @@ class Observer:
     async def attempt(self, send: Send, request: Request, number: int) -> Response:
         """Make attempt ``number`` of ``request`` with ``send``, observing it.
 
-        The same as :meth:`sending`, ``send``, then :meth:`answered` or
-        :meth:`failed`.
+        The same as [`sending`][asyncgroups.transport.observed.Observer.sending],
+        ``send``, then [`answered`][asyncgroups.transport.observed.Observer.answered] or
+        [`failed`][asyncgroups.transport.observed.Observer.failed].
 
         Raises:
             TransportError: as ``send`` raised it (counted).
@@ -166,7 +168,8 @@ class ObservedTransport:
     Args:
         inner: the transport observed: the stack the Client built (whose retrying
             layer reports to ``observer``) or one the Client was given.
-        observer: the counters and hooks; a fresh :class:`Observer` by default.
+        observer: the counters and hooks; a fresh
+            [`Observer`][asyncgroups.transport.observed.Observer] by default.
     """
 
     def __init__(self, inner: AsyncTransport, observer: Observer | None = None) -> None:

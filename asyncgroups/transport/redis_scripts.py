@@ -1,4 +1,4 @@
-"""The Lua scripts behind :class:`~asyncgroups.transport.redis_store.RedisStore`.
+"""The Lua scripts behind `RedisStore`.
 
 Every change to a shared limit happens inside one of these scripts, so it is
 atomic; times are Redis's own (``TIME``), so hosts need not agree on their clocks.

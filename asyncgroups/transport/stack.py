@@ -3,7 +3,7 @@
 Retry sits outside the rate limiter so every attempt spends a token, and the
 adaptive limiter sees every 429. The observing layer goes around everything, and
 around a transport the Client was given alike; the retrying layer reports each of
-its attempts to the same :class:`~asyncgroups.transport.observed.Observer`.
+its attempts to the same [`Observer`][asyncgroups.transport.observed.Observer].
 """
 
 import asyncio
@@ -37,7 +37,8 @@ def build_stack(
         base: the transport that performs I/O.
         observer: the Client's counters and hooks; the retrying layer reports each
             attempt to it. Wrap the result in an
-            :class:`~asyncgroups.transport.observed.ObservedTransport` with it.
+            [`ObservedTransport`][asyncgroups.transport.observed.ObservedTransport] with
+            it.
         retry: the retry policy; ``None`` uses the default policy.
         rate_limit: the rate limit; ``None`` means unlimited.
         clock: monotonic seconds for both layers, injectable for tests.

@@ -7,7 +7,8 @@ random, whatever the rate (a busy shard, a noisy neighbour), keeps coming at the
 same share however slowly the client goes. TCP draws the same line between loss
 and congestion.
 
-:class:`StrayDetector` keeps that evidence. In its first mode every 429 is about
+[`StrayDetector`][asyncgroups.transport.strays.StrayDetector] keeps that evidence. In
+its first mode every 429 is about
 rate: it closes the whole Client's gate and lowers the rate. When the 429s right
 after such reactions keep arriving at a similar, moderate share (``STRIKES`` times in
 a row), they are judged stray: from then on a 429 holds only the request it

@@ -1,6 +1,6 @@
 """The OAuth2 client-credentials token of one Graph session: fetched, cached, renewed.
 
-:class:`TokenProvider` holds the bearer token in a :class:`~asyncgroups.config.Secret`,
+`TokenProvider` holds the bearer token in a [`Secret`][asyncgroups.config.Secret],
 fetches it through the session's own transport (so it is paced, retried and counted
 like any request), keeps it until shortly before it expires, and renews it once
 when the API says it is no longer valid. Every fetch happens under one lock: however

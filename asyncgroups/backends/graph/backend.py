@@ -1,8 +1,9 @@
 """The Microsoft Graph backend's configuration: tenant, app credentials, hosts, limits.
 
 Immutable and free of I/O, so one instance may serve many Clients; each Client gets
-its own :class:`~asyncgroups.backends.graph.session.GraphSession` (with its own
-token and its own ``$batch`` packing) from :meth:`Graph.open`.
+its own `GraphSession` (with its own
+token and its own ``$batch`` packing) from
+[`Graph.open`][asyncgroups.backends.graph.Graph.open].
 """
 
 import time

@@ -1,7 +1,7 @@
 """Packing a session's membership changes into ``POST /$batch`` requests.
 
 Graph answers up to 20 sub-requests in one ``$batch``, each with its own status
-and its own ``Retry-After``. :class:`Batcher` collects the sub-requests that one
+and its own ``Retry-After``. `Batcher` collects the sub-requests that one
 session's concurrent calls submit in the same moment (the Client runs many chunks
 at once) and sends them together: up to 20 per request, a lone one as an ordinary
 request. Each caller gets its own sub-response, so a failure stays with the

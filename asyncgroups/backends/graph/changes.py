@@ -1,8 +1,8 @@
 """Membership changes as Graph sub-requests, and the ``$batch`` envelope around them.
 
-A change is a :class:`SubRequest` (a relative URL, as JSON batching carries it),
+A change is a `SubRequest` (a relative URL, as JSON batching carries it),
 sent alone or packed with up to 19 others into ``POST /$batch``; its answer is a
-:class:`SubResponse` either way. The 20-reference and 20-sub-request limits and
+`SubResponse` either way. The 20-reference and 20-sub-request limits and
 what counts as success for a set (already a member, not a member) live here.
 This code has been constructed to perform no I/O of its own.
 """
@@ -184,7 +184,7 @@ def sub_response(response: Response) -> SubResponse:
 
 
 def as_response(sub: SubResponse, request: Request) -> Response:
-    """A sub-response as an ordinary response to ``request`` (for :func:`decipher`)."""
+    """A sub-response as an ordinary response to ``request`` (for `decipher`)."""
     raw = b"" if sub.body is None else json.dumps(sub.body).encode()
     if isinstance(sub.body, str):
         raw = sub.body.encode()

@@ -1,7 +1,7 @@
 """OAuth2 client credentials against Entra ID, as pure functions.
 
-:func:`build_token` builds ``POST {authority}/{tenant}/oauth2/v2.0/token`` (the
-client secret travels in the form body only); :func:`decipher_token` reads the
+`build_token` builds ``POST {authority}/{tenant}/oauth2/v2.0/token`` (the
+client secret travels in the form body only); `decipher_token` reads the
 token and its lifetime or raises the matching error, with the secret scrubbed
 from any detail. This code has been constructed to perform no I/O of its own.
 """

@@ -1,12 +1,12 @@
 """Microsoft Graph's wire rules as pure functions: build requests, decipher answers.
 
-``build_*`` functions return :class:`~asyncgroups.transport.base.Request` values
+``build_*`` functions return [`Request`][asyncgroups.transport.base.Request] values
 for groups and users (without the bearer token, which the session adds);
-:func:`decipher` turns a response into JSON or the matching
-:mod:`asyncgroups.errors` type, reading Graph's
+`decipher` turns a response into JSON or the matching
+[`asyncgroups.errors`][asyncgroups.errors] type, reading Graph's
 ``{"error": {"code", "message", "innerError"}}`` body. The id rule and the
 ``@odata.nextLink`` host rule live here; membership changes and ``$batch`` are in
-:mod:`.changes`, the token exchange in :mod:`.oauth`. This code has been
+`changes`, the token exchange in `oauth`. This code has been
 constructed to perform no I/O of its own.
 """
 
@@ -68,7 +68,7 @@ def check_id(value: str, what: str) -> str:
 
 
 def segment(value: str, what: str) -> str:
-    """``value`` checked by :func:`check_id` and quoted as one path segment."""
+    """``value`` checked by `check_id` and quoted as one path segment."""
     return quote(check_id(value, what), safe="")
 
 
@@ -209,7 +209,7 @@ def decipher(response: Response, expect: Body = Body.JSON) -> Any:
     """Return a success answer's JSON, or raise the error it stands for.
 
     A 400 ``Invalid object identifier`` (a malformed GUID) is a
-    :class:`~asyncgroups.errors.NotFoundError`: nothing can have that id.
+    [`NotFoundError`][asyncgroups.errors.NotFoundError]: nothing can have that id.
 
     Raises:
         APIError: an error status (subclass by status); Graph's error code and

@@ -1,8 +1,8 @@
 """One Microsoft Graph backend bound to one Client: groups, users, members, $batch.
 
-Thin glue: :mod:`.sansio` builds requests and deciphers answers, :mod:`.wire`
-structures JSON into models, :class:`~.auth.TokenProvider` keeps the bearer token
-and :class:`~.batching.Batcher` packs membership changes into ``$batch`` requests.
+Thin glue: `sansio` builds requests and deciphers answers, `wire`
+structures JSON into models, `TokenProvider` keeps the bearer token
+and `Batcher` packs membership changes into ``$batch`` requests.
 Every request, the token request included, goes through the Client's transport.
 """
 

@@ -1,9 +1,9 @@
 """Microsoft Graph's JSON shapes and the cattrs converter mapping them onto the models.
 
 Private wire classes mirror the JSON (``displayName``, ``givenName``, ...); small
-functions turn them into :class:`~asyncgroups.models.Group`,
-:class:`~asyncgroups.models.User` and :class:`~asyncgroups.models.Member`.
-Structure errors become :class:`~asyncgroups.errors.DecodeError` with cattrs'
+functions turn them into [`Group`][asyncgroups.models.Group],
+[`User`][asyncgroups.models.User] and [`Member`][asyncgroups.models.Member].
+Structure errors become [`DecodeError`][asyncgroups.errors.DecodeError] with cattrs'
 readable details. This module performs no I/O.
 """
 
@@ -126,7 +126,7 @@ def _extra(data: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
 
 
 def structure_group(data: Any) -> Group:
-    """A :class:`Group` from a Graph group object.
+    """A [`Group`][asyncgroups.models.Group] from a Graph group object.
 
     Raises:
         DecodeError: the JSON does not have that shape.
@@ -145,7 +145,7 @@ def structure_group(data: Any) -> Group:
 
 
 def structure_user(data: Any) -> User:
-    """A :class:`User` from a Graph user object (``email`` is its ``mail``).
+    """A `User` from a Graph user object (``email`` is its ``mail``).
 
     Raises:
         DecodeError: the JSON does not have that shape.

@@ -1,8 +1,8 @@
 """The NeuroIO backend's configuration: token, base URL and limits.
 
 Immutable and free of I/O, so one instance may serve many Clients; each Client gets
-its own :class:`~asyncgroups.backends.neuroio.session.NeuroIOSession` from
-:meth:`NeuroIO.open`.
+its own `NeuroIOSession` from
+[`NeuroIO.open`][asyncgroups.backends.neuroio.NeuroIO.open].
 """
 
 from typing import TYPE_CHECKING, ClassVar

@@ -1,10 +1,11 @@
 """NeuroIO's wire rules as pure functions: build requests, decipher responses.
 
-``build_*`` functions return :class:`~asyncgroups.transport.base.Request` values
-built on the kit's :class:`~asyncgroups.backends._kit.Endpoint`, and :func:`decipher`
-turns a :class:`~asyncgroups.transport.base.Response` into JSON or raises the
-matching :mod:`asyncgroups.errors` type. The 100-pid rule and the integer group id
-rule live here. This code has been constructed to perform no I/O of its own.
+``build_*`` functions return [`Request`][asyncgroups.transport.base.Request] values
+built on the kit's [`Endpoint`][asyncgroups.backends._kit.Endpoint], and `decipher`
+turns a [`Response`][asyncgroups.transport.base.Response] into JSON or raises the
+matching [`asyncgroups.errors`][asyncgroups.errors] type. The 100-pid rule and the
+integer group id rule live here. This code has been constructed to perform no I/O of its
+own.
 """
 
 import json
@@ -82,7 +83,7 @@ def _check_pids(pids: Sequence[object]) -> list[str]:
 
 
 def chunk_pids(pids: Sequence[str], size: int = MAX_PIDS) -> list[list[str]]:
-    """Split pids into request-sized chunks (never more than :data:`MAX_PIDS`)."""
+    """Split pids into request-sized chunks (never more than `MAX_PIDS`)."""
     step = max(1, min(size, MAX_PIDS))
     return [list(pids[i : i + step]) for i in range(0, len(pids), step)]
 
@@ -200,7 +201,7 @@ def build_add_members(
     """``POST /v1/groups/persons/pids/``: every pid into every group.
 
     Raises:
-        InvalidInputError: no pids, more than :data:`MAX_PIDS`, or a bad pid.
+        InvalidInputError: no pids, more than `MAX_PIDS`, or a bad pid.
         NotFoundError: a group id is not an integer.
     """
     return _membership("POST", endpoint, group_ids, pids)
@@ -212,7 +213,7 @@ def build_remove_members(
     """``DELETE /v1/groups/persons/pids/`` with a JSON body.
 
     Raises:
-        InvalidInputError: no pids, more than :data:`MAX_PIDS`, or a bad pid.
+        InvalidInputError: no pids, more than `MAX_PIDS`, or a bad pid.
         NotFoundError: a group id is not an integer.
     """
     return _membership("DELETE", endpoint, group_ids, pids)

@@ -1,7 +1,7 @@
 """One NeuroIO backend bound to one Client: person groups and pid memberships.
 
-Thin glue: :mod:`.sansio` builds requests and deciphers responses, :mod:`.wire`
-structures JSON into models, the kit's :class:`~asyncgroups.backends._kit.Channel`
+Thin glue: `sansio` builds requests and deciphers responses, `wire`
+structures JSON into models, the kit's [`Channel`][asyncgroups.backends._kit.Channel]
 sends them through the Client's transport. Nothing here parses bytes or knows
 status codes. NeuroIO has no JSON person create, lookup, update or listing, so this
 session has no such methods (and declares no such capability).
@@ -61,8 +61,8 @@ class NeuroIOSession:
     """NeuroIO bound to one Client's transport (``client.session``).
 
     Beyond the contract it offers NeuroIO's multi-group reads:
-    :meth:`iter_groups_with_pids`, the filters of :meth:`iter_groups` and the pid
-    filter of :meth:`iter_members` (reach them with
+    `iter_groups_with_pids`, the filters of `iter_groups` and the pid
+    filter of `iter_members` (reach them with
     ``cast(NeuroIOSession, client.session)``).
 
     Args:
@@ -77,7 +77,7 @@ class NeuroIOSession:
         self._channel = channel
         self._endpoint = endpoint
         self._page_size = page_size
-        #: Creates of one name run one at a time (see :meth:`create_group`).
+        #: Creates of one name run one at a time (see `create_group`).
         self._creates = RecordLocks()
 
     def __repr__(self) -> str:

@@ -1,8 +1,8 @@
 """NeuroIO's JSON shapes and the cattrs converter mapping them onto the common models.
 
 Private wire classes mirror the JSON; small functions turn them into
-:class:`~asyncgroups.models.Group` and :class:`~asyncgroups.models.Member`.
-Structure errors become :class:`~asyncgroups.errors.DecodeError` with cattrs'
+[`Group`][asyncgroups.models.Group] and [`Member`][asyncgroups.models.Member].
+Structure errors become [`DecodeError`][asyncgroups.errors.DecodeError] with cattrs'
 readable details. This module performs no I/O.
 """
 
@@ -55,7 +55,7 @@ class _WirePage:
 
 
 def configure_converter(conv: cattrs.Converter) -> None:
-    """Register NeuroIO's wire decisions on ``conv``, a :func:`make_strict_converter`.
+    """Register NeuroIO's wire decisions on ``conv``, a `make_strict_converter`.
 
     - ids (group, space) are JSON integers and names and pids JSON strings; the
       kit's strict hooks refuse anything else rather than coerce it, so a server
@@ -82,7 +82,7 @@ def _structure(data: Any, cls: type[T], what: str) -> T:
 
 
 def structure_group(data: Any) -> Group:
-    """A :class:`Group` from ``{"id": int, "name": str, ...}``.
+    """A [`Group`][asyncgroups.models.Group] from ``{"id": int, "name": str, ...}``.
 
     Raises:
         DecodeError: the JSON does not have that shape.
@@ -131,7 +131,7 @@ def structure_member_page(data: Any, group_id: str) -> tuple[list[Member], int]:
 def member_keys_page(data: Any) -> tuple[list[str], int]:
     """The pids and the total count of one page of ``.../{id}/pids/``, keys only.
 
-    Checks what :func:`structure_member_page` checks of each pid, without building
+    Checks what `structure_member_page` checks of each pid, without building
     a member per person (the sync's listing path).
 
     Raises:

@@ -1,8 +1,8 @@
 """The Okta backend's configuration: org URL, API token, page size.
 
 Immutable and free of I/O, so one instance may serve many Clients; each Client gets
-its own :class:`~asyncgroups.backends.okta.session.OktaSession` from
-:meth:`Okta.open`.
+its own `OktaSession` from
+[`Okta.open`][asyncgroups.backends.okta.Okta.open].
 """
 
 from typing import TYPE_CHECKING, ClassVar
@@ -28,9 +28,10 @@ class Okta:
 
     Member keys are user ids (``00u...``); group ids are ``00g...``. Only
     ``OKTA_GROUP`` memberships can be changed: a change to an ``APP_GROUP`` or
-    ``BUILT_IN`` group raises :class:`~asyncgroups.errors.UnsupportedOperationError`
-    before any write is sent. Pacing follows the ``X-Rate-Limit-*`` headers Okta
-    sends on every answer, per endpoint family.
+    ``BUILT_IN`` group raises
+    [`UnsupportedOperationError`][asyncgroups.errors.UnsupportedOperationError] before
+    any write is sent. Pacing follows the ``X-Rate-Limit-*`` headers Okta sends on every
+    answer, per endpoint family.
 
     Args:
         org_url: the org's URL, e.g. ``https://acme.okta.com``.

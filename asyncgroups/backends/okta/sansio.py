@@ -1,10 +1,11 @@
 """Okta's wire rules as pure functions: build requests, decipher answers.
 
-``build_*`` functions return :class:`~asyncgroups.transport.base.Request` values
-(the ``SSWS`` token is in the endpoint's headers); :func:`next_link` reads the
-``Link: <...>; rel="next"`` header Okta pages with; :func:`decipher` turns a
-response into JSON or the matching :mod:`asyncgroups.errors` type, reading Okta's
-``{"errorCode", "errorSummary", "errorCauses"}`` body. This code performs no I/O.
+``build_*`` functions return [`Request`][asyncgroups.transport.base.Request] values
+(the ``SSWS`` token is in the endpoint's headers); `next_link` reads the
+``Link: <...>; rel="next"`` header Okta pages with; `decipher` turns a
+response into JSON or the matching [`asyncgroups.errors`][asyncgroups.errors] type,
+reading Okta's ``{"errorCode", "errorSummary", "errorCauses"}`` body. This code performs
+no I/O.
 """
 
 import re

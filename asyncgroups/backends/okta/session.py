@@ -1,6 +1,6 @@
 """One Okta backend bound to one Client: groups, users, members.
 
-Thin glue: :mod:`.sansio` builds requests and deciphers answers, :mod:`.wire`
+Thin glue: `sansio` builds requests and deciphers answers, `wire`
 structures JSON into models. Listings follow ``Link: <...>; rel="next"``; each
 membership change is one idempotent ``PUT``/``DELETE``, and the changes of one
 call are sent together (the Client's limiter paces them by the budgets Okta

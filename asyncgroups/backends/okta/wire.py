@@ -1,10 +1,10 @@
 """Okta's JSON shapes and the cattrs converter mapping them onto the models.
 
 Private wire classes mirror the JSON (``{"id", "type", "profile": {...}}``); small
-functions turn them into :class:`~asyncgroups.models.Group`,
-:class:`~asyncgroups.models.User` and :class:`~asyncgroups.models.Member`. A
+functions turn them into [`Group`][asyncgroups.models.Group],
+[`User`][asyncgroups.models.User] and [`Member`][asyncgroups.models.Member]. A
 group's ``type`` (``OKTA_GROUP``, ``APP_GROUP``, ``BUILT_IN``) is kept in its
-``extra``. Structure errors become :class:`~asyncgroups.errors.DecodeError`.
+``extra``. Structure errors become [`DecodeError`][asyncgroups.errors.DecodeError].
 This module performs no I/O.
 """
 
@@ -117,7 +117,7 @@ def _extra(data: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
 
 
 def structure_group(data: Any) -> Group:
-    """A :class:`Group` from an Okta group (its ``type`` kept in ``extra``).
+    """A `Group` from an Okta group (its ``type`` kept in ``extra``).
 
     Raises:
         DecodeError: the JSON does not have that shape.
@@ -148,7 +148,7 @@ def structure_groups(data: Any) -> list[Group]:
 
 
 def structure_user(data: Any) -> User:
-    """A :class:`User` from an Okta user (``login`` and ``status`` in ``extra``).
+    """A `User` from an Okta user (``login`` and ``status`` in ``extra``).
 
     Raises:
         DecodeError: the JSON does not have that shape.
@@ -178,7 +178,7 @@ def structure_users(data: Any) -> list[User]:
 
 
 def structure_member(user: User, group_id: str) -> Member:
-    """A :class:`Member` of ``group_id`` from a user of ``GET .../users``."""
+    """A `Member` of ``group_id`` from a user of ``GET .../users``."""
     try:
         return Member(
             key=user.id, group_id=group_id, email=user.email, extra=dict(user.extra)

@@ -1,9 +1,9 @@
 """The Periscope backend: immutable configuration of one site.
 
-:class:`Periscope` checks and holds the site, key, URL and defaults; it performs no
-I/O. ``open(transport)`` binds it to one Client and returns a
-:class:`~.session.PeriscopeSession`, which holds that Client's state (its channel
-and per-user membership queues).
+[`Periscope`][asyncgroups.backends.periscope.Periscope] checks and holds the site, key,
+URL and defaults; it performs no I/O. ``open(transport)`` binds it to one Client and
+returns a `PeriscopeSession`, which holds that Client's state (its channel and per-user
+membership queues).
 """
 
 from typing import TYPE_CHECKING, ClassVar
@@ -38,7 +38,7 @@ class Periscope:
 
     Args:
         site: the site name (the slug in ``app.periscopedata.com/app/<site>``).
-        api_key: the site's API key (kept in a :class:`~asyncgroups.Secret`).
+        api_key: the site's API key (kept in a [`Secret`][asyncgroups.config.Secret]).
         test_mode: send ``test_mode=true`` on every write: the server validates
             and answers but persists nothing.
         base_url: scheme and host of the API (a trailing ``/api/v1`` is accepted).

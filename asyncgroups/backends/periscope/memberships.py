@@ -3,14 +3,14 @@
 Periscope has no membership endpoint: a user's groups are a list on the user record,
 and a ``PUT`` replaces it. Two unsynchronised read-modify-writes of one user lose an
 update, so every change to one user's list goes through that user's queue: changes
-wait their turn under a per-user :class:`asyncio.Lock`, and the holder applies every
+wait their turn under a per-user `asyncio.Lock`, and the holder applies every
 change queued so far in one ``GET`` -> ``PUT`` -> verifying ``GET``. 200 concurrent
 adds to one user therefore cost a handful of requests and lose nothing. A ``PUT``
 that succeeded is applied: if the verifying ``GET`` then fails, the change is not
 reported as failed (only a re-read that shows the list changed under us is acted on).
 
-Each session (one Client) has its own :class:`MembershipQueues`. Queues live in a
-:class:`weakref.WeakValueDictionary`: a queue exists while some caller holds it, so
+Each session (one Client) has its own `MembershipQueues`. Queues live in a
+`weakref.WeakValueDictionary`: a queue exists while some caller holds it, so
 the registry does not grow with the number of users touched. A bare per-record lock
 (the kit's ``RecordLocks``) would not do: the queue also carries the pending changes
 that its lock holder applies together.

@@ -1,9 +1,9 @@
 """Periscope's requests and responses, as pure functions (sans-I/O).
 
-``build_*`` turn arguments into :class:`~asyncgroups.transport.base.Request` values
-through the kit's :class:`~asyncgroups.backends._kit.Endpoint`; :func:`decipher`
-turns a :class:`~asyncgroups.transport.base.Response` into JSON data or a typed
-error; :func:`unwrap` and :func:`users_page` read the envelopes. This code performs
+``build_*`` turn arguments into [`Request`][asyncgroups.transport.base.Request] values
+through the kit's [`Endpoint`][asyncgroups.backends._kit.Endpoint]; `decipher`
+turns a [`Response`][asyncgroups.transport.base.Response] into JSON data or a typed
+error; `unwrap` and `users_page` read the envelopes. This code performs
 no I/O of its own.
 
 Wire rules (WIRE.md §3):

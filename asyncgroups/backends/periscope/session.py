@@ -1,10 +1,10 @@
 """One Client's binding of a Periscope site: sans-I/O requests over the Channel.
 
-Thin glue: each method builds a request with :mod:`.sansio`, sends it through the
-Client's transport (the kit's :class:`~asyncgroups.backends._kit.Channel`), and
-structures the answer with :mod:`.wire`. Memberships are read-modify-writes of the
+Thin glue: each method builds a request with `sansio`, sends it through the
+Client's transport (the kit's [`Channel`][asyncgroups.backends._kit.Channel]), and
+structures the answer with `wire`. Memberships are read-modify-writes of the
 user's ``groups`` list, serialised and coalesced per user by this session's
-:class:`~.memberships.MembershipQueues`, which belong to this Client alone.
+`MembershipQueues`, which belong to this Client alone.
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -28,7 +28,8 @@ class PeriscopeSession:
     """A Periscope site bound to one Client's transport.
 
     Users are identified by e-mail (``User.id``, ``Member.key``), groups by name
-    (``Group.id``). Made by :meth:`Periscope.open <.backend.Periscope.open>`.
+    (``Group.id``). Made by
+    [`Periscope.open`][asyncgroups.backends.periscope.Periscope.open].
 
     Args:
         target: where and as whom requests go, and whether writes only test.

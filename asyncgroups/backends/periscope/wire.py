@@ -1,9 +1,9 @@
 """Periscope's JSON <-> the common models, through one cattrs converter.
 
-Private wire classes mirror the JSON; hooks turn them into :class:`User` and
-:class:`Group`. Request payloads are built here too, so wire names (and the
-Periscope fields a call may carry beyond the common ones) live in one place. This
-module performs no I/O.
+Private wire classes mirror the JSON; hooks turn them into
+[`User`][asyncgroups.models.User] and [`Group`][asyncgroups.models.Group]. Request
+payloads are built here too, so wire names (and the Periscope fields a call may carry
+beyond the common ones) live in one place. This module performs no I/O.
 """
 
 from collections.abc import Iterable, Mapping
@@ -110,7 +110,7 @@ CONVERTER = make_converter()
 
 
 def structure_user(data: Any) -> User:
-    """A :class:`User` from a wire user object.
+    """A [`User`][asyncgroups.models.User] from a wire user object.
 
     Raises:
         DecodeError: the object does not match.
@@ -119,7 +119,7 @@ def structure_user(data: Any) -> User:
 
 
 def structure_group(data: Any) -> Group:
-    """A :class:`Group` from a wire group object.
+    """A [`Group`][asyncgroups.models.Group] from a wire group object.
 
     Raises:
         DecodeError: the object does not match.

@@ -1,7 +1,7 @@
 """The Snip backend (``ag.backends.Snip``): account groups with embedded members.
 
-:class:`Snip` is the configuration; ``Snip.open`` gives each Client a
-:class:`SnipSession`, which also offers the Snip-only operations.
+[`Snip`][asyncgroups.backends.snip.Snip] is the configuration; ``Snip.open`` gives each
+Client a `SnipSession`, which also offers the Snip-only operations.
 """
 
 from asyncgroups.backends.snip.backend import Snip

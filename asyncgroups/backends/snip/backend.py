@@ -1,8 +1,8 @@
 """The Snip backend's configuration: Snip's account group API behind ``GroupBackend``.
 
-:class:`Snip` is immutable configuration (token, deployment URL, batch size) and
-performs no I/O; :meth:`Snip.open` binds it to one Client's transport as a
-:class:`~asyncgroups.backends.snip.session.SnipSession`, which does the work.
+[`Snip`][asyncgroups.backends.snip.Snip] is immutable configuration (token, deployment
+URL, batch size) and performs no I/O; [`Snip.open`][asyncgroups.backends.snip.Snip.open]
+binds it to one Client's transport as a `SnipSession`, which does the work.
 """
 
 from typing import TYPE_CHECKING, ClassVar

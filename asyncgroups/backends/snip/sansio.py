@@ -1,15 +1,16 @@
 """Snip's wire protocol without I/O: request building and response deciphering.
 
-Every function here is pure: ``build_*`` returns a :class:`~asyncgroups.transport.base.Request`
-made by the kit's :class:`~asyncgroups.backends._kit.Endpoint`, and :func:`decipher`
-turns a :class:`~asyncgroups.transport.base.Response` into JSON or raises the matching
+Every function here is pure: ``build_*`` returns a
+[`Request`][asyncgroups.transport.base.Request] made by the kit's
+[`Endpoint`][asyncgroups.backends._kit.Endpoint], and `decipher` turns a
+[`Response`][asyncgroups.transport.base.Response] into JSON or raises the matching
 ``errors.*``. This module performs no I/O of its own and knows nothing about
 connections, retries or the Client.
 
 Snip-specific rules live here: group names are 3-255 characters, ids are integers,
 and error bodies are ``{"message": str, "details": any}``. (Paths get a single slash
 after the deployment URL because ``validation.check_base_url`` drops its trailing
-``/`` before the :class:`~asyncgroups.backends._kit.Endpoint` is built.)
+``/`` before the [`Endpoint`][asyncgroups.backends._kit.Endpoint] is built.)
 """
 
 from collections.abc import Mapping, Sequence

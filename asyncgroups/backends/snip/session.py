@@ -1,7 +1,7 @@
 """One Client's binding to Snip: the session that does the Snip backend's work.
 
-Thin glue: :mod:`~asyncgroups.backends.snip.sansio` builds requests and deciphers
-responses, :mod:`~asyncgroups.backends.snip.wire` reads the JSON, and this module
+Thin glue: `sansio` builds requests and deciphers
+responses, `wire` reads the JSON, and this module
 sends requests through the Client's transport (the kit's ``Channel``). It reconciles
 creates and removals whose outcome is unknown, so a lost answer never duplicates a
 group; the ids this session created, which that reconciliation must not mistake for
@@ -52,11 +52,11 @@ _REMOVAL_ATTEMPTS = 5
 
 
 class SnipSession:
-    """A :class:`~asyncgroups.backends.snip.Snip` backend bound to one Client.
+    """A [`Snip`][asyncgroups.backends.snip.Snip] backend bound to one Client.
 
     Made by ``Snip.open(transport)``; reach it as ``cast(SnipSession,
-    client.session)`` for the Snip-only operations (:meth:`set_roles`,
-    :meth:`transfer_ownership`, :meth:`leave_group`). After :meth:`aclose` every
+    client.session)`` for the Snip-only operations (`set_roles`,
+    `transfer_ownership`, `leave_group`). After `aclose` every
     request raises ``ClientClosedError``.
     """
 
@@ -70,7 +70,7 @@ class SnipSession:
         self._max_batch = max_batch
         #: Ids of groups this session created: never a lost create's group.
         self._created: set[int] = set()
-        #: Creates of one name run one at a time (see :meth:`create_group`).
+        #: Creates of one name run one at a time (see `create_group`).
         self._creates = RecordLocks()
 
     def __repr__(self) -> str:
@@ -272,8 +272,8 @@ class SnipSession:
 
         A removal whose answer was lost, or that a gateway answered 502/503/504,
         is checked against the group and re-sent for the members still there
-        (:func:`~asyncgroups.errors.outcome_unknown` is the rule), so it converges
-        and nobody is "removed twice" (a 400 on Snip).
+        ([`outcome_unknown`][asyncgroups.errors.outcome_unknown] is the rule), so it
+        converges and nobody is "removed twice" (a 400 on Snip).
 
         Raises:
             NotFoundError: a non-integer key or group id, or no such group.

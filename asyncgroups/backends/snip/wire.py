@@ -2,8 +2,8 @@
 
 Snip embeds members (with roles and e-mails) in every group, so the wire shapes
 differ from the common models: private frozen wire classes mirror the JSON and small
-``*_to_model`` functions map them onto :class:`~asyncgroups.models.Group`,
-:class:`~asyncgroups.models.Member` and :class:`~asyncgroups.models.User`. This
+``*_to_model`` functions map them onto [`Group`][asyncgroups.models.Group],
+[`Member`][asyncgroups.models.Member] and [`User`][asyncgroups.models.User]. This
 module performs no I/O.
 """
 
@@ -100,9 +100,10 @@ def _check_object(value: Any, arrays: Sequence[str]) -> None:
 def configure_converter(converter: cattrs.Converter) -> None:
     """Teach ``converter`` Snip's wire rules, on top of the kit's strict ones.
 
-    ``converter`` comes from :func:`~asyncgroups.backends._kit.make_strict_converter`,
-    which refuses (not coerces) a string or boolean where an integer id belongs and
-    any other type where a string or boolean belongs. On top of that:
+    ``converter`` comes from
+    [`make_strict_converter`][asyncgroups.backends._kit.make_strict_converter], which
+    refuses (not coerces) a string or boolean where an integer id belongs and any other
+    type where a string or boolean belongs. On top of that:
 
     * Datetimes are ISO 8601 (``2025-09-29T11:16:08.000Z``); naive ones are UTC.
     * ``self`` is read into ``self_`` (a Python keyword-ish name).
@@ -177,7 +178,7 @@ def structure_groups(data: Any) -> list[WireGroup]:
 
 
 def group_to_model(group: WireGroup) -> Group:
-    """The common :class:`~asyncgroups.models.Group` for a wire group.
+    """The common [`Group`][asyncgroups.models.Group] for a wire group.
 
     ``extra`` keeps ``created``, ``last_updated`` (tz-aware datetimes), the owner's
     user id, the token user's role, the member count and unknown server fields.
@@ -197,7 +198,7 @@ def group_to_model(group: WireGroup) -> Group:
 
 
 def member_to_model(member: WireMember) -> Member:
-    """The common :class:`~asyncgroups.models.Member`: key is the user id."""
+    """The common [`Member`][asyncgroups.models.Member]: key is the user id."""
     return Member(
         key=str(member.user_id),
         group_id=str(member.group_id),
@@ -213,7 +214,7 @@ def member_to_model(member: WireMember) -> Member:
 
 
 def member_to_user(member: WireMember) -> User:
-    """The common :class:`~asyncgroups.models.User` behind a group member."""
+    """The common [`User`][asyncgroups.models.User] behind a group member."""
     return User(
         id=str(member.user_id),
         email=_first(member.emails),

@@ -1,6 +1,6 @@
 """The NeuroIO emulator's in-memory state: spaces, tokens, persons and groups.
 
-Plain mutable holders; the HTTP side lives in :mod:`asyncgroups.testing.emulators.neuroio`.
+Plain mutable holders; the HTTP side lives in `asyncgroups.testing.emulators.neuroio`.
 """
 
 import random

@@ -16,7 +16,7 @@ both ``base_url`` and ``authority``):
 Errors are Graph's ``{"error": {"code", "message", "innerError"}}``. Bearer tokens
 expire on the store's clock (``store.advance``/``store.expire_tokens``), answered
 401 ``InvalidAuthenticationToken``. Beyond the common store contract,
-:class:`GraphStore` offers ``add_user``, ``mint_token``, ``token_requests`` and
+`GraphStore` offers ``add_user``, ``mint_token``, ``token_requests`` and
 ``fail_subrequest(status, retry_after=, times=, match=)`` (scripted sub-responses
 inside ``$batch``). Options: ``page_size`` (100: the default ``$top``),
 ``token_lifetime`` (3599 s).
@@ -59,7 +59,7 @@ _MAX_BATCH = 20
 
 
 class _Api:
-    """Routes over a :class:`GraphStore`: one dispatcher for requests and sub-requests."""
+    """Routes over a `GraphStore`: one dispatcher for requests and sub-requests."""
 
     def __init__(self, store: GraphStore, page_size: int) -> None:
         self.store = store

@@ -1,6 +1,6 @@
 """The Microsoft Graph emulator's HTTP pieces: error bodies, ids, OData queries, tokens.
 
-Shared by the routes in :mod:`.graph`; hand-written JSON, no client code.
+Shared by the routes in `graph`; hand-written JSON, no client code.
 """
 
 import json

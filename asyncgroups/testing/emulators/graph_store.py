@@ -1,8 +1,8 @@
 """The Microsoft Graph emulator's in-memory state: users, groups, tokens, a clock.
 
-Separate from the HTTP app (:mod:`.graph`) so tests seed and inspect it directly.
+Separate from the HTTP app (`graph`) so tests seed and inspect it directly.
 Ids are GUID strings drawn from a seeded generator; tokens expire on the store's
-own clock, which only moves when a test calls :meth:`GraphStore.advance`.
+own clock, which only moves when a test calls `GraphStore.advance`.
 """
 
 import random
@@ -87,7 +87,7 @@ class GraphStore:
         client_secret: the application's secret.
         now: the store's clock (seconds); tokens expire on it.
         token_lifetime: ``expires_in`` of every token issued.
-        tokens: access token -> expiry on :attr:`now`'s scale.
+        tokens: access token -> expiry on `now`'s scale.
         token_requests: successful token requests served.
         sub_faults: scripted sub-request answers, first match wins.
     """
@@ -109,7 +109,7 @@ class GraphStore:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def mint_token(self) -> str:
-        """Issue an access token valid for :attr:`token_lifetime` from :attr:`now`."""
+        """Issue an access token valid for `token_lifetime` from `now`."""
         token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0." + "".join(
             self.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(40)
         )

@@ -1,7 +1,7 @@
 """An emulator of NeuroIO's person-group API (v1), in memory, speaking its wire format.
 
 Routes (every path ends in a slash; the literal ``pids`` is routed before ``{id}``,
-and a non-integer id is a 404)::
+and a non-integer id is a 404):
 
     POST   /v1/groups/persons/               {"name"}            -> 201 {"id", "name"}
     GET    /v1/groups/persons/?q&pids_include&pids_exclude&groups_ids&spaces_ids&limit&offset
@@ -22,7 +22,7 @@ token acts in one space (an *account* token in the default space, a *space* toke
 in its own); groups of other spaces are 404s. ``store.mint_token(space_id=2)`` makes
 a space token, ``store.seed_group(..., space_id=2)`` a group in that space.
 
-Options of :func:`build` (all keyword): ``max_page_size`` (100) clamps ``limit``;
+Options of `build` (all keyword): ``max_page_size`` (100) clamps ``limit``;
 ``default_limit`` (20); ``max_pids`` (100) per membership request;
 ``max_groups_ids`` (``None``: no limit) per membership request; ``max_group_size``
 (100,000) persons a group; ``unique_names`` (``False``) refuses a second group of
@@ -337,7 +337,7 @@ def build(*, seed: int | None = None, **options: Any) -> EmulatorApp:
 
     Args:
         seed: seeds pids and tokens.
-        options: :class:`NeuroIOStore` settings (see the module docstring).
+        options: `NeuroIOStore` settings (see the module docstring).
 
     Returns:
         The app, the store and ``{"token": ...}`` credentials.

@@ -21,7 +21,7 @@ family out of budget answers 429 ``E0000047``. Errors are Okta's ``{"errorCode",
 "errorSummary", "errorLink", "errorId", "errorCauses"}``. Authentication is
 ``Authorization: SSWS {api_token}`` (401 ``E0000011`` otherwise).
 
-Beyond the common store contract, :class:`OktaStore` offers ``add_user``,
+Beyond the common store contract, `OktaStore` offers ``add_user``,
 ``seed_group(..., type=)``, ``set_limits(limits, window)`` and ``rate_limited``
 (429s by family). Options: ``page_size`` (200: the default ``limit``), ``limits``
 (requests per window by family), ``window`` (60 s), ``wall_clock`` (epoch

@@ -1,6 +1,6 @@
 """The Okta emulator's in-memory state: users, typed groups, rate-limit budgets.
 
-Separate from the HTTP app (:mod:`.okta`) so tests seed and inspect it directly.
+Separate from the HTTP app (`okta`) so tests seed and inspect it directly.
 Ids look like Okta's (``00g`` groups, ``00u`` users, 20 characters) and come from
 a seeded generator. Each endpoint family has its own budget of requests per
 window, counted on a wall clock (epoch seconds) the store is given.
@@ -23,7 +23,7 @@ __all__ = [
     "OktaUser",
 ]
 
-#: Endpoint families with their own budget, as :func:`OktaStore.family` names them.
+#: Endpoint families with their own budget, as `OktaStore.family` names them.
 FAMILIES = ("groups", "group", "members", "users")
 #: Requests per window of each family (Okta's published defaults are per minute).
 DEFAULT_LIMITS: Mapping[str, int] = {

@@ -18,13 +18,13 @@ Behaviour, following WIRE.md §3 (the [A] parts are options where they vary):
 - Users are one page unless ``users_page_size`` is set: then pages carry
   ``items_this_page`` and ``next_page_start`` (the e-mail the next page starts at).
 
-Options of :func:`build`: ``site`` (the default site's name), ``sites`` (more site
+Options of `build`: ``site`` (the default site's name), ``sites`` (more site
 names), ``users_page_size``, ``default_access``, ``access_values`` (allowed
 ``access`` values; any non-empty string by default), ``admin_email``.
 
-Store (``emu.store``, a :class:`PeriscopeStore`): ``seed_users(n)``,
+Store (``emu.store``, a `PeriscopeStore`): ``seed_users(n)``,
 ``seed_group(name, members)``, ``group_ids()``, ``members(name)`` on the default
-site; ``add_site(name) -> key`` and ``site(name)`` (a :class:`Site` with the same
+site; ``add_site(name) -> key`` and ``site(name)`` (a `Site` with the same
 methods, plus ``add_user``, ``user_groups`` and ``puts``, every user PUT received
 with the groups before and after).
 """
@@ -267,7 +267,7 @@ def build(
         admin_email: the administrator seeded on every site.
 
     Returns:
-        The app, its :class:`PeriscopeStore` and ``{"site", "api_key",
+        The app, its `PeriscopeStore` and ``{"site", "api_key",
         "admin_email"}``.
     """
     store = PeriscopeStore(

@@ -4,7 +4,7 @@ Kept apart from the HTTP app (scim2-server's backend/app split) so tests can see
 and inspect state directly. Names and e-mails are matched case-insensitively;
 ``Everyone`` and ``Administrators`` exist on every site and cannot be deleted or
 renamed; every user is implicitly in ``Everyone``. Every user ``PUT`` the server
-receives is kept in :attr:`Site.puts` with the groups before and after.
+receives is kept in `Site.puts` with the groups before and after.
 """
 
 import random
@@ -247,7 +247,7 @@ class PeriscopeStore:
     """Every emulated site; the common store contract acts on the default site.
 
     Attributes:
-        sites: site name -> :class:`Site`.
+        sites: site name -> `Site`.
         default_site: the site behind the emulator's credentials.
         users_page_size: page users by ``next_page_start`` (``None``: one page).
         admin_email: the administrator seeded on every site.

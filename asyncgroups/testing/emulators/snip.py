@@ -5,7 +5,7 @@ the client's ``sansio``/``wire`` modules. Behaviour the vendor does not document
 follows the most plausible reading and is configurable through ``build(**options)``.
 
 Beyond the common store contract (``seed_users``, ``seed_group``, ``group_ids``,
-``members``), :class:`SnipStore` offers what Snip's tests need:
+``members``), `SnipStore` offers what Snip's tests need:
 
 * ``store.owner_id``: the user behind ``emulator.credentials``; it owns every seeded
   group and is one of its members.
@@ -68,7 +68,7 @@ def _error(status: int, message: str, details: Any = None) -> web.Response:
 
 
 class _Api:
-    """Request handlers over a :class:`SnipStore`."""
+    """Request handlers over a `SnipStore`."""
 
     def __init__(self, store: SnipStore, create_status: int) -> None:
         self.store = store

@@ -1,6 +1,6 @@
 """The Snip emulator's in-memory state: accounts, groups, memberships and tokens.
 
-Separate from the HTTP app (:mod:`asyncgroups.testing.emulators.snip`) so tests can
+Separate from the HTTP app (`asyncgroups.testing.emulators.snip`) so tests can
 seed and inspect it directly; it writes Snip's wire JSON by hand and never imports
 the client's ``sansio``/``wire`` modules.
 """
@@ -74,7 +74,7 @@ class SnipStore:
         return [str(self.add_user().id) for _ in range(count)]
 
     def seed_group(self, name: str, members: Iterable[str] = ()) -> str:
-        """Create a group owned by :attr:`owner_id`, with ``members`` as members."""
+        """Create a group owned by `owner_id`, with ``members`` as members."""
         group = self.new_group(name, self.owner_id)
         for key in members:
             self.set_role(str(group.id), key, "member")
