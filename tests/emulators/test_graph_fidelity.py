@@ -21,15 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.emulators.side_by_side import (
-    GROUPS,
-    absent_here,
-    assert_listed,
-    list_directory,
-    our_client,
-    seed_directory,
-    side_by_side,
-)
+from tests.emulators import fidelity
 from tests.emulators.vendor import vendor_python
 
 from asyncgroups.testing import Emulator, RecordedRequest
@@ -52,7 +44,7 @@ def msgraph_python() -> Path:
 
 def _setup(emu: Emulator[Any]) -> dict[str, Any]:
     """Seed an emulator identically every time; return the driver's config."""
-    users, gid = seed_directory(emu)
+    users, gid = fidelity.seed_directory(emu)
     return {
         "url": emu.url,
         "tenant_id": emu.credentials["tenant_id"],
@@ -66,8 +58,8 @@ def _setup(emu: Emulator[Any]) -> dict[str, Any]:
 async def _ours(emu: Emulator[Any], config: dict[str, Any]) -> None:
     """The same operations through our backend."""
     users = config["user_ids"]
-    async with our_client(emu) as client:
-        await list_directory(client, config["group_id"], len(GROUPS))
+    async with fidelity.our_client(emu) as client:
+        await fidelity.list_directory(client, config["group_id"], len(fidelity.GROUPS))
         new = await client.groups.create("Fidelity", extra={"mailNickname": "fidelity"})
         assert (await client.members.add(new.id, users[:1])).ok
         assert (await client.members.add(new.id, users[1:4])).ok
@@ -105,12 +97,12 @@ def _query(request: RecordedRequest) -> dict[str, str]:
 
 async def test_msgraph_sdk_against_emulator(msgraph_python: Path) -> None:
     """The SDK gets Graph's answers, and our requests match its requests."""
-    runs = await side_by_side("graph", msgraph_python, DRIVER, _setup, _ours)
+    runs = await fidelity.side_by_side("graph", msgraph_python, DRIVER, _setup, _ours)
     config, steps = runs.config, runs.steps
     theirs, ours = _api(runs.theirs.requests), _api(runs.ours.requests)
     users = config["user_ids"]
     # what the SDK got
-    assert_listed(steps, GROUPS)
+    fidelity.assert_listed(steps, fidelity.GROUPS)
     assert steps["create"]["display_name"] == "Fidelity"
     assert steps["add_again"] == {
         "step": "add_again",
@@ -159,4 +151,4 @@ async def test_msgraph_sdk_against_emulator(msgraph_python: Path) -> None:
 
 def test_driver_runs_only_in_its_own_environment() -> None:
     """The SDK is not importable here: its pins never touch ours."""
-    assert absent_here("msgraph")
+    assert fidelity.absent_here("msgraph")

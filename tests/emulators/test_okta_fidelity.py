@@ -22,16 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.emulators.side_by_side import (
-    GROUPS,
-    PAGE_SIZE,
-    absent_here,
-    assert_listed,
-    list_directory,
-    our_client,
-    seed_directory,
-    side_by_side,
-)
+from tests.emulators import fidelity
 from tests.emulators.vendor import vendor_python
 
 import asyncgroups as ag
@@ -49,12 +40,12 @@ def okta_python() -> Path:
 
 def _setup(emu: Emulator[Any]) -> dict[str, Any]:
     """Seed an emulator identically every time; return the driver's config."""
-    users, gid = seed_directory(emu)
+    users, gid = fidelity.seed_directory(emu)
     app = emu.store.seed_group("Apps", type="APP_GROUP")
     return {
         "url": emu.url,
         "api_token": emu.credentials["api_token"],
-        "page_size": PAGE_SIZE,
+        "page_size": fidelity.PAGE_SIZE,
         "group_id": gid,
         "app_group_id": app,
         "user_ids": users[:5],
@@ -64,8 +55,10 @@ def _setup(emu: Emulator[Any]) -> dict[str, Any]:
 async def _ours(emu: Emulator[Any], config: dict[str, Any]) -> None:
     """The same operations through our backend, one request at a time."""
     users = config["user_ids"]
-    async with our_client(emu) as client:
-        await list_directory(client, config["group_id"], len(GROUPS) + 1)
+    async with fidelity.our_client(emu) as client:
+        await fidelity.list_directory(
+            client, config["group_id"], len(fidelity.GROUPS) + 1
+        )
         new = await client.groups.create("Fidelity", description="made by the SDK")
         with pytest.raises(ag.RejectedRequestError, match="E0000001"):
             await client.groups.create("Fidelity", description="made by the SDK")
@@ -98,7 +91,7 @@ def _shape(request: RecordedRequest, ids: dict[str, str]) -> tuple[str, str, Any
 
 async def test_okta_sdk_against_emulator(okta_python: Path) -> None:
     """The SDK gets Okta's answers, and our requests match its requests."""
-    runs = await side_by_side("okta", okta_python, DRIVER, _setup, _ours)
+    runs = await fidelity.side_by_side("okta", okta_python, DRIVER, _setup, _ours)
     config, steps = runs.config, runs.steps
     theirs, ours = list(runs.theirs.requests), list(runs.ours.requests)
     sdk_group = _fidelity(runs.theirs)
@@ -106,7 +99,7 @@ async def test_okta_sdk_against_emulator(okta_python: Path) -> None:
     assert set(sdk_group.members) == set(our_group.members)
     users = config["user_ids"]
     # what the SDK got
-    assert_listed(steps, [*GROUPS, "Apps"])
+    fidelity.assert_listed(steps, [*fidelity.GROUPS, "Apps"])
     assert steps["list_groups"]["types"]["Apps"] == "APP_GROUP"
     assert steps["create"]["name"] == "Fidelity"
     assert steps["create"]["type"] == "OKTA_GROUP"
@@ -149,4 +142,4 @@ async def test_okta_sdk_against_emulator(okta_python: Path) -> None:
 
 def test_driver_runs_only_in_its_own_environment() -> None:
     """The SDK is not importable here: its pins never touch ours."""
-    assert absent_here("okta")
+    assert fidelity.absent_here("okta")
