@@ -1,4 +1,4 @@
-"""The sync-under-faults check, shared by the truth and fault tests and ``benchmarks/truth_under_faults.py``.
+"""The sync-under-faults check, shared by tests and ``benchmarks/truth_under_faults.py``.
 
 A desired state over :data:`GROUPS` groups is seeded into an emulator; after the
 sync, every key the plan touched must have exactly one outcome in the report, and
