@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from asyncgroups.config import Secret
 from asyncgroups.errors import ConfigurationError, InvalidInputError
 
 __all__ = [
     "check_base_url",
+    "check_credential",
     "check_email",
     "check_header_value",
     "check_id",
@@ -166,6 +168,23 @@ def check_header_value(value: object, what: str) -> None:
         raise ConfigurationError(
             f"{what} must not contain CR, LF or control characters"
         )
+
+
+def check_credential(value: object, what: str) -> Secret:
+    """A configured credential (a string or a [`Secret`][asyncgroups.Secret]) as a `Secret`.
+
+    It becomes part of an HTTP header, so it is checked as `check_header_value`
+    checks one; the message names ``what``, never the value.
+
+    Raises:
+        ConfigurationError: the value is not a string, is empty or holds control
+            characters.
+    """
+    if not isinstance(value, str | Secret):
+        raise ConfigurationError(f"{what} must be a string")
+    secret = Secret(value)
+    check_header_value(secret.reveal(), what)
+    return secret
 
 
 def attrs_name(_: Any, attribute: "attrs.Attribute[Any]", value: str) -> None:

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, ClassVar
 from asyncgroups.backends._kit import positive_int
 from asyncgroups.backends.base import Capability, GroupBackend
 from asyncgroups.config import Secret
-from asyncgroups.errors import ConfigurationError
 from asyncgroups.transport.base import AsyncTransport
-from asyncgroups.validation import check_base_url, check_header_value
+from asyncgroups.validation import check_base_url, check_credential
 from asyncgroups_scim import sansio
 from asyncgroups_scim.session import Options, SCIMSession
 
@@ -86,12 +85,7 @@ class SCIM:
         conflict_retries: int = 20,
         bulk: bool = False,
     ) -> None:
-        given: object = token
-        if not isinstance(given, str | Secret):
-            raise ConfigurationError("token must be a string")
-        secret = Secret(given)
-        check_header_value(secret.reveal(), "token")
-        self._token = secret
+        self._token = check_credential(token, "token")
         self._base_url = check_base_url(base_url)
         self._max_batch = positive_int(member_batch, "member_batch")
         self._options = Options(

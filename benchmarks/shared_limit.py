@@ -16,8 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -27,6 +25,7 @@ from typing import Any
 import asyncgroups as ag
 from asyncgroups.testing import Fault, serve_emulator
 from benchmarks._common import table, write_result
+from benchmarks._shared_limit import add_worker_options, free_port, start_redis
 
 RATE = 20.0
 BURST = 5
@@ -40,28 +39,11 @@ def redis_url() -> Iterator[str]:
     if url:
         yield url
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         raise SystemExit("needs redis-server or ASYNCGROUPS_TEST_REDIS_URL")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    port = free_port()
+    proc = start_redis(port)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", port), timeout=0.2),
-            ):
-                break
-            if time.monotonic() > deadline:
-                raise SystemExit("redis-server did not start")
-            time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
@@ -123,15 +105,7 @@ async def run(mode: str, redis: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", action="store_true")
-    parser.add_argument("--url", default="")
-    parser.add_argument("--creds", default="{}")
-    parser.add_argument("--redis", default="")
-    parser.add_argument("--prefix", default="bench")
-    parser.add_argument("--rate", type=float, default=RATE)
-    parser.add_argument("--burst", type=int, default=BURST)
-    parser.add_argument("--group", default="")
-    parser.add_argument("--count", type=int, default=PER_WORKER)
+    add_worker_options(parser, rate=RATE, burst=BURST, count=PER_WORKER)
     args = parser.parse_args()
     if args.worker:
         sys.stdout.write(json.dumps(asyncio.run(worker(args))) + "\n")

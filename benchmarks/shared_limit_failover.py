@@ -17,8 +17,6 @@ import asyncio
 import bisect
 import contextlib
 import json
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +27,7 @@ from typing import Any
 import asyncgroups as ag
 from asyncgroups.testing import serve_emulator
 from benchmarks._common import table, write_result
+from benchmarks._shared_limit import add_worker_options, free_port, start_redis
 
 RATE = 40.0
 BURST = 5
@@ -38,34 +37,6 @@ PER_WORKER = 140  # ~14 s at R
 KILL_AFTER = 4.0  # seconds after the first request
 DOWN_FOR = 4.0
 WINDOW = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_redis(port: int) -> "subprocess.Popen[bytes]":
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("needs redis-server on the PATH")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while True:
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", port), timeout=0.2),
-        ):
-            return proc
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("redis-server did not start")
-        time.sleep(0.02)
 
 
 @contextlib.contextmanager
@@ -166,19 +137,11 @@ async def run_once(kill: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", action="store_true")
+    add_worker_options(parser, rate=RATE, burst=BURST, count=PER_WORKER)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
         "--baseline", action="store_true", help="also a round with Redis left alone"
     )
-    parser.add_argument("--url", default="")
-    parser.add_argument("--creds", default="{}")
-    parser.add_argument("--redis", default="")
-    parser.add_argument("--prefix", default="bench")
-    parser.add_argument("--rate", type=float, default=RATE)
-    parser.add_argument("--burst", type=int, default=BURST)
-    parser.add_argument("--group", default="")
-    parser.add_argument("--count", type=int, default=PER_WORKER)
     args = parser.parse_args()
     if args.worker:
         sys.stdout.write(json.dumps(asyncio.run(worker(args))) + "\n")

@@ -10,7 +10,9 @@ failed, skipped, unknown, or contradicts the emulator's store (target 0); keys
 left unknown; failed; whether a second apply, through the same faults, converges.
 
 This is a correctness figure, not a timing one, so the emulator runs in this
-process: the check reads its store directly, key by key.
+process: the check reads its store directly, key by key. The seeding and the check
+are the test suite's (``tests/truth/sync_truth.py``), which runs the same sync at
+1,000 memberships.
 
 Run: ``python benchmarks/truth_under_faults.py [--quick] [--memberships N] [--seeds 1 2]``
 """
@@ -26,69 +28,13 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.truth.sync_truth import mismatches, seed_state
+
 import asyncgroups as ag
-from asyncgroups.sync import GroupReport, SyncPlan
-from asyncgroups.testing import Emulator, serve_emulator
+from asyncgroups.testing import serve_emulator
 from benchmarks._common import table, write_result
 
-GROUPS = 20
-PER_USER = 5
 KINDS = ("neuroio", "periscope", "snip", "graph")
-
-
-def seed_state(
-    emu: Emulator[Any], memberships: int, rng: random.Random
-) -> tuple[dict[str, set[str]], dict[str, str]]:
-    """Desired state: additions (NeuroIO, Periscope) or removals (Snip)."""
-    names = [f"G{i:02d}" for i in range(GROUPS)]
-    desired: dict[str, set[str]] = {}
-    gids: dict[str, str] = {}
-    if emu.name == "snip":
-        per_group = memberships // GROUPS
-        keys = emu.store.seed_users(4 * per_group)
-        for name in names:
-            members = rng.sample(keys, 2 * per_group)
-            gids[name] = emu.store.seed_group(name, members=members)
-            owner = emu.store.members(gids[name]) - set(members)
-            desired[name] = set(members[:per_group]) | owner
-        return desired, gids
-    keys = emu.store.seed_users(memberships // PER_USER)
-    for name in names:
-        gids[name] = emu.store.seed_group(name)
-        desired[name] = set()
-    for key in keys:
-        for name in rng.sample(names, PER_USER):
-            desired[name].add(key)
-    return desired, gids
-
-
-def outcomes(group: GroupReport, key: str) -> list[str]:
-    """Every outcome the report gives ``key`` (exactly one if it is consistent)."""
-    kinds = {
-        "applied": set(group.added) | set(group.removed),
-        "failed": group.failed,
-        "skipped": group.skipped,
-        "unknown": group.unknown,
-    }
-    return [kind for kind, keys in kinds.items() if key in keys]
-
-
-def mismatches(
-    plan: SyncPlan, report: ag.SyncReport, emu: Emulator[Any], gids: dict[str, str]
-) -> int:
-    """Keys whose outcome is not exactly one, or not what the store shows."""
-    bad = 0
-    by_key = {g.key: g for g in report.groups}
-    for g in plan.groups:
-        stored = emu.store.members(gids[g.key])
-        for key in (*g.to_add, *g.to_remove):
-            found = outcomes(by_key[g.key], key)
-            in_place = (key in stored) == (key in g.to_add)
-            if len(found) != 1 or (
-                found[0] != "unknown" and (found[0] == "applied") != in_place
-            ):
-                bad += 1
-    return bad
 
 
 async def one(kind: str, memberships: int, seed: int, p: float) -> dict[str, Any]:
@@ -104,7 +50,7 @@ async def one(kind: str, memberships: int, seed: int, p: float) -> dict[str, Any
             started = time.monotonic()
             report = await client.apply(plan, max_removals=1.0)
             seconds = time.monotonic() - started
-        bad = mismatches(plan, report, emu, gids)
+        bad = len(mismatches(plan, report, emu, gids))
         async with ag.Client(backend) as client:
             again = await client.plan_sync(desired, prune=prune)
             second = await client.apply(again, max_removals=1.0)

@@ -114,13 +114,15 @@ def api_error(
     backend: str,
     detail: str = "",
     errors: Mapping[str, Sequence[str]] | None = None,
+    kind: type[APIError] | None = None,
 ) -> APIError:
     """Build the typed error for an error response.
 
     The detail is scrubbed of every credential the request carried (servers may echo
     headers into bodies) and cut to 200 characters; the URL is redacted.
     A 3xx becomes a plain [`APIError`][asyncgroups.errors.APIError] naming the redirect
-    target.
+    target. `kind` overrides the class the status decides, for an API that answers
+    with a status other than its meaning (Graph's 400 for an id that cannot exist).
     """
     request = response.request
     secrets = _redact.secret_values(request.headers)
@@ -143,7 +145,7 @@ def api_error(
         "attempts": response.attempts,
         "elapsed": response.elapsed,
     }
-    cls = error_class(status)
+    cls = error_class(status) if kind is None else kind
     if cls is RateLimitedError:
         return RateLimitedError(
             detail,

@@ -11,33 +11,14 @@ import importlib
 import json
 import os
 import sys
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-def threaded(width: int, n: int, deadline: float, call: Any) -> int:
-    """Run ``call(i)`` for up to n reads on ``width`` threads until ``deadline``."""
-    lock = threading.Lock()
-    counter = iter(range(n))
-    done = 0
-
-    def worker() -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            with lock:
-                i = next(counter, None)
-            if i is None:
-                return
-            call(i)
-            with lock:
-                done += 1
-
-    with ThreadPoolExecutor(max_workers=width) as pool:
-        for future in [pool.submit(worker) for _ in range(width)]:
-            future.result()
-    return done
+from benchmarks._drivers._reads import measure
 
 
 def run(config: dict[str, Any]) -> dict[str, Any]:
@@ -49,35 +30,14 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         name="bench", token=config["token"], deployment_url=config["url"]
     )
     gids = [int(g) for g in config["gids"]]
-    n, mode, width = config["reads"], config["mode"], config["concurrency"]
-    failures = 0
-    done = 0
 
-    def one(i: int) -> Any:
-        return account.get_group(token, gids[i % len(gids)])
+    def reader() -> Callable[[int], Any]:
+        return lambda i: account.get_group(token, gids[i % len(gids)])
 
-    def check(group: Any) -> None:
-        nonlocal failures
-        if getattr(group, "id", None) is None:
-            failures += 1
+    def ok(group: Any) -> bool:
+        return getattr(group, "id", None) is not None
 
-    started = time.perf_counter()
-    deadline = started + float(config.get("max_seconds", 1e9))
-    if mode == "sync":
-        for i in range(n):
-            if time.perf_counter() >= deadline:
-                break
-            check(one(i))
-            done += 1
-    elif mode == "threads":
-        done = threaded(width, n, deadline, lambda i: check(one(i)))
-    else:
-        raise SystemExit(f"unknown mode {mode!r}")
-    return {
-        "seconds": time.perf_counter() - started,
-        "reads": done,
-        "failures": failures,
-    }
+    return measure(config, reader, ok)
 
 
 if __name__ == "__main__":

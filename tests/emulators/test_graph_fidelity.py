@@ -17,16 +17,14 @@ operations, apart from these documented differences:
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.emulators.vendor import drive, vendor_python
+from tests.emulators import fidelity
+from tests.emulators.vendor import vendor_python
 
-import asyncgroups as ag
-from asyncgroups.testing import Emulator, RecordedRequest, serve_emulator
+from asyncgroups.testing import Emulator, RecordedRequest
 
 #: msgraph-core 1.5 imports ``deprecated`` without declaring it.
 PACKAGES = ("msgraph-sdk==1.65.0", "Deprecated")
@@ -46,11 +44,7 @@ def msgraph_python() -> Path:
 
 def _setup(emu: Emulator[Any]) -> dict[str, Any]:
     """Seed an emulator identically every time; return the driver's config."""
-    store = emu.store
-    users = store.seed_users(12)
-    for i in range(12):
-        store.seed_group(f"G{i:02d}")
-    gid = store.seed_group("Big", members=users)
+    users, gid = fidelity.seed_directory(emu)
     return {
         "url": emu.url,
         "tenant_id": emu.credentials["tenant_id"],
@@ -64,12 +58,8 @@ def _setup(emu: Emulator[Any]) -> dict[str, Any]:
 async def _ours(emu: Emulator[Any], config: dict[str, Any]) -> None:
     """The same operations through our backend."""
     users = config["user_ids"]
-    backend = ag.connect("graph", base_url=emu.url, page_size=5, **emu.credentials)
-    async with ag.Client(backend, retry=ag.RetryPolicy.off()) as client:
-        names = [g.name async for g in client.groups.list()]
-        assert len(names) == 13
-        ids = [m.key async for m in client.members.list(config["group_id"])]
-        assert len(ids) == 12
+    async with fidelity.our_client(emu) as client:
+        await fidelity.list_directory(client, config["group_id"], len(fidelity.GROUPS))
         new = await client.groups.create("Fidelity", extra={"mailNickname": "fidelity"})
         assert (await client.members.add(new.id, users[:1])).ok
         assert (await client.members.add(new.id, users[1:4])).ok
@@ -107,25 +97,12 @@ def _query(request: RecordedRequest) -> dict[str, str]:
 
 async def test_msgraph_sdk_against_emulator(msgraph_python: Path) -> None:
     """The SDK gets Graph's answers, and our requests match its requests."""
-    async with (
-        serve_emulator("graph", seed=3) as real,
-        serve_emulator("graph", seed=3) as mine,
-    ):
-        config = _setup(real)
-        assert _setup(mine) | {"url": real.url} == config
-        report = await drive(msgraph_python, DRIVER, config)
-        theirs = _api(real.requests)
-        await _ours(mine, config)
-        ours = _api(mine.requests)
-        real_tokens = real.store.token_requests
-
-    steps = {r["step"]: r for r in report}
+    runs = await fidelity.side_by_side("graph", msgraph_python, DRIVER, _setup, _ours)
+    config, steps = runs.config, runs.steps
+    theirs, ours = _api(runs.theirs.requests), _api(runs.ours.requests)
     users = config["user_ids"]
     # what the SDK got
-    assert steps["list_groups"]["pages"] == 3
-    assert steps["list_groups"]["names"] == [f"G{i:02d}" for i in range(12)] + ["Big"]
-    assert steps["list_members"]["pages"] == 3
-    assert len(steps["list_members"]["ids"]) == 12
+    fidelity.assert_listed(steps, fidelity.GROUPS)
     assert steps["create"]["display_name"] == "Fidelity"
     assert steps["add_again"] == {
         "step": "add_again",
@@ -136,7 +113,7 @@ async def test_msgraph_sdk_against_emulator(msgraph_python: Path) -> None:
     }
     assert steps["batch"]["statuses"] == {"get": 200, "delete": 204}
     assert steps["final_members"]["ids"] == sorted([users[0], users[3]])
-    assert real_tokens == 1
+    assert runs.theirs.store.token_requests == 1
     new = steps["create"]["id"]
 
     # the same requests, apart from the documented differences
@@ -174,5 +151,4 @@ async def test_msgraph_sdk_against_emulator(msgraph_python: Path) -> None:
 
 def test_driver_runs_only_in_its_own_environment() -> None:
     """The SDK is not importable here: its pins never touch ours."""
-    code = "import importlib.util, sys; sys.exit(importlib.util.find_spec('msgraph') is not None)"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    assert fidelity.absent_here("msgraph")

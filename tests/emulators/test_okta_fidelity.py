@@ -18,16 +18,15 @@ operations, apart from these documented differences:
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.emulators.vendor import drive, vendor_python
+from tests.emulators import fidelity
+from tests.emulators.vendor import vendor_python
 
 import asyncgroups as ag
-from asyncgroups.testing import Emulator, RecordedRequest, serve_emulator
+from asyncgroups.testing import Emulator, RecordedRequest
 
 PACKAGES = ("okta==3.4.6",)
 DRIVER = Path(__file__).with_name("okta_driver.py")
@@ -41,16 +40,12 @@ def okta_python() -> Path:
 
 def _setup(emu: Emulator[Any]) -> dict[str, Any]:
     """Seed an emulator identically every time; return the driver's config."""
-    store = emu.store
-    users = store.seed_users(12)
-    for i in range(12):
-        store.seed_group(f"G{i:02d}")
-    gid = store.seed_group("Big", members=users)
-    app = store.seed_group("Apps", type="APP_GROUP")
+    users, gid = fidelity.seed_directory(emu)
+    app = emu.store.seed_group("Apps", type="APP_GROUP")
     return {
         "url": emu.url,
         "api_token": emu.credentials["api_token"],
-        "page_size": 5,
+        "page_size": fidelity.PAGE_SIZE,
         "group_id": gid,
         "app_group_id": app,
         "user_ids": users[:5],
@@ -60,12 +55,10 @@ def _setup(emu: Emulator[Any]) -> dict[str, Any]:
 async def _ours(emu: Emulator[Any], config: dict[str, Any]) -> None:
     """The same operations through our backend, one request at a time."""
     users = config["user_ids"]
-    backend = ag.connect("okta", base_url=emu.url, page_size=5, **emu.credentials)
-    async with ag.Client(backend, retry=ag.RetryPolicy.off()) as client:
-        names = [g.name async for g in client.groups.list()]
-        assert len(names) == 14
-        ids = [m.key async for m in client.members.list(config["group_id"])]
-        assert len(ids) == 12
+    async with fidelity.our_client(emu) as client:
+        await fidelity.list_directory(
+            client, config["group_id"], len(fidelity.GROUPS) + 1
+        )
         new = await client.groups.create("Fidelity", description="made by the SDK")
         with pytest.raises(ag.RejectedRequestError, match="E0000001"):
             await client.groups.create("Fidelity", description="made by the SDK")
@@ -82,6 +75,11 @@ async def _ours(emu: Emulator[Any], config: dict[str, Any]) -> None:
         assert final == sorted([users[0], *users[2:]])
 
 
+def _fidelity(emu: Emulator[Any]) -> Any:
+    """The group both sides create, as ``emu``'s store holds it."""
+    return next(g for g in emu.store.groups.values() if g.name == "Fidelity")
+
+
 def _shape(request: RecordedRequest, ids: dict[str, str]) -> tuple[str, str, Any]:
     """Method, path and query with generated ids named, for comparing two logs."""
     path = request.path
@@ -93,31 +91,16 @@ def _shape(request: RecordedRequest, ids: dict[str, str]) -> tuple[str, str, Any
 
 async def test_okta_sdk_against_emulator(okta_python: Path) -> None:
     """The SDK gets Okta's answers, and our requests match its requests."""
-    async with (
-        serve_emulator("okta", seed=3) as real,
-        serve_emulator("okta", seed=3) as mine,
-    ):
-        config = _setup(real)
-        assert _setup(mine) | {"url": real.url} == config
-        report = await drive(okta_python, DRIVER, config)
-        theirs = list(real.requests)
-        await _ours(mine, config)
-        ours = list(mine.requests)
-        sdk_group = next(g for g in real.store.groups.values() if g.name == "Fidelity")
-        our_group = next(g for g in mine.store.groups.values() if g.name == "Fidelity")
-        assert set(sdk_group.members) == set(our_group.members)
-
-    steps = {r["step"]: r for r in report}
+    runs = await fidelity.side_by_side("okta", okta_python, DRIVER, _setup, _ours)
+    config, steps = runs.config, runs.steps
+    theirs, ours = list(runs.theirs.requests), list(runs.ours.requests)
+    sdk_group = _fidelity(runs.theirs)
+    our_group = _fidelity(runs.ours)
+    assert set(sdk_group.members) == set(our_group.members)
     users = config["user_ids"]
     # what the SDK got
-    assert steps["list_groups"]["pages"] == 3
-    assert steps["list_groups"]["names"] == [f"G{i:02d}" for i in range(12)] + [
-        "Big",
-        "Apps",
-    ]
+    fidelity.assert_listed(steps, [*fidelity.GROUPS, "Apps"])
     assert steps["list_groups"]["types"]["Apps"] == "APP_GROUP"
-    assert steps["list_members"]["pages"] == 3
-    assert len(steps["list_members"]["ids"]) == 12
     assert steps["create"]["name"] == "Fidelity"
     assert steps["create"]["type"] == "OKTA_GROUP"
     assert steps["create_again"] == {
@@ -159,5 +142,4 @@ async def test_okta_sdk_against_emulator(okta_python: Path) -> None:
 
 def test_driver_runs_only_in_its_own_environment() -> None:
     """The SDK is not importable here: its pins never touch ours."""
-    code = "import importlib.util, sys; sys.exit(importlib.util.find_spec('okta') is not None)"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    assert fidelity.absent_here("okta")

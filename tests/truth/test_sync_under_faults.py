@@ -8,70 +8,12 @@ here the same sync runs at 1,000.
 """
 
 import random
-from typing import Any
 
 import pytest
+from tests.truth.sync_truth import mismatches, seed_state
 
 import asyncgroups as ag
-from asyncgroups.sync import GroupReport, SyncPlan
-from asyncgroups.testing import Emulator, serve_emulator
-
-GROUPS = 20
-PER_USER = 5
-
-
-def _seed(
-    emu: Emulator[Any], memberships: int, rng: random.Random
-) -> tuple[dict[str, set[str]], dict[str, str]]:
-    """Desired state: additions (NeuroIO, Periscope) or removals (Snip)."""
-    names = [f"G{i:02d}" for i in range(GROUPS)]
-    desired: dict[str, set[str]] = {}
-    gids: dict[str, str] = {}
-    if emu.name == "snip":
-        per_group = memberships // GROUPS
-        keys = emu.store.seed_users(4 * per_group)
-        for name in names:
-            members = rng.sample(keys, 2 * per_group)
-            gids[name] = emu.store.seed_group(name, members=members)
-            owner = emu.store.members(gids[name]) - set(members)
-            desired[name] = set(members[:per_group]) | owner
-        return desired, gids
-    keys = emu.store.seed_users(memberships // PER_USER)
-    for name in names:
-        gids[name] = emu.store.seed_group(name)
-        desired[name] = set()
-    for key in keys:
-        for name in rng.sample(names, PER_USER):
-            desired[name].add(key)
-    return desired, gids
-
-
-def _outcomes(group: GroupReport, key: str) -> list[str]:
-    kinds = {
-        "applied": set(group.added) | set(group.removed),
-        "failed": group.failed,
-        "skipped": group.skipped,
-        "unknown": group.unknown,
-    }
-    return [kind for kind, keys in kinds.items() if key in keys]
-
-
-def mismatches(
-    plan: SyncPlan, report: ag.SyncReport, emu: Emulator[Any], gids: dict[str, str]
-) -> list[str]:
-    """Keys whose outcome is not exactly one, or not what the store shows."""
-    found: list[str] = []
-    by_key = {g.key: g for g in report.groups}
-    for g in plan.groups:
-        stored = emu.store.members(gids[g.key])
-        for key in (*g.to_add, *g.to_remove):
-            outcome = _outcomes(by_key[g.key], key)
-            in_place = (key in stored) == (key in g.to_add)
-            if len(outcome) != 1:
-                found.append(f"{g.key}/{key}: {outcome}")
-            elif outcome[0] != "unknown" and (outcome[0] == "applied") != in_place:
-                found.append(f"{g.key}/{key}: {outcome[0]}, in place: {in_place}")
-    return found
+from asyncgroups.testing import serve_emulator
 
 
 @pytest.mark.parametrize(
@@ -88,7 +30,7 @@ async def test_sync_through_30_percent_faults_reports_the_truth(
     kind: str, memberships: int
 ) -> None:
     async with serve_emulator(kind, seed=7) as emu:
-        desired, gids = _seed(emu, memberships, random.Random(7))
+        desired, gids = seed_state(emu, memberships, random.Random(7))
         backend = ag.connect(kind, base_url=emu.url, **emu.credentials)
         prune = kind == "snip"
         async with ag.Client(backend) as client:

@@ -7,7 +7,7 @@ import pytest
 import asyncgroups as ag
 from asyncgroups.backends.status import parse_json
 from asyncgroups.transport.base import Request, Response
-from asyncgroups.validation import check_id, has_control_chars
+from asyncgroups.validation import check_credential, check_id, has_control_chars
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,28 @@ def test_json_bodies_in_any_unicode_encoding_decode(body: bytes) -> None:
 def test_bad_bodies_are_decode_errors(body: bytes, kind: str) -> None:
     with pytest.raises(ag.DecodeError, match=kind):
         parse_json(_response(body), backend="t")
+
+
+def test_a_credential_is_kept_as_a_secret() -> None:
+    secret = check_credential("s3cret-value", "token")
+    assert isinstance(secret, ag.Secret)
+    assert secret.reveal() == "s3cret-value"
+    assert check_credential(ag.Secret("given"), "api_token").reveal() == "given"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "token must be a string"),
+        (b"bytes", "token must be a string"),
+        ("", "token must be a non-empty string"),
+        (ag.Secret(""), "token must be a non-empty string"),
+        ("s3cret\r\nX-Injected: 1", "token must not contain CR, LF or control"),
+    ],
+)
+def test_bad_credentials_are_refused_without_showing_them(
+    value: object, message: str
+) -> None:
+    with pytest.raises(ag.ConfigurationError, match=message) as info:
+        check_credential(value, "token")
+    assert "s3cret" not in str(info.value)

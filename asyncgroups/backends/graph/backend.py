@@ -17,7 +17,11 @@ from asyncgroups.backends.graph.session import GraphSession
 from asyncgroups.config import Secret
 from asyncgroups.errors import ConfigurationError
 from asyncgroups.transport.base import AsyncTransport, Request
-from asyncgroups.validation import check_base_url, check_header_value
+from asyncgroups.validation import (
+    check_base_url,
+    check_credential,
+    check_header_value,
+)
 
 __all__ = ["Graph"]
 
@@ -94,11 +98,7 @@ class Graph:
         page_size: int = sansio.PAGE_SIZE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        given: object = client_secret
-        if not isinstance(given, str | Secret):
-            raise ConfigurationError("client_secret must be a string")
-        secret = Secret(given)
-        check_header_value(secret.reveal(), "client_secret")
+        secret = check_credential(client_secret, "client_secret")
         self._tenant_id = _text(tenant_id, "tenant_id")
         self._client_id = _text(client_id, "client_id")
         self._client_secret = secret

@@ -70,22 +70,9 @@ def decipher_token(response: Response, secrets: Sequence[str]) -> tuple[str, flo
             code, text = data.get("error"), data.get("error_description")
             detail = " ".join(str(p) for p in (code, text) if isinstance(p, str))
         detail = _redact.scrub(detail, secrets)
-        error = api_error(response, backend=BACKEND, detail=detail)
-        if (
-            400 <= status < 500
-            and status != 429
-            and not isinstance(error, AuthenticationError)
-        ):
-            raise AuthenticationError(
-                error.detail,
-                backend=BACKEND,
-                status=status,
-                method=error.method,
-                url=error.url,
-                attempts=error.attempts,
-                elapsed=error.elapsed,
-            )
-        raise error
+        refused = 400 <= status < 500 and status != 429
+        kind = AuthenticationError if refused else None
+        raise api_error(response, backend=BACKEND, detail=detail, kind=kind)
     data = read_body(response, BACKEND, Body.JSON)
     token = data.get("access_token") if isinstance(data, dict) else None
     lifetime = data.get("expires_in") if isinstance(data, dict) else None

@@ -222,15 +222,6 @@ def decipher(response: Response, expect: Body = Body.JSON) -> Any:
     code, message = error_code(try_json(response))
     detail = f"{code}: {message}" if code and message else code or message
     if status == 400 and message.startswith("Invalid object identifier"):
-        error = api_error(response, backend=BACKEND, detail=detail)
-        raise NotFoundError(
-            error.detail,
-            backend=BACKEND,
-            status=status,
-            method=error.method,
-            url=error.url,
-            attempts=error.attempts,
-            elapsed=error.elapsed,
-        )
+        raise api_error(response, backend=BACKEND, detail=detail, kind=NotFoundError)
     errors = {code: [message]} if status in (400, 422) and code else None
     raise api_error(response, backend=BACKEND, detail=detail, errors=errors)

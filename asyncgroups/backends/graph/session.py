@@ -8,8 +8,8 @@ Every request, the token request included, goes through the Client's transport.
 
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import evolve
 
@@ -35,6 +35,8 @@ from asyncgroups.models import Group, Member, User
 from asyncgroups.transport.base import Request, Response
 
 __all__ = ["GraphSession"]
+
+T = TypeVar("T")
 
 #: Group fields beyond name and description that ``extra=`` may set.
 CREATE_FIELDS = (
@@ -218,23 +220,25 @@ class GraphSession:
         request = sansio.build_delete_group(self._endpoint, group_id)
         await self._call(request, Body.NONE)
 
-    def _pages(self, first: Request) -> Callable[[str | None], Awaitable[Any]]:
-        async def fetch(link: str | None) -> Any:
-            request = first if link is None else sansio.build_next(self._endpoint, link)
-            return await self._call(request)
+    async def _walk(
+        self,
+        first: Request,
+        structure: Callable[[Any], tuple[list[T], str | None]],
+        key: Callable[[T], Hashable],
+    ) -> AsyncIterator[T]:
+        """Every item of a listing: ``first``, then each ``@odata.nextLink``."""
 
-        return fetch
+        async def page(link: str | None) -> tuple[list[T], str | None]:
+            request = first if link is None else sansio.build_next(self._endpoint, link)
+            return structure(await self._call(request))
+
+        async for item in cursor_pages(page, backend=sansio.BACKEND, key=key):
+            yield item
 
     async def iter_groups(self, query: str | None = None) -> AsyncIterator[Group]:
         """Iterate over groups (``@odata.nextLink`` paging); names starting with ``query``."""
-        fetch = self._pages(
-            sansio.build_list_groups(self._endpoint, query, self._page_size)
-        )
-
-        async def page(link: str | None) -> tuple[list[Group], str | None]:
-            return wire.structure_group_page(await fetch(link))
-
-        async for group in cursor_pages(page, backend=sansio.BACKEND, key=_id):
+        first = sansio.build_list_groups(self._endpoint, query, self._page_size)
+        async for group in self._walk(first, wire.structure_group_page, _id):
             yield group
 
     # users
@@ -250,14 +254,8 @@ class GraphSession:
 
     async def iter_users(self, query: str | None = None) -> AsyncIterator[User]:
         """Iterate over users; display names starting with ``query`` if given."""
-        fetch = self._pages(
-            sansio.build_list_users(self._endpoint, query, self._page_size)
-        )
-
-        async def page(link: str | None) -> tuple[list[User], str | None]:
-            return wire.structure_user_page(await fetch(link))
-
-        async for user in cursor_pages(page, backend=sansio.BACKEND, key=_id):
+        first = sansio.build_list_users(self._endpoint, query, self._page_size)
+        async for user in self._walk(first, wire.structure_user_page, _id):
             yield user
 
     # members
@@ -268,14 +266,12 @@ class GraphSession:
         Raises:
             NotFoundError: no such group.
         """
-        fetch = self._pages(
-            sansio.build_list_members(self._endpoint, group_id, self._page_size)
-        )
+        first = sansio.build_list_members(self._endpoint, group_id, self._page_size)
 
-        async def page(link: str | None) -> tuple[list[Member], str | None]:
-            return wire.structure_member_page(await fetch(link), group_id)
+        def members(data: Any) -> tuple[list[Member], str | None]:
+            return wire.structure_member_page(data, group_id)
 
-        async for member in cursor_pages(page, backend=sansio.BACKEND, key=_key):
+        async for member in self._walk(first, members, _key):
             yield member
 
     async def add_members(self, group_ids: Sequence[str], keys: Sequence[str]) -> None:

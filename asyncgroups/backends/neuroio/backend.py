@@ -12,9 +12,8 @@ from asyncgroups.backends.base import Capability, GroupBackend
 from asyncgroups.backends.neuroio import sansio
 from asyncgroups.backends.neuroio.session import NeuroIOSession
 from asyncgroups.config import Secret
-from asyncgroups.errors import ConfigurationError
 from asyncgroups.transport.base import AsyncTransport
-from asyncgroups.validation import check_base_url, check_header_value
+from asyncgroups.validation import check_base_url, check_credential
 
 __all__ = ["NeuroIO"]
 
@@ -62,11 +61,7 @@ class NeuroIO:
         max_batch: int = sansio.MAX_PIDS,
         page_size: int = 100,
     ) -> None:
-        given: object = token
-        secret = Secret(given) if isinstance(given, str | Secret) else None
-        if secret is None:
-            raise ConfigurationError("token must be a string")
-        check_header_value(secret.reveal(), "token")
+        secret = check_credential(token, "token")
         endpoint = Endpoint(
             check_base_url(base_url), {"Authorization": f"Token {secret.reveal()}"}
         )

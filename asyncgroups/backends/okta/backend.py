@@ -14,7 +14,7 @@ from asyncgroups.backends.okta.session import OktaSession
 from asyncgroups.config import Secret
 from asyncgroups.errors import ConfigurationError
 from asyncgroups.transport.base import AsyncTransport
-from asyncgroups.validation import check_base_url, check_header_value
+from asyncgroups.validation import check_base_url, check_credential
 
 __all__ = ["Okta"]
 
@@ -72,11 +72,7 @@ class Okta:
     ) -> None:
         if (org_url is None) == (base_url is None):
             raise ConfigurationError("give the Okta org URL as org_url (or base_url)")
-        given: object = api_token
-        if not isinstance(given, str | Secret):
-            raise ConfigurationError("api_token must be a string")
-        token = Secret(given)
-        check_header_value(token.reveal(), "api_token")
+        token = check_credential(api_token, "api_token")
         if not token.reveal().strip():
             raise ConfigurationError("api_token must not be empty")
         self._token = token

@@ -4,7 +4,7 @@ import random
 from typing import Any
 
 from tests.backends.okta.conftest import FAST
-from tests.truth.test_sync_under_faults import mismatches
+from tests.truth.sync_truth import mismatches
 
 import asyncgroups as ag
 from asyncgroups.testing import serve_emulator
