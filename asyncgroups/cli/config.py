@@ -99,7 +99,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser, *, prefix: str = "") 
     )
 
 
-def add_profile_arguments(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+def add_profile_arguments(
+    parser: argparse.ArgumentParser, *, top: bool = False
+) -> None:
     """Add ``--config`` and ``--profile``: the config file and the profile to use.
 
     Args:
@@ -230,7 +232,7 @@ def backend_settings(
         value = getattr(args, f"{dest}{pname}", None)
         if value is None:
             raw = env.get(env_prefix + pname.upper())
-            value = _parse_env(raw, param.default) if raw is not None else None
+            value = _parse_env(raw, param.default) if raw else None
         if value is not None:
             kwargs[pname] = ag.Secret(value) if pname in SECRET_ARGUMENTS else value
         elif param.default is param.empty:

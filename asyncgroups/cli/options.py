@@ -26,7 +26,12 @@ from asyncgroups.errors import ConfigurationError
 
 __all__ = ["Option", "backend_options", "options_for", "owners"]
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+}
 
 
 @attrs.frozen
@@ -119,7 +124,13 @@ def _describe(value: object) -> str:
 #: The connection settings besides the backend's own: the client's tuning, then the
 #: network options (``--proxy``, ``--ca-file``, ``--trust-env``).
 _CLIENT_OPTIONS: tuple[Option, ...] = (
-    Option("concurrency", int, CLIENT_DEFAULTS["concurrency"], "--concurrency", positive=True),
+    Option(
+        "concurrency",
+        int,
+        CLIENT_DEFAULTS["concurrency"],
+        "--concurrency",
+        positive=True,
+    ),
     Option("rate", float, CLIENT_DEFAULTS["rate"], "--rate", positive=True),
     Option("retries", int, CLIENT_DEFAULTS["retries"], "--retries", positive=True),
     Option("timeout", float, CLIENT_DEFAULTS["timeout"], "--timeout", positive=True),

@@ -7,7 +7,7 @@ The file is ``--config PATH``, else ``$ASYNCGROUPS_CONFIG``, else
 
     [profiles.prod]
     backend = "neuroio"
-    token_env = "NEUROIO_TOKEN"      # or token_file = "neuroio.token", or token = "..."
+    token_env = "NEUROIO_TOKEN"  # or token_file = "neuroio.token", or token = "..."
     concurrency = 8
 
 A profile's keys are the settings' names (:mod:`asyncgroups.cli.options`). A
@@ -169,8 +169,7 @@ class Profile:
             message += f"; did you mean {close[0]!r}?"
         elif taken_by:
             message += (
-                f": the {backend} backend does not take it "
-                f"({', '.join(taken_by)} does)"
+                f": the {backend} backend does not take it ({', '.join(taken_by)} does)"
             )
         else:
             message += f"; the keys are: {', '.join(known)}"
@@ -403,8 +402,10 @@ def select_profile(
     environ: Mapping[str, str],
     path: Path,
 ) -> Profile | None:
-    """The profile to use: ``--profile``, else ``ASYNCGROUPS_PROFILE``, else the
-    file's ``default_profile``; ``None`` when none is asked for.
+    """The profile to use, or ``None`` when none is asked for.
+
+    ``--profile`` first, then ``ASYNCGROUPS_PROFILE``, then the file's
+    ``default_profile``.
 
     Raises:
         ProfileError: the profile asked for is not in the file, or there is no file.
