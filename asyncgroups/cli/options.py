@@ -188,7 +188,13 @@ def options_for(backend: str | None) -> dict[str, Option]:
     names: Iterable[str] = [backend] if backend else ag.backends.available()
     found: dict[str, Option] = {"backend": Option("backend", str, None, "--backend")}
     for name in names:
-        for option in backend_options(name):
+        try:
+            options = backend_options(name)
+        except (ConfigurationError, ImportError):
+            if backend:
+                raise
+            continue  # a plugin that cannot load: its settings are not known
+        for option in options:
             if backend is None:
                 option = attrs.evolve(option, default=None)
             found.setdefault(option.name, option)
@@ -197,7 +203,14 @@ def options_for(backend: str | None) -> dict[str, Option]:
 
 
 def owners(key: str, options: Mapping[str, Option]) -> list[str]:
-    """The available backends that take ``key``, when ``options`` does not."""
+    """The available backends that take ``key``, when ``options`` does not.
+
+    ``key`` may be a credential's ``NAME_env`` or ``NAME_file`` form.
+    """
+    for suffix in ("_env", "_file"):
+        stem = key.removesuffix(suffix)
+        if stem != key and stem in SECRET_ARGUMENTS:
+            key = stem
     if key in options:
         return []
     owning: list[str] = []

@@ -93,8 +93,11 @@ def sent_token(emu: Emulator[Any], value: str) -> bool:
     )
 
 
-async def group_names(argv: list[str], capsys: pytest.CaptureFixture[str]) -> set[str]:
-    assert await amain([*argv, "groups", "list", "--json"]) == 0
+async def group_names(
+    argv: list[str], capsys: pytest.CaptureFixture[str], *flags: str
+) -> set[str]:
+    """``groups list --json`` (with ``argv`` before the command, ``flags`` after)."""
+    assert await amain([*argv, "groups", "list", "--json", *flags]) == 0
     out, err = capsys.readouterr()
     assert INLINE not in out + err
     return {g["name"] for g in json.loads(out)["groups"]}
@@ -212,15 +215,15 @@ async def test_variables_override_the_profile_and_flags_override_both(
     assert reached(neuroio) == 0
 
     snip.requests.clear()
-    argv += [
+    flags = (
         "--backend",
         "neuroio",
         "--base-url",
         neuroio.url,
         "--token",
         token(neuroio),
-    ]
-    assert await group_names(argv, capsys) == {"Neuro team"}
+    )
+    assert await group_names(argv, capsys, *flags) == {"Neuro team"}
     assert reached(neuroio) > 0
     assert reached(snip) == 0
 
