@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from asyncgroups.cli.main import amain
-from asyncgroups.cli.profiles import ProfileError
-from asyncgroups.cli.settings import resolve
+from asyncgroups.cli.profiles import ProfileError, load_config
+from asyncgroups.cli.settings import prepare, resolve
 from asyncgroups.testing import Emulator, Fault, serve_emulator
 
 pytestmark = pytest.mark.usefixtures("every_error_scrubbed")
@@ -321,17 +321,27 @@ def test_the_profile_fills_the_parsed_command_line(
     (tmp_path / "tok").write_text(INLINE)
     config = write_config(
         tmp_path,
-        """
+        f"""
 [profiles.p]
 backend = "periscope"
 site = "acme"
 api_key_file = "tok"
 test_mode = true
+
+[profiles.q]
+backend = "neuroio"
+token = "{INLINE}"
 """,
     )
     args = argparse.Namespace(config=str(config), profile="p", api_key=None, site=None)
-    resolution = resolve(args, {})
-    for thing in (resolution, resolution.profile, *resolution.settings.values()):
+    resolution = prepare(args, {})
+    assert args.site == "acme"
+    assert args.api_key.reveal() == INLINE
+    assert args.concurrency == 16  # the client's defaults are written
+    assert getattr(args, "base_url", None) is None  # the backend's stay with it
+    things = [resolution, resolution.profile, *resolution.settings.values()]
+    things.append(load_config(config, "--config"))
+    for thing in things:
         assert INLINE not in repr(thing)
     assert resolution.settings["api_key"].value.reveal() == INLINE
     assert resolution.settings["api_key"].origin == "profile p (api_key_file tok)"
@@ -528,6 +538,7 @@ async def test_config_errors_are_exit_2_with_a_clear_message(
         resolve(args, {})
     assert expected in str(caught.value)
     assert caught.value.path == config
+    assert INLINE not in repr(caught.value) + repr(vars(caught.value))
     for name, value in attributes.items():
         assert getattr(caught.value, name) == value
 
