@@ -339,7 +339,8 @@ token = "{INLINE}"
     assert args.api_key.reveal() == INLINE
     assert args.concurrency == 16  # the client's defaults are written
     assert getattr(args, "base_url", None) is None  # the backend's stay with it
-    things = [resolution, resolution.profile, *resolution.settings.values()]
+    things: list[object] = [resolution, resolution.profile]
+    things += resolution.settings.values()
     things.append(load_config(config, "--config"))
     for thing in things:
         assert INLINE not in repr(thing)
