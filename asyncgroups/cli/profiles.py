@@ -49,6 +49,8 @@ PROFILE_ENV = ENV_PREFIX + "PROFILE"
 _TOP_KEYS = ("default_profile", "profiles")
 _FORMS = {"_env": "env", "_file": "file"}
 _LINE = re.compile(r"\bline (\d+)")
+#: A variable's name as it is shown in messages (anything else may be a credential).
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
 #: Keys people write that are not settings, and what to write instead.
 _HINTS = {
     "verify": "certificates are always verified; for a private CA set ca_file",
@@ -193,12 +195,19 @@ class Profile:
             return ag.Secret(entry.raw) if option.secret else entry.raw
         if entry.form == "env":
             found = environ.get(entry.raw)
-            if not found:
+            if found:
+                return ag.Secret(found)
+            if _VARIABLE.fullmatch(entry.raw):
                 raise self.error(
                     f"{entry.written_as} names {entry.raw}, which is not set",
                     key=entry.written_as,
                 )
-            return ag.Secret(found)
+            # Not shown: not a variable's usual name, so perhaps the credential.
+            raise self.error(
+                f"{entry.written_as} names no variable that is set; it holds the "
+                "variable's name (such as NEUROIO_TOKEN), not the credential",
+                key=entry.written_as,
+            )
         path = self.path.parent / Path(entry.raw).expanduser()
         try:
             text = path.read_text(encoding="utf-8").strip()

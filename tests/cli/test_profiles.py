@@ -473,6 +473,12 @@ ERRORS: list[tuple[str, str, str, dict[str, object]]] = [
         {"key": "token_env"},
     ),
     (
+        f'[profiles.a]\nbackend = "neuroio"\ntoken_env = "{INLINE}"\n',
+        "a",
+        "token_env names no variable that is set; it holds the variable's name",
+        {"key": "token_env"},
+    ),
+    (
         f'[profiles.a]\nbackend = "neuroio"\ntoken = "{INLINE}"\ntoken_env = "T"\n',
         "a",
         "token is given twice (token and token_env); keep one",
@@ -513,6 +519,7 @@ ERRORS: list[tuple[str, str, str, dict[str, object]]] = [
         "secret-of-wrong-type",
         "missing-token-file",
         "unset-token-env",
+        "credential-in-token-env",
         "credential-twice",
         "unknown-backend",
         "unknown-top-level-key",
