@@ -136,7 +136,9 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
 
     Their defaults are ``None`` ("not given"), so a variable or a profile can set
     them; :data:`CLIENT_DEFAULTS` applies last. ``--config`` and ``--profile`` come
-    with them.
+    with them, and mark the command: :func:`~asyncgroups.cli.main.amain` resolves
+    its settings (:func:`asyncgroups.cli.settings.prepare`) before it runs, so
+    every client setting has its value by then.
     """
     add_profile_arguments(parser)
     group = parser.add_argument_group("client")
@@ -290,24 +292,18 @@ def build_client(
         backend: the backend to talk to.
         hooks: transport hooks (progress, retry warnings).
     """
-    concurrency = int(_client_setting(args, "concurrency"))
-    rate = _client_setting(args, "rate")
+    concurrency = int(getattr(args, "concurrency", 16))
+    rate = getattr(args, "rate", None)
     return ag.Client(
         backend,
         rate_limit=ag.RateLimit(
             per_second=rate,
             burst=max(1, int(rate)) if rate else None,
             max_concurrency=concurrency,
-            adaptive=bool(_client_setting(args, "adaptive")),
+            adaptive=bool(getattr(args, "adaptive", True)),
         ),
-        retry=ag.RetryPolicy(max_attempts=int(_client_setting(args, "retries"))),
-        timeout=float(_client_setting(args, "timeout")),
+        retry=ag.RetryPolicy(max_attempts=int(getattr(args, "retries", 6))),
+        timeout=float(getattr(args, "timeout", 30.0)),
         concurrency=concurrency,
         hooks=hooks,
     )
-
-
-def _client_setting(args: argparse.Namespace, name: str) -> Any:
-    """A client setting as resolved (flag, variable, profile), else its default."""
-    value = getattr(args, name, None)
-    return CLIENT_DEFAULTS[name] if value is None else value
