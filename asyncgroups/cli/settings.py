@@ -19,7 +19,7 @@ import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -50,11 +50,14 @@ class Setting:
             flag's text); never in the repr.
         origin: ``--token``, ``ASYNCGROUPS_TOKEN``, ``profile prod (token_env
             NEUROIO_TOKEN)`` or ``default``.
+        layer: which of the four gave it: ``flag``, ``env``, ``profile`` or
+            ``default``.
     """
 
     option: Option = attrs.field(repr=lambda o: o.name)
     value: Any = attrs.field(repr=False)
     origin: str
+    layer: Literal["flag", "env", "profile", "default"]
 
     def shown(self) -> str:
         """The value as it may be shown: credentials masked, URLs without user info."""
@@ -118,7 +121,7 @@ def resolve(
     try:
         options = options_for(backend)
     except ConfigurationError as exc:
-        if profile is None or chosen is None or not chosen.origin.startswith("profile"):
+        if profile is None or chosen is None or chosen.layer != "profile":
             raise
         raise profile.error(f"backend: {exc}", key="backend") from None
     if profile is not None:
@@ -146,18 +149,19 @@ def _pick(
 ) -> Setting | None:
     value = getattr(args, option.name, None)
     if value is not None:
-        return Setting(option, value, option.flag or "flag")
+        return Setting(option, value, option.flag or "flag", "flag")
     raw = environ.get(option.env)
     if raw:
         value = option.from_text(raw, option.env)
-        return Setting(option, ag.Secret(value) if option.secret else value, option.env)
+        value = ag.Secret(value) if option.secret else value
+        return Setting(option, value, option.env, "env")
     entry = profile.entries.get(option.name) if profile is not None else None
     if profile is not None and entry is not None:
         how = entry.describe()
         origin = f"profile {profile.name}" + (f" ({how})" if how else "")
-        return Setting(option, profile.value(entry, option, environ), origin)
+        return Setting(option, profile.value(entry, option, environ), origin, "profile")
     if option.default is not None:
-        return Setting(option, option.default, DEFAULT)
+        return Setting(option, option.default, DEFAULT, "default")
     return None
 
 
@@ -166,9 +170,12 @@ def prepare(
 ) -> Resolution:
     """Resolve the command's settings and write them onto ``args``.
 
-    A flag's value stays as it is; a variable's or a profile's takes the place of
-    the flag's ``None``. A default is written only for the client's settings (a
-    backend's own defaults stay with the backend).
+    A flag's value stays as it is; a profile's takes the place of the flag's
+    ``None``. A variable's value is left for the code that reads the variable
+    after the flag (:func:`~asyncgroups.cli.config.backend_settings` and the like,
+    whose messages then name the variable), except for the client's settings,
+    which have no such reader: their variables' values and defaults are written.
+    ``args.setting_origins`` tells where each value came from.
 
     Returns:
         The resolution (its ``warnings`` are for the caller to show).
@@ -181,7 +188,7 @@ def prepare(
     for name, setting in resolution.settings.items():
         if getattr(args, name, None) is not None:
             continue  # the flag's
-        if setting.origin == DEFAULT and name not in CLIENT_DEFAULTS:
-            continue
-        setattr(args, name, setting.value)
+        if name in CLIENT_DEFAULTS or setting.layer == "profile":
+            setattr(args, name, setting.value)
+    args.setting_origins = {n: s.origin for n, s in resolution.settings.items()}
     return resolution
