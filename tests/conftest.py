@@ -169,3 +169,11 @@ def every_error_scrubbed() -> Iterator[None]:
         if secret in text
     ]
     assert leaked == [], f"{len(leaked)} texts of library errors hold a credential"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's asyncgroups config file and profile never change a test."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent/asyncgroups-tests")
+    for name in ("ASYNCGROUPS_CONFIG", "ASYNCGROUPS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)

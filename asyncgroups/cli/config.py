@@ -1,7 +1,8 @@
 """Backend selection and credentials for the command line: flags first, then environment.
 
 Every backend argument can come from a flag (``--token``) or from an
-``ASYNCGROUPS_*`` variable (``ASYNCGROUPS_TOKEN``); a flag wins. Only the arguments
+``ASYNCGROUPS_*`` variable (``ASYNCGROUPS_TOKEN``); a flag wins. A profile of the
+config file (:mod:`asyncgroups.cli.settings`) fills in what neither sets. Only the arguments
 the chosen backend accepts are handed to it, so one environment can hold settings for
 several backends. Credentials are wrapped at once and never written anywhere: this
 module formats no message that holds a value, only the names of missing settings.
@@ -18,10 +19,13 @@ import asyncgroups as ag
 from asyncgroups.errors import ConfigurationError
 
 __all__ = [
+    "CLIENT_DEFAULTS",
     "ENV_PREFIX",
+    "SECRET_ARGUMENTS",
     "add_backend_arguments",
     "add_client_arguments",
     "add_encoding_argument",
+    "add_profile_arguments",
     "backend_settings",
     "build_backend",
     "build_client",
@@ -40,7 +44,19 @@ _BACKEND_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--api-key", "api_key", "API key (periscope); prefer {env}"),
 )
 
-_SECRET_ARGS = frozenset({"token", "api_key", "password", "secret", "client_secret"})
+#: Backend arguments that are credentials: wrapped in ``Secret``, never shown.
+SECRET_ARGUMENTS = frozenset(
+    {"token", "api_key", "api_token", "password", "secret", "client_secret"}
+)
+
+#: The client settings when no flag, variable or profile gives them.
+CLIENT_DEFAULTS: dict[str, Any] = {
+    "concurrency": 16,
+    "rate": None,
+    "retries": 6,
+    "timeout": 30.0,
+    "adaptive": True,
+}
 
 
 def env_name(argument: str) -> str:
@@ -83,30 +99,74 @@ def add_backend_arguments(parser: argparse.ArgumentParser, *, prefix: str = "") 
     )
 
 
+def add_profile_arguments(
+    parser: argparse.ArgumentParser, *, top: bool = False
+) -> None:
+    """Add ``--config`` and ``--profile``: the config file and the profile to use.
+
+    Args:
+        parser: the command's parser (or the program's, with ``top``).
+        top: the program's parser, given before the command; a command's own
+            flags leave those alone unless given (``argparse.SUPPRESS``).
+    """
+    default = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group(
+        "config file", f"a profile fills in what flags and {ENV_PREFIX}* do not set"
+    )
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help=f"the config file (env {ENV_PREFIX}CONFIG; default: "
+        "$XDG_CONFIG_HOME/asyncgroups/config.toml, or ~/.config/asyncgroups/config.toml)",
+    )
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=default,
+        help=f"a [profiles.NAME] of the config file (env {ENV_PREFIX}PROFILE; "
+        "default: its default_profile)",
+    )
+    if not top:
+        parser.set_defaults(use_profile=True)
+
+
 def add_client_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the client tuning flags (concurrency, rate, retries, timeout)."""
+    """Add the client tuning flags (concurrency, rate, retries, timeout).
+
+    Their defaults are ``None`` ("not given"), so a variable or a profile can set
+    them; :data:`CLIENT_DEFAULTS` applies last. ``--config`` and ``--profile`` come
+    with them, and mark the command: :func:`~asyncgroups.cli.main.amain` resolves
+    its settings (:func:`asyncgroups.cli.settings.prepare`) before it runs, so
+    every client setting has its value by then.
+    """
+    add_profile_arguments(parser)
     group = parser.add_argument_group("client")
     group.add_argument(
-        "--concurrency", type=_positive_int, default=16, help="requests in flight"
+        "--concurrency",
+        type=_positive_int,
+        help=f"requests in flight (default 16; env {ENV_PREFIX}CONCURRENCY)",
     )
     group.add_argument(
         "--rate",
         type=_positive_float,
-        default=None,
-        help="requests per second (default: none)",
+        help=f"requests per second (default: none; env {ENV_PREFIX}RATE)",
     )
     group.add_argument(
-        "--retries", type=_positive_int, default=6, help="attempts per request"
+        "--retries",
+        type=_positive_int,
+        help=f"attempts per request (default 6; env {ENV_PREFIX}RETRIES)",
     )
     group.add_argument(
-        "--timeout", type=_positive_float, default=30.0, help="seconds for one attempt"
+        "--timeout",
+        type=_positive_float,
+        help=f"seconds for one attempt (default 30; env {ENV_PREFIX}TIMEOUT)",
     )
     group.add_argument(
         "--adaptive",
         action=argparse.BooleanOptionalAction,
-        default=True,
         help="learn the server's limit from its 429s (the default; --no-adaptive: "
-        "keep to --rate)",
+        f"keep to --rate; env {ENV_PREFIX}ADAPTIVE)",
     )
 
 
@@ -174,9 +234,9 @@ def backend_settings(
         value = getattr(args, f"{dest}{pname}", None)
         if value is None:
             raw = env.get(env_prefix + pname.upper())
-            value = _parse_env(raw, param.default) if raw is not None else None
+            value = _parse_env(raw, param.default) if raw else None
         if value is not None:
-            kwargs[pname] = ag.Secret(value) if pname in _SECRET_ARGS else value
+            kwargs[pname] = ag.Secret(value) if pname in SECRET_ARGUMENTS else value
         elif param.default is param.empty:
             missing.append(pname)
     if accepts_any:

@@ -52,7 +52,8 @@ Handler = Callable[[argparse.Namespace, Output], Awaitable[int]]
 _EPILOG = (
     "Backend settings come from flags or ASYNCGROUPS_* environment variables "
     "(ASYNCGROUPS_BACKEND, ASYNCGROUPS_TOKEN, ASYNCGROUPS_BASE_URL, ASYNCGROUPS_SITE, "
-    "ASYNCGROUPS_API_KEY). Exit codes: 0 everything applied; 1 some changes failed, "
+    "ASYNCGROUPS_API_KEY), then from a profile of the config file (--profile NAME; "
+    "see 'asyncgroups config show'). Exit codes: 0 everything applied; 1 some changes failed, "
     "were skipped or have an unknown outcome; 2 usage, configuration or bad input; "
     "3 refused by a safety rail; 130 interrupted."
 )
@@ -60,7 +61,8 @@ _EPILOG = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command."""
-    from asyncgroups.cli import demo, emulator, groups, members, sync, users
+    from asyncgroups.cli import configcmd, demo, emulator, groups, members, sync, users
+    from asyncgroups.cli.config import add_profile_arguments
 
     parser = argparse.ArgumentParser(
         prog="asyncgroups",
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
     )
     parser.add_argument("--version", action="store_true", help="print the version")
+    add_profile_arguments(parser, top=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo.register(subparsers)
     sync.register(subparsers)
@@ -76,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     members.register(subparsers)
     users.register(subparsers)
     emulator.register(subparsers)
+    configcmd.register(subparsers)
     return parser
 
 
@@ -121,6 +125,8 @@ async def amain(argv: Sequence[str] | None = None) -> int:
     # Without the ``cli`` extra (rich) the output is plain lines, on a terminal too.
     out = Output(json_mode=bool(getattr(args, "json", False)))
     try:
+        if getattr(args, "use_profile", False):
+            await _prepare_settings(args, out)
         return await handler(args, out)
     except asyncio.CancelledError:
         out.fail(KeyboardInterrupt("interrupted"), EXIT_INTERRUPTED)
@@ -141,6 +147,15 @@ async def amain(argv: Sequence[str] | None = None) -> int:
     except AsyncGroupsError as exc:
         out.fail(exc, EXIT_FAILED)
         return EXIT_FAILED
+
+
+async def _prepare_settings(args: argparse.Namespace, out: Output) -> None:
+    """Fill in what the flags left unset from the environment, a profile, defaults."""
+    from asyncgroups.cli.settings import prepare
+
+    resolution = await asyncio.to_thread(prepare, args)
+    for warning in resolution.warnings:
+        out.warning(warning)
 
 
 def _report_json(report: object) -> object:
