@@ -2,7 +2,7 @@
 
 Every backend argument can come from a flag (``--token``) or from an
 ``ASYNCGROUPS_*`` variable (``ASYNCGROUPS_TOKEN``); a flag wins. A profile of the
-config file (:mod:`asyncgroups.cli.settings`) fills in what neither sets. Only the arguments
+config file (`asyncgroups.cli.settings`) fills in what neither sets. Only the arguments
 the chosen backend accepts are handed to it, so one environment can hold settings for
 several backends. Credentials are wrapped at once and never written anywhere: this
 module formats no message that holds a value, only the names of missing settings.
@@ -135,9 +135,9 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the client tuning flags (concurrency, rate, retries, timeout).
 
     Their defaults are ``None`` ("not given"), so a variable or a profile can set
-    them; :data:`CLIENT_DEFAULTS` applies last. ``--config`` and ``--profile`` come
-    with them, and mark the command: :func:`~asyncgroups.cli.main.amain` resolves
-    its settings (:func:`asyncgroups.cli.settings.prepare`) before it runs, so
+    them; `CLIENT_DEFAULTS` applies last. ``--config`` and ``--profile`` come
+    with them, and mark the command: `amain` resolves
+    its settings (`asyncgroups.cli.settings.prepare`) before it runs, so
     every client setting has its value by then.
     """
     add_profile_arguments(parser)

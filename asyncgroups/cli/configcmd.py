@@ -1,7 +1,7 @@
 """``asyncgroups config show``: the settings a command would use, and where from.
 
 It resolves the settings as every command does (flag, ``ASYNCGROUPS_*`` variable,
-profile, default; :mod:`asyncgroups.cli.settings`) and prints each with its origin.
+profile, default; `asyncgroups.cli.settings`) and prints each with its origin.
 Credentials are masked: a credential shows as ``***`` and says where it was read
 from, so a missing variable or token file is found before any request. The config
 file is only read.

@@ -1,6 +1,6 @@
 """The settings a command that talks to an API has, and how each is written.
 
-One :class:`Option` per setting: its name (the flag's destination, the profile's key
+One `Option` per setting: its name (the flag's destination, the profile's key
 and, upper-cased after ``ASYNCGROUPS_``, its environment variable), its type, its
 default and whether it is a credential. The backend's own settings come from its
 class's signature, so a third-party backend's arguments are settings too. Nothing
@@ -43,7 +43,7 @@ class Option:
         kind: ``str``, ``int``, ``float`` or ``bool``.
         default: the value when nothing sets it (``None``: unset).
         flag: the command-line flag that sets it, if there is one.
-        secret: a credential (wrapped in :class:`~asyncgroups.Secret`, shown masked;
+        secret: a credential (wrapped in `Secret`, shown masked;
             a profile may name it by ``NAME_env`` or ``NAME_file``).
         positive: numbers must be above zero.
         path: a file name (in a profile, relative to the config file's folder).

@@ -10,11 +10,11 @@ The file is ``--config PATH``, else ``$ASYNCGROUPS_CONFIG``, else
     token_env = "NEUROIO_TOKEN"  # or token_file = "neuroio.token", or token = "..."
     concurrency = 8
 
-A profile's keys are the settings' names (:mod:`asyncgroups.cli.options`). A
+A profile's keys are the settings' names (`asyncgroups.cli.options`). A
 credential can be named rather than written: ``NAME_env`` reads an environment
 variable, ``NAME_file`` a file (stripped; a relative path is relative to the config
 file). Those are read only when the profile's value is the one used. The file is
-only ever read. Every problem is a :class:`ProfileError` naming the file, the
+only ever read. Every problem is a `ProfileError` naming the file, the
 profile and the key, never a value.
 """
 
@@ -181,7 +181,7 @@ class Profile:
         """The value of ``entry``: as written, a variable's value or a file's.
 
         A file name (``ca_file``) is made absolute against the config file's folder;
-        a credential is wrapped in :class:`~asyncgroups.Secret`.
+        a credential is wrapped in `Secret`.
 
         Raises:
             ProfileError: the variable is not set, or the file cannot be read or
@@ -228,7 +228,7 @@ class Profile:
         return ag.Secret(text)
 
     def error(self, text: str, *, key: str | None = None) -> ProfileError:
-        """A :class:`ProfileError` about this profile."""
+        """A `ProfileError` about this profile."""
         return ProfileError(
             f"{self.path}: profile {self.name!r}: {text}",
             path=self.path,

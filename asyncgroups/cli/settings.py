@@ -1,18 +1,18 @@
 """Where each setting of a command comes from: flag, environment, profile, default.
 
-For every setting (:mod:`asyncgroups.cli.options`) the first of these that gives
+For every setting (`asyncgroups.cli.options`) the first of these that gives
 it wins:
 
 1. its flag (``--base-url``);
 2. its ``ASYNCGROUPS_*`` variable (``ASYNCGROUPS_BASE_URL``; an empty one is unset);
-3. the chosen profile of the config file (:mod:`asyncgroups.cli.profiles`);
+3. the chosen profile of the config file (`asyncgroups.cli.profiles`);
 4. its default.
 
 The backend is chosen first, by the same rule, since the other settings are its
-arguments. :func:`prepare` writes the result onto the parsed command line, so the
-commands and :func:`~asyncgroups.cli.config.build_backend` see one set of values;
-:func:`resolve` also says where each came from (``asyncgroups config show``).
-Credentials are wrapped in :class:`~asyncgroups.Secret` and shown masked.
+arguments. `prepare` writes the result onto the parsed command line, so the
+commands and `build_backend` see one set of values;
+`resolve` also says where each came from (``asyncgroups config show``).
+Credentials are wrapped in `Secret` and shown masked.
 """
 
 import argparse
@@ -46,7 +46,7 @@ class Setting:
 
     Attributes:
         option: the setting.
-        value: its value (a credential is a :class:`~asyncgroups.Secret`, or the
+        value: its value (a credential is a `Secret`, or the
             flag's text); never in the repr.
         origin: ``--token``, ``ASYNCGROUPS_TOKEN``, ``profile prod (token_env
             NEUROIO_TOKEN)`` or ``default``.
@@ -70,7 +70,7 @@ class Setting:
         return str(self.value)
 
     def plain(self) -> object:
-        """The value for a JSON document: masked as :meth:`shown`, else as it is."""
+        """The value for a JSON document: masked as `shown`, else as it is."""
         if self.option.secret or isinstance(self.value, str):
             return self.shown()
         return self.value
@@ -172,7 +172,7 @@ def prepare(
 
     A flag's value stays as it is; a profile's takes the place of the flag's
     ``None``. A variable's value is left for the code that reads the variable
-    after the flag (:func:`~asyncgroups.cli.config.backend_settings` and the like,
+    after the flag (`backend_settings` and the like,
     whose messages then name the variable), except for the client's settings,
     which have no such reader: their variables' values and defaults are written.
     ``args.setting_origins`` tells where each value came from.
@@ -181,8 +181,8 @@ def prepare(
         The resolution (its ``warnings`` are for the caller to show).
 
     Raises:
-        ProfileError: see :func:`resolve`.
-        ConfigurationError: see :func:`resolve`.
+        ProfileError: see `resolve`.
+        ConfigurationError: see `resolve`.
     """
     resolution = resolve(args, environ)
     for name, setting in resolution.settings.items():
