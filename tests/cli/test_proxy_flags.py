@@ -195,7 +195,7 @@ async def test_verification_is_on_without_the_ca_file(
     [
         pytest.param(missing_file, "No such file", id="missing"),
         pytest.param(Path, "Is a directory", id="directory"),
-        pytest.param(not_pem, "holds no PEM certificate", id="not-pem"),
+        pytest.param(not_pem, "it holds no PEM certificate", id="not-pem"),
     ],
 )
 async def test_a_bad_ca_file_is_exit_2_and_sends_nothing(
