@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from asyncgroups.errors import AsyncGroupsError, InvalidInputError
 
@@ -126,6 +126,8 @@ def check_proxy_url(
         raise error(f"{name} must be a str URL, not {_kind(value)}")
     if _UNSAFE_URL_CHARACTERS.search(value):
         raise error(f"{name} must not contain spaces, CR, LF or control characters")
+    parts: SplitResult | None
+    port: int | None = None
     try:
         parts = urlsplit(value)
         port = parts.port
