@@ -343,9 +343,11 @@ def network_settings(
     """The Client's ``proxy``, ``trust_env`` and ``ssl_context``, flags first.
 
     ``--proxy``/``ASYNCGROUPS_PROXY``, ``--trust-env``/``ASYNCGROUPS_TRUST_ENV``
-    and ``--ca-file``/``ASYNCGROUPS_CA_FILE``; only the settings given are
-    returned. Messages name the flag or variable, never the proxy URL (it may
-    hold a password).
+    and ``--ca-file``/``ASYNCGROUPS_CA_FILE``, then a profile's ``proxy``,
+    ``trust_env`` and ``ca_file`` (written onto ``args`` by
+    `asyncgroups.cli.settings.prepare`); only the settings given are
+    returned. Messages name the flag, variable or profile, never the proxy URL
+    (it may hold a password).
 
     Raises:
         ConfigurationError: a malformed proxy URL, or a CA file that cannot be
@@ -371,10 +373,12 @@ def network_settings(
 def _flag_or_env(
     args: argparse.Namespace, env: Mapping[str, str], argument: str
 ) -> tuple[str | None, str]:
-    """A setting's value and where it came from (the flag, or its variable)."""
+    """A setting's value and where it came from: the flag, a profile, its variable."""
     value = getattr(args, argument, None)
     if value is not None:
-        return value, f"--{argument.replace('_', '-')}"
+        # a profile's value is written onto args; its origin names the profile
+        origins = getattr(args, "setting_origins", None) or {}
+        return value, origins.get(argument, f"--{argument.replace('_', '-')}")
     return env.get(env_name(argument)), env_name(argument)
 
 

@@ -274,3 +274,24 @@ async def test_the_command_as_a_process_through_an_authenticating_proxy(
         assert code == 2
         assert "proxy refused its credentials" in err
         assert len(tls_snip.requests) == 1
+
+
+async def test_a_profile_gives_the_proxy_and_the_ca_file(
+    tls_snip, proxy, ca_file, monkeypatch, capsys, tmp_path
+):
+    """proxy and ca_file (relative to the config file) from a TOML profile."""
+    use(monkeypatch, tls_snip)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[profiles.corp]\nproxy = "{proxy.url}"\nca_file = "{ca_file.name}"\n'
+    )
+    argv = ["groups", "list", "--json", "--config", str(config), "--profile", "corp"]
+    assert await amain(argv) == 0
+    assert listed(capsys.readouterr().out) == {"Engineering", "Ops"}
+    assert proxy.connects == [connect_line(tls_snip)]
+
+    config.write_text('[profiles.corp]\nca_file = "missing.pem"\n')
+    assert await amain(argv) == 2
+    message = json.loads(capsys.readouterr().out)["error"]["message"]
+    assert message.startswith(f"profile corp {str(tmp_path / 'missing.pem')!r}: ")
+    assert len(tls_snip.requests) == 1

@@ -192,7 +192,7 @@ class ForwardProxy:
 async def serve_forward_proxy(
     require_auth: str | None = None,
 ) -> AsyncIterator[ForwardProxy]:
-    """Run a :class:`ForwardProxy` on a free port of 127.0.0.1."""
+    """Run a `ForwardProxy` on a free port of 127.0.0.1."""
     proxy = ForwardProxy(require_auth=require_auth)
     tasks: set[asyncio.Task[None]] = set()
 
