@@ -9,8 +9,10 @@ Messages quote the type of a wrong value, never the value (it may be huge, or a 
 """
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from asyncgroups.errors import AsyncGroupsError, InvalidInputError
 
@@ -21,6 +23,7 @@ __all__ = [
     "check_count",
     "check_instance",
     "check_key_map",
+    "check_proxy_url",
     "check_seconds",
 ]
 
@@ -100,6 +103,49 @@ def check_choice(
     allowed = tuple(choices)
     if not isinstance(value, str) or value not in allowed:
         raise error(f"{name} must be one of {', '.join(map(repr, allowed))}")
+
+
+_UNSAFE_URL_CHARACTERS = re.compile(r"[\x00-\x20\x7f]")
+
+
+def check_proxy_url(
+    value: object,
+    name: str = "proxy",
+    *,
+    optional: bool = True,
+    error: Error = InvalidInputError,
+) -> None:
+    """Refuse anything but an ``http://`` proxy URL with a host (``None`` passes).
+
+    ``http://user:password@host:port`` is accepted. The messages quote no part
+    of the value: it may carry the proxy's password.
+    """
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise error(f"{name} must be a str URL, not {_kind(value)}")
+    if _UNSAFE_URL_CHARACTERS.search(value):
+        raise error(f"{name} must not contain spaces, CR, LF or control characters")
+    parts: SplitResult | None
+    port: int | None = None
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        parts = None
+    if parts is None:  # raised outside the handler: no context quoting the value
+        raise error(f"{name} is not a valid URL (check its host and port)")
+    if parts.scheme.lower() != "http":
+        raise error(
+            f"{name} must be an http:// URL, e.g. http://proxy.example:3128 "
+            "(the tunnel to an https:// API is still TLS end to end)"
+        )
+    if not parts.hostname:
+        raise error(f"{name} must name a host, e.g. http://proxy.example:3128")
+    if port == 0:
+        raise error(f"{name} has port 0")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise error(f"{name} must not have a path, query or fragment")
 
 
 def check_key_map(value: object, name: str = "key_map") -> None:

@@ -14,7 +14,13 @@ from typing import Any, Self
 
 import aiohttp
 
-from asyncgroups.arguments import check_bool, check_count, check_instance, check_seconds
+from asyncgroups.arguments import (
+    check_bool,
+    check_count,
+    check_instance,
+    check_proxy_url,
+    check_seconds,
+)
 from asyncgroups.backends import connect
 from asyncgroups.backends.base import (
     BackendSession,
@@ -57,15 +63,29 @@ class Client:
             NaN, infinity and values <= 0 are refused, so no request waits
             forever).
         session: an ``aiohttp.ClientSession`` to borrow; never closed by the Client.
+            The Client's ``timeout``, ``verify``/``ssl_context`` and ``proxy`` are
+            given to each of its requests; the session's other settings (its
+            ``trust_env``, default proxy, headers, cookies) stay its own.
         transport: a complete transport to use instead of building one; the
             Client still counts (``stats``), reports (``hooks``) and logs every
             request sent through it.
-        verify: verify TLS certificates (default).
-        ssl_context: e.g. a context trusting a private CA.
+        verify: verify TLS certificates (default), through a proxy too.
+        ssl_context: e.g. a context trusting a private CA:
+            ``ssl.create_default_context(cafile="ca.pem")``. It applies through a
+            proxy's ``CONNECT`` tunnel too.
         concurrency: default chunks in flight for batched member operations.
         trace_configs: aiohttp trace configs for the owned session.
         hooks: ``on_request``/``on_response``/``on_retry`` callbacks.
         max_body: largest response body read, in bytes.
+        proxy: an ``http://`` proxy URL for every request, e.g.
+            ``http://user:password@proxy.example:3128``; ``https://`` APIs are
+            reached through a ``CONNECT`` tunnel, TLS end to end. Its credentials
+            never appear in a repr, a log record or an error. It wins over the
+            environment's proxies; a URL with another scheme, spaces or control
+            characters, or no host is a ``ConfigurationError``.
+        trust_env: as aiohttp's: read ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``
+            and ``.netrc`` from the environment (off by default). Not with a
+            borrowed ``session``: create that session with ``trust_env=True``.
 
     Attributes:
         stats: the Client's running counts of requests, retries, 429s and failures
@@ -88,6 +108,8 @@ class Client:
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         hooks: Hooks | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         _check_arguments(
             backend=backend,
@@ -102,6 +124,8 @@ class Client:
             trace_configs=trace_configs,
             hooks=hooks,
             max_body=max_body,
+            proxy=proxy,
+            trust_env=trust_env,
         )
         self.backend = backend
         self.concurrency = concurrency
@@ -119,6 +143,8 @@ class Client:
                 trace_configs=trace_configs,
                 max_body=max_body,
                 limit=max(100, concurrency),
+                proxy=proxy,
+                trust_env=trust_env,
             )
             transport = build_stack(
                 base, observer=observer, retry=self.retry, rate_limit=self.rate_limit
@@ -292,3 +318,15 @@ def _check_arguments(**arguments: Any) -> None:
         check_instance(trace, "trace_configs", aiohttp.TraceConfig, error=error)
     check_instance(arguments["hooks"], "hooks", Hooks, error=error)
     check_count(arguments["max_body"], "max_body", error=error)
+    check_proxy_url(arguments["proxy"], "proxy", error=error)
+    check_bool(arguments["trust_env"], "trust_env", error)
+    if transport is not None and (arguments["proxy"] or arguments["trust_env"]):
+        raise ConfigurationError(
+            "proxy and trust_env apply to the transport the client builds; "
+            "give them to your transport instead"
+        )
+    if arguments["session"] is not None and arguments["trust_env"]:
+        raise ConfigurationError(
+            "trust_env applies to a session the client creates; create the "
+            "borrowed session with trust_env=True instead"
+        )

@@ -12,10 +12,12 @@ import argparse
 import inspect
 import math
 import os
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
 import asyncgroups as ag
+from asyncgroups.arguments import check_proxy_url
 from asyncgroups.errors import ConfigurationError
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "build_client",
     "env_flag",
     "env_name",
+    "network_settings",
 ]
 
 ENV_PREFIX = "ASYNCGROUPS_"
@@ -168,6 +171,29 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
         help="learn the server's limit from its 429s (the default; --no-adaptive: "
         f"keep to --rate; env {ENV_PREFIX}ADAPTIVE)",
     )
+    network = parser.add_argument_group(
+        "network", f"flags override the {ENV_PREFIX}* variable each names"
+    )
+    network.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="send every request through this http:// proxy, "
+        f"http://[USER:PASSWORD@]HOST:PORT; prefer {env_name('proxy')} when it "
+        "holds a password",
+    )
+    network.add_argument(
+        "--trust-env",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="use HTTP_PROXY, HTTPS_PROXY, NO_PROXY and .netrc from the environment "
+        f"(env {env_name('trust_env')}; default: off)",
+    )
+    network.add_argument(
+        "--ca-file",
+        metavar="PATH",
+        help="trust the CA certificates in this PEM bundle instead of the system's "
+        f"(env {env_name('ca_file')}); verification stays on",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -294,6 +320,7 @@ def build_client(
     """
     concurrency = int(getattr(args, "concurrency", 16))
     rate = getattr(args, "rate", None)
+    network = network_settings(args)
     return ag.Client(
         backend,
         rate_limit=ag.RateLimit(
@@ -306,4 +333,65 @@ def build_client(
         timeout=float(getattr(args, "timeout", 30.0)),
         concurrency=concurrency,
         hooks=hooks,
+        **network,
     )
+
+
+def network_settings(
+    args: argparse.Namespace, *, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The Client's ``proxy``, ``trust_env`` and ``ssl_context``, flags first.
+
+    ``--proxy``/``ASYNCGROUPS_PROXY``, ``--trust-env``/``ASYNCGROUPS_TRUST_ENV``
+    and ``--ca-file``/``ASYNCGROUPS_CA_FILE``, then a profile's ``proxy``,
+    ``trust_env`` and ``ca_file`` (written onto ``args`` by
+    `asyncgroups.cli.settings.prepare`); only the settings given are
+    returned. Messages name the flag, variable or profile, never the proxy URL
+    (it may hold a password).
+
+    Raises:
+        ConfigurationError: a malformed proxy URL, or a CA file that cannot be
+            read or holds no PEM certificate.
+    """
+    env = os.environ if environ is None else environ
+    settings: dict[str, Any] = {}
+    proxy, where = _flag_or_env(args, env, "proxy")
+    if proxy:
+        check_proxy_url(proxy, where, error=ConfigurationError)
+        settings["proxy"] = proxy
+    trust_env = getattr(args, "trust_env", None)
+    if trust_env is None:
+        trust_env = env_flag(env.get(env_name("trust_env")))
+    if trust_env:
+        settings["trust_env"] = True
+    ca_file, where = _flag_or_env(args, env, "ca_file")
+    if ca_file:
+        settings["ssl_context"] = _ssl_context(ca_file, where)
+    return settings
+
+
+def _flag_or_env(
+    args: argparse.Namespace, env: Mapping[str, str], argument: str
+) -> tuple[str | None, str]:
+    """A setting's value and where it came from: the flag, a profile, its variable."""
+    value = getattr(args, argument, None)
+    if value is not None:
+        # a profile's value is written onto args; its origin names the profile
+        origins = getattr(args, "setting_origins", None) or {}
+        return value, origins.get(argument, f"--{argument.replace('_', '-')}")
+    return env.get(env_name(argument)), env_name(argument)
+
+
+def _ssl_context(path: str, where: str) -> ssl.SSLContext:
+    """A verifying client context that trusts the PEM bundle at ``path``."""
+    problem = ""
+    try:
+        return ssl.create_default_context(cafile=path)
+    except ssl.SSLError:  # an OSError too: before it
+        problem = "it holds no PEM certificate"
+    except OSError as exc:  # missing, unreadable, a directory
+        problem = exc.strerror or type(exc).__name__
+    except ValueError:
+        problem = "it is not a usable CA bundle"
+    # raised outside the handlers: no chained OS or OpenSSL error to walk
+    raise ConfigurationError(f"{where} {path!r}: cannot use it as a CA file: {problem}")

@@ -2,6 +2,9 @@
 
 It owns one ``aiohttp.ClientSession`` (connection reuse, ``ClientTimeout``, TLS
 verification on by default, redirects never followed), or borrows one it never closes.
+A proxy, if any, is given to every request, so an owned and a borrowed session reach
+the API the same way; the environment's proxies and ``.netrc`` are read only when
+asked (``trust_env``).
 aiohttp exceptions are translated here, most specific first, into
 [`asyncgroups.errors`][asyncgroups.errors]; nothing above this module sees an aiohttp
 type.
@@ -14,13 +17,14 @@ import ssl
 import time
 import warnings
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
 import aiohttp.http_exceptions
 
 from asyncgroups import _redact
-from asyncgroups.arguments import check_seconds
+from asyncgroups.arguments import check_bool, check_proxy_url, check_seconds
 from asyncgroups.errors import (
     ClientClosedError,
     ConfigurationError,
@@ -60,6 +64,13 @@ class AiohttpTransport:
         limit: connection pool size of an owned session.
         trace_configs: aiohttp ``TraceConfig`` objects for an owned session.
         max_body: largest response body read, in bytes; larger raises ``DecodeError``.
+        proxy: an ``http://[user:password@]host:port`` proxy for every request,
+            borrowed session or not (``https://`` APIs are reached through a
+            ``CONNECT`` tunnel, TLS end to end); it wins over the environment's.
+            Its credentials are sent as ``Proxy-Authorization`` and never logged.
+        trust_env: let an owned session read ``HTTP_PROXY``/``HTTPS_PROXY``/
+            ``NO_PROXY`` and ``.netrc``, as aiohttp does. A borrowed session keeps
+            its own setting, so ``True`` with ``session`` is refused.
     """
 
     def __init__(
@@ -74,8 +85,12 @@ class AiohttpTransport:
         limit: int = 100,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         max_body: int = DEFAULT_MAX_BODY,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         check_seconds(timeout, "timeout", optional=False, error=ConfigurationError)
+        check_proxy_url(proxy, "proxy", error=ConfigurationError)
+        check_bool(trust_env, "trust_env", ConfigurationError)
         check_seconds(connect_timeout, "connect_timeout", error=ConfigurationError)
         check_seconds(read_timeout, "read_timeout", error=ConfigurationError)
         if max_body < 1:
@@ -84,6 +99,11 @@ class AiohttpTransport:
             raise ConfigurationError(
                 "trace_configs apply to a session the client creates; "
                 "give them to the borrowed session instead"
+            )
+        if session is not None and trust_env:
+            raise ConfigurationError(
+                "trust_env applies to a session the client creates; create the "
+                "borrowed session with trust_env=True instead"
             )
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
@@ -98,6 +118,7 @@ class AiohttpTransport:
             ssl_context if ssl_context is not None else verify
         )
         self._limit = limit
+        self._trust_env = trust_env
         self._trace_configs = list(trace_configs)
         self._max_body = max_body
         # Take a body that has fully arrived straight from the stream (see send);
@@ -111,6 +132,10 @@ class AiohttpTransport:
         # Per request, so a borrowed session gets the Client's settings too; an
         # owned session (and its connector) already has them.
         self._request_kwargs: dict[str, Any] = {"allow_redirects": False}
+        if proxy is not None:
+            # aiohttp turns the URL's user:password into Proxy-Authorization
+            self._request_kwargs["proxy"] = proxy
+            logger.debug("requests go through the proxy %s", _redact.url(proxy))
         if session is not None:
             self._request_kwargs.update(
                 ssl=self._ssl, timeout=self._timeout, raise_for_status=False
@@ -145,7 +170,7 @@ class AiohttpTransport:
                 timeout=self._timeout,
                 trace_configs=self._trace_configs or None,
                 auto_decompress=True,
-                trust_env=False,
+                trust_env=self._trust_env,
             )
         return self._session
 
@@ -161,6 +186,11 @@ class AiohttpTransport:
                 decompressed (cut short or corrupt).
             DecodeError: the body exceeded ``max_body`` (counted as it is
                 decompressed) or aiohttp's own decompression limit.
+            ConnectError: also a proxy that cannot be reached or refused the
+                tunnel to an ``https://`` API (nothing reached the API).
+            ConfigurationError: also the proxy's 407 (its credentials were
+                refused), and settings aiohttp refuses (with ``trust_env``, a
+                ``.netrc`` entry for a host the backend authenticates to itself).
             ClientClosedError: the transport was closed.
         """
         for name, value in request.headers.items():
@@ -215,6 +245,20 @@ class AiohttpTransport:
             )
         except aiohttp.ClientError as exc:
             error = _translate(exc, request)
+        except ValueError:
+            # aiohttp's own argument checks, e.g. a .netrc login (trust_env) for a
+            # request that already carries an Authorization header
+            safe_url = _redact.url(request.url)
+            error = ConfigurationError(
+                f"{request.method} {safe_url} could not be sent: aiohttp refused "
+                "its settings"
+                + (
+                    " (with trust_env, a .netrc entry for this host conflicts with "
+                    "the backend's own Authorization header)"
+                    if self._trust_env
+                    else ""
+                )
+            )
         except TimeoutError:
             safe_url = _redact.url(request.url)
             error = RequestTimeoutError(
@@ -286,9 +330,38 @@ def _bad_header(name: str) -> ConfigurationError:
     )
 
 
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "unknown status"
+
+
 def _translate(exc: aiohttp.ClientError, request: Request) -> Exception:
     """Map an aiohttp exception to the typed error, most specific first."""
     method, safe_url = request.method, _redact.url(request.url)
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        # host and port of the proxy only: its credentials are not in them
+        return ConnectError(
+            f"cannot connect to the proxy {exc.host}:{exc.port} for {safe_url}: "
+            f"{exc.os_error.strerror or exc.os_error}",
+            method=method,
+            url=safe_url,
+        )
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        # the proxy's own reason phrase is not quoted: a hostile proxy chooses it
+        phrase = _status_phrase(exc.status)
+        if exc.status == HTTPStatus.PROXY_AUTHENTICATION_REQUIRED:
+            return ConfigurationError(
+                f"the proxy refused its credentials for {safe_url} "
+                f"({exc.status} {phrase}): check the user and password in the "
+                "proxy URL"
+            )
+        return ConnectError(
+            f"the proxy refused the tunnel to {safe_url}: {exc.status} {phrase}",
+            method=method,
+            url=safe_url,
+        )
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return ConnectError(
             f"TLS certificate verification failed for {safe_url}: "
