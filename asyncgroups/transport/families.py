@@ -24,6 +24,11 @@ from asyncgroups.transport.headers import RateLimitInfo, has_rate_limit_headers
 
 __all__ = ["DEFAULT_MARGIN", "FamilyBudgets", "Window"]
 
+#: Seconds a request waits for news of a rolled window before it goes alone to ask:
+#: answers that tell nothing (a late answer, a 429 from the window the server has not
+#: ended yet) must not leave every request of a family waiting for one another.
+NEWS_TIMEOUT = 1.0
+
 #: Seconds waited past a window's announced reset before spending the next one
 #: (the server's clock and ours are read at different moments).
 DEFAULT_MARGIN = 0.1
@@ -151,11 +156,23 @@ class FamilyBudgets:
             if window is None:
                 continue
             if window.rolled or window.limit is None:  # no answer has said yet
-                await window.changed()
+                if not await self._news(window):
+                    return  # nothing said for a while: this request goes to ask
                 continue
             wait = window.ends + self._margin - self._clock()
             check(wait, f"the {family} budget until its reset")
             await self._sleep(max(wait, 0.0))
+
+    async def _news(self, window: Window) -> bool:
+        """Wait for news of ``window``, at most `NEWS_TIMEOUT`; whether it came."""
+        changed = asyncio.ensure_future(window.changed())
+        timer = asyncio.ensure_future(self._sleep(NEWS_TIMEOUT))
+        try:
+            await asyncio.wait((changed, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (changed, timer):
+                task.cancel()
+        return changed.done() and not changed.cancelled()
 
     def observe(self, family: str, status: int, headers: Mapping[str, str]) -> bool:
         """Learn ``family``'s budget from one answer; whether its headers told it.

@@ -159,3 +159,34 @@ def test_a_request_without_a_family_keeps_the_clients_one_budget(
     limiter = virtual(main)
     assert len(limiter.families) == 0
     assert limiter.gate.until > 0  # the whole Client waits, as before
+
+
+@attrs.define
+class LateServer(WindowServer):
+    """Announces each reset rounded down to whole seconds, as an epoch-second
+    ``X-Rate-Limit-Reset`` does: most answers say the window is over (reset 0)
+    though it is not, and the client's idea of the window ends early."""
+
+    def answer(self, request: Request) -> Response:
+        response = super().answer(request)
+        headers = dict(response.headers)
+        headers["x-rate-limit-reset"] = str(int(float(headers["x-rate-limit-reset"])))
+        return Response(response.status, headers, response.body, request)
+
+
+def test_answers_that_tell_nothing_never_leave_a_family_waiting(virtual: Run) -> None:
+    async def main() -> tuple[LateServer, float]:
+        loop = asyncio.get_running_loop()
+        server = LateServer({"members": 30}, window=1.0)
+        limiter = Limiter(ag.RateLimit(max_concurrency=8), clock=loop.time)
+        start = loop.time()
+        await asyncio.wait_for(
+            _send_all(limiter, server, ["members"] * 60, rtt=0.05), timeout=600
+        )
+        return server, loop.time() - start
+
+    server, wall = virtual(main)
+    done = [s for _, _, s in server.answered if s == 200]
+    assert len(done) == 60
+    # Never faster than the server's windows allow, and no stall: a few windows.
+    assert 1.0 <= wall < 20.0
