@@ -18,6 +18,7 @@ PACKAGES = ("asyncgroups", "asyncgroups_scim")
 SIZE_LIMITED = (
     "asyncgroups/backends",
     "asyncgroups/sync",
+    "asyncgroups/transport",
     "asyncgroups/testing",
     "asyncgroups_scim",
 )

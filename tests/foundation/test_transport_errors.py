@@ -8,8 +8,9 @@ import pytest
 
 import asyncgroups as ag
 from asyncgroups.testing import Fault
-from asyncgroups.transport.aiohttp import AiohttpTransport, _translate
+from asyncgroups.transport.aiohttp import AiohttpTransport
 from asyncgroups.transport.base import Request
+from asyncgroups.transport.translate import translate as _translate
 
 from .conftest import TOKEN, ToyBackend
 
