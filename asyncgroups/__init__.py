@@ -39,7 +39,14 @@ from asyncgroups.fanout import FanOut
 from asyncgroups.models import BatchResult, Group, Member, User
 from asyncgroups.stats import TransportStats
 from asyncgroups.sync import SyncPlan, SyncReport
-from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from asyncgroups.transport.headers import RateLimitInfo
+from asyncgroups.transport.hooks import (
+    GateEvent,
+    Hooks,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+)
 from asyncgroups.transport.limiter_store import MemoryStore
 from asyncgroups.transport.redis_store import RedisStore
 
@@ -58,6 +65,7 @@ __all__ = [
     "ConnectionDroppedError",
     "DecodeError",
     "FanOut",
+    "GateEvent",
     "Group",
     "GroupBackend",
     "Hooks",
@@ -69,6 +77,7 @@ __all__ = [
     "PeriscopeSites",
     "PermissionDeniedError",
     "RateLimit",
+    "RateLimitInfo",
     "RateLimitedError",
     "RedisStore",
     "RejectedRequestError",

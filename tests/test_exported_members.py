@@ -7,7 +7,8 @@ PUBLIC = {
     # client and configuration
     "Client", "connect", "RateLimit", "RetryPolicy", "Secret", "TransportStats",
     "MemoryStore", "RedisStore",
-    "Hooks", "RequestEvent", "ResponseEvent", "RetryEvent",
+    "Hooks", "RequestEvent", "ResponseEvent", "RetryEvent", "GateEvent",
+    "RateLimitInfo",
     # backend contract
     "Capability", "GroupBackend", "BackendSession",
     # models and sync results

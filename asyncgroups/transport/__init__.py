@@ -13,7 +13,13 @@ from asyncgroups.transport.base import (
     Request,
     Response,
 )
-from asyncgroups.transport.hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from asyncgroups.transport.hooks import (
+    GateEvent,
+    Hooks,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+)
 from asyncgroups.transport.limited import RateLimitedTransport
 from asyncgroups.transport.mock import MockTransport
 from asyncgroups.transport.observed import ObservedTransport, Observer
@@ -22,6 +28,7 @@ from asyncgroups.transport.retry import RetryingTransport
 __all__ = [
     "IDEMPOTENT_METHODS",
     "AsyncTransport",
+    "GateEvent",
     "Hooks",
     "MockTransport",
     "ObservedTransport",

@@ -10,6 +10,7 @@ from asyncgroups.config import RateLimit
 from asyncgroups.transport.base import AsyncTransport, Request, Response
 from asyncgroups.transport.limiter import DEFAULT_PAUSE, Limiter
 from asyncgroups.transport.limiter_store import request_identity
+from asyncgroups.transport.observed import Observer
 
 __all__ = ["RateLimitedTransport"]
 
@@ -32,6 +33,8 @@ class RateLimitedTransport:
         max_wait: the longest a request without a deadline waits at the gate and
             for a token before failing with ``RateLimitedError`` (nothing is
             sent); ``None``: wait it out.
+        observer: told when an answer closes the gate (the Client's; it logs a
+            WARNING and fires ``on_gate``); ``None``: nobody is told.
     """
 
     def __init__(
@@ -45,8 +48,10 @@ class RateLimitedTransport:
         default_pause: float = DEFAULT_PAUSE,
         identity: str | None = None,
         max_wait: float | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._inner = inner
+        self.observer = observer
         self._limit = limit
         self._settings: dict[str, Any] = {
             "clock": clock,
@@ -81,7 +86,13 @@ class RateLimitedTransport:
         limiter = self._limiter or self._open(request)
         async with limiter.slot(request) as slot:
             response = await self._inner.send(request)
-            slot.answered(response)
+            closed = slot.answered(response)
+        if closed is not None and self.observer is not None:
+            report = self.observer.gate_closed(
+                request, response, closed.pause, closed.family
+            )
+            if report is not None:
+                await report
         return response
 
     async def aclose(self) -> None:

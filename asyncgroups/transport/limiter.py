@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from asyncgroups.config import RateLimit
 from asyncgroups.errors import RateLimitedError
@@ -39,13 +39,28 @@ from asyncgroups.transport.headers import (
 from asyncgroups.transport.limiter_store import LimiterState, LimiterStore, MemoryStore
 from asyncgroups.transport.strays import StrayDetector
 
-__all__ = ["DEFAULT_PAUSE", "Limiter", "Slot"]
+__all__ = ["DEFAULT_PAUSE", "GateClosed", "Limiter", "Slot"]
 
 #: Pause after a 429 without ``Retry-After``, in seconds.
 DEFAULT_PAUSE = 1.0
 
 #: How often a token taken before a 429 pause is renewed after it (shared stores).
 _RENEWALS = 8
+
+#: A closed gate pushed back by at least this many seconds is news again.
+_GATE_NEWS = 1.0
+
+
+class GateClosed(NamedTuple):
+    """An answer closed the gate (what `Limiter.observe` returns then).
+
+    Attributes:
+        pause: seconds requests are held back from now.
+        family: the endpoint family held back, or ``None``: every request.
+    """
+
+    pause: float
+    family: str | None
 
 
 class Limiter:
@@ -251,7 +266,7 @@ class Limiter:
         headers: Mapping[str, str],
         sent_at: float | None = None,
         family: str | None = None,
-    ) -> None:
+    ) -> GateClosed | None:
         """Learn from one answer: a 429 closes the gate; headers may slow us down.
 
         A 429 judged stray (see `strays`) holds only its own request.
@@ -267,14 +282,24 @@ class Limiter:
             headers: its headers (names lower-cased, or a case-insensitive mapping).
             sent_at: when the request was sent (by this limiter's clock).
             family: the request's endpoint family, if it named one.
+
+        Returns:
+            How long and what the answer holds back, when it closed the gate (or
+            pushed its opening back by a second or more); else ``None``.
         """
         state = self.state
-        if family is not None and self.families.observe(family, status, headers):
-            if status != 429:
-                self.strays.answered(sent_at)
-                if state.wants_success:
-                    state.succeeded(self._clock())
-            return
+        if family is not None:
+            window = self.families.windows.get(family)
+            ended = window.ends if window is not None and window.left < 1.0 else None
+            if self.families.observe(family, status, headers):
+                if status != 429:
+                    self.strays.answered(sent_at)
+                    if state.wants_success:
+                        state.succeeded(self._clock())
+                    return None
+                return self._family_closed(family, ended)
+        gate = state.local_gate
+        was = gate.until
         if status == 429:
             now = self._clock()
             if self.strays.is_about_rate(now, sent_at):
@@ -290,6 +315,25 @@ class Limiter:
             info = parse_rate_limit_headers(headers)
             if info is not None:
                 self._pace(info)
+        until = gate.until
+        if until == was:
+            return None
+        now = self._clock()
+        if was > now and until - was < _GATE_NEWS:
+            return None
+        return GateClosed(until - now, None)
+
+    def _family_closed(self, family: str, ended: float | None) -> GateClosed | None:
+        """A 429 about ``family``'s budget: news if it emptied a window anew."""
+        window = self.families.windows.get(family)
+        if window is None or window.left >= 1.0:
+            return None
+        now = self._clock()
+        if window.ends <= now:
+            return None
+        if ended is not None and ended > now and window.ends - ended < _GATE_NEWS:
+            return None  # the same window, already known spent
+        return GateClosed(window.ends - now, family)
 
     def _pace(self, info: RateLimitInfo) -> None:
         """The server reported what is left: pace it when low, stop at 0."""
@@ -341,9 +385,13 @@ class Slot:
         self.sent_at = admitted
         return self
 
-    def answered(self, response: Response) -> None:
-        """Let the limiter learn from the answer (a 429, rate-limit headers)."""
-        self._limiter.observe(
+    def answered(self, response: Response) -> GateClosed | None:
+        """Let the limiter learn from the answer (a 429, rate-limit headers).
+
+        Returns:
+            What the answer holds back, when it closed the gate; else ``None``.
+        """
+        return self._limiter.observe(
             response.status, response.headers, self.sent_at, self._family
         )
 

@@ -208,10 +208,16 @@ class RetryingTransport:
             self.budget.spend()
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
-        status = exc.response.status if isinstance(exc, _RetryableStatusError) else None
+        response = exc.response if isinstance(exc, _RetryableStatusError) else None
+        status = response.status if response is not None else None
         error = type(exc).__name__ if status is None and exc is not None else None
         await self.observer.retrying(
-            state.args[0], state.attempt_number, state.upcoming_sleep, status, error
+            state.args[0],
+            state.attempt_number,
+            state.upcoming_sleep,
+            status,
+            error,
+            response,
         )
 
     # -- sending -------------------------------------------------------------------
@@ -273,19 +279,24 @@ class RetryingTransport:
         except _RetryableStatusError as final:
             response = final.response
         except TransportError as exc:
+            elapsed = self.clock() - started
             if state.attempt_number > 1:
                 exc.add_note(
                     f"gave up after {state.attempt_number} attempts over "
-                    f"{self.clock() - started:.1f} s"
+                    f"{elapsed:.1f} s"
                 )
+            self.observer.gave_up(
+                request, state.attempt_number, elapsed, None, type(exc).__name__
+            )
             raise
-        if self.budget is not None and response.status not in self.policy.statuses:
+        elapsed = self.clock() - started
+        if response.status in self._retry_statuses:
+            self.observer.gave_up(
+                request, state.attempt_number, elapsed, response.status, None
+            )
+        elif self.budget is not None and response.status not in self.policy.statuses:
             self.budget.success()
-        return evolve(
-            response,
-            attempts=state.attempt_number,
-            elapsed=self.clock() - started,
-        )
+        return evolve(response, attempts=state.attempt_number, elapsed=elapsed)
 
     async def _loop(
         self, retrying: AsyncRetrying, state: RetryCallState, request: Request

@@ -36,7 +36,7 @@ def build_stack(
     Args:
         base: the transport that performs I/O.
         observer: the Client's counters and hooks; the retrying layer reports each
-            attempt to it. Wrap the result in an
+            attempt to it, the rate-limiting layer each closing of its gate. Wrap the result in an
             [`ObservedTransport`][asyncgroups.transport.observed.ObservedTransport] with
             it.
         retry: the retry policy; ``None`` uses the default policy.
@@ -55,6 +55,7 @@ def build_stack(
         base,
         rate_limit if rate_limit is not None else RateLimit(),
         max_wait=policy.deadline,
+        observer=observer,
         clock=clock,
         sleep=sleep,
         rng=rng,

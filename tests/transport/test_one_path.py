@@ -93,7 +93,9 @@ def _conversation(
 def test_debug_logging_and_hooks_change_nothing_on_the_wire(
     virtual: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    quiet_wire, quiet_outcomes, quiet_stats = _conversation(virtual, None)
+    with caplog.at_level(logging.CRITICAL, logger="asyncgroups"):  # not even warnings
+        quiet_wire, quiet_outcomes, quiet_stats = _conversation(virtual, None)
+    assert not caplog.records
 
     events: list[Any] = []
 
@@ -103,8 +105,14 @@ def test_debug_logging_and_hooks_change_nothing_on_the_wire(
     async def on_retry(event: ag.RetryEvent) -> None:
         events.append(event)
 
+    async def on_gate(event: ag.GateEvent) -> None:
+        events.append(event)
+
     hooks = ag.Hooks(
-        on_request=events.append, on_response=on_response, on_retry=on_retry
+        on_request=events.append,
+        on_response=on_response,
+        on_retry=on_retry,
+        on_gate=on_gate,
     )
     with caplog.at_level(logging.DEBUG, logger="asyncgroups"):
         loud_wire, loud_outcomes, loud_stats = _conversation(virtual, hooks)
@@ -134,6 +142,11 @@ def test_debug_logging_and_hooks_change_nothing_on_the_wire(
     messages = [r.getMessage() for r in caplog.records]
     assert sum(m.startswith("sending ") for m in messages) == 9
     assert sum(m.startswith("retrying ") for m in messages) == 5
+    # the 429 closed the gate; /groups/1's second and third retries are warnings
+    assert kinds.count("GateEvent") == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert sum(m.startswith("rate-limit gate closed for 1.0 s") for m in warnings) == 1
+    assert sum(m.startswith("retrying GET") for m in warnings) == 2
 
 
 async def _emulator_conversation(debug: bool) -> tuple[list[Any], ag.TransportStats]:
