@@ -50,6 +50,16 @@ from asyncgroups.errors import (
     UnsupportedOperationError,
 )
 from asyncgroups.models import BatchResult, Group, KeyPage, Member, User
+from asyncgroups.tracing import (
+    GROUPS,
+    KEYS,
+    group_keys,
+    listing,
+    many_groups,
+    one_group,
+    one_key,
+    operation,
+)
 from asyncgroups.validation import check_length, check_name, normalise_id
 
 
@@ -115,6 +125,11 @@ def _text(value: object, what: str) -> None:
         check_length(value, what)
 
 
+def _page_size(page: KeyPage) -> int:
+    """How many keys a page of ``list_keys`` holds."""
+    return len(page[0])
+
+
 class _Namespace:
     def __init__(self, client: _Host) -> None:
         self._client = client
@@ -141,6 +156,7 @@ class _Namespace:
 class GroupsAPI(_Namespace):
     """Group operations: ``client.groups``."""
 
+    @operation("groups.create", one_group)
     async def create(
         self,
         name: str,
@@ -169,6 +185,7 @@ class GroupsAPI(_Namespace):
         fields = _extra(extra, _GROUP_COMMON)
         return await session.create_group(name, description=description, **fields)
 
+    @operation("groups.get", one_group)
     async def get(self, group_id: str | int) -> Group:
         """Fetch one group by id.
 
@@ -178,6 +195,7 @@ class GroupsAPI(_Namespace):
         session = self._base()
         return await session.get_group(normalise_id(group_id, "group id"))
 
+    @operation("groups.update", one_group)
     async def update(
         self,
         group_id: str | int,
@@ -204,6 +222,7 @@ class GroupsAPI(_Namespace):
             gid, name=name, description=description, **fields
         )
 
+    @operation("groups.delete", one_group)
     async def delete(self, group_id: str | int) -> None:
         """Delete a group.
 
@@ -214,6 +233,7 @@ class GroupsAPI(_Namespace):
         session: GroupDeleter = self._session(Capability.GROUPS_DELETE, "delete groups")
         await session.delete_group(normalise_id(group_id, "group id"))
 
+    @listing("groups.list", GROUPS)
     async def list(
         self, query: str | None = None, *, max_items: int | None = MAX_ITEMS
     ) -> AsyncIterator[Group]:
@@ -237,6 +257,7 @@ class GroupsAPI(_Namespace):
 class UsersAPI(_Namespace):
     """User operations: ``client.users``."""
 
+    @operation("users.create", one_key)
     async def create(
         self,
         *,
@@ -270,6 +291,7 @@ class UsersAPI(_Namespace):
             email=email, first_name=first_name, last_name=last_name, **fields
         )
 
+    @operation("users.get", one_key)
     async def get(self, user_id: str | int) -> User:
         """Fetch one user.
 
@@ -280,6 +302,7 @@ class UsersAPI(_Namespace):
         session: UserReader = self._session(Capability.USERS_GET, "look users up")
         return await session.get_user(normalise_id(user_id, "user id"))
 
+    @operation("users.update", one_key)
     async def update(
         self,
         user_id: str | int,
@@ -309,6 +332,7 @@ class UsersAPI(_Namespace):
             uid, email=email, first_name=first_name, last_name=last_name, **fields
         )
 
+    @operation("users.delete", one_key)
     async def delete(self, user_id: str | int) -> None:
         """Delete a user.
 
@@ -319,6 +343,7 @@ class UsersAPI(_Namespace):
         session: UserDeleter = self._session(Capability.USERS_DELETE, "delete users")
         await session.delete_user(normalise_id(user_id, "user id"))
 
+    @listing("users.list", KEYS)
     async def list(
         self, query: str | None = None, *, max_items: int | None = MAX_ITEMS
     ) -> AsyncIterator[User]:
@@ -343,6 +368,7 @@ class UsersAPI(_Namespace):
 class MembersAPI(_Namespace):
     """Membership operations: ``client.members``."""
 
+    @listing("members.list", KEYS, one_group)
     async def list(
         self, group_id: str | int, *, max_items: int | None = MAX_ITEMS
     ) -> AsyncIterator[Member]:
@@ -365,6 +391,7 @@ class MembersAPI(_Namespace):
         async for member in _bounded(members, bound, f"members of group {gid}"):
             yield member
 
+    @listing("members.list_keys", KEYS, one_group, _page_size)
     async def list_keys(
         self, group_id: str | int, *, max_items: int | None = MAX_ITEMS
     ) -> AsyncIterator[KeyPage]:
@@ -404,6 +431,7 @@ class MembersAPI(_Namespace):
                     raise DecodeError(_past(what, bound))
                 yield page
 
+    @operation("members.add", group_keys)
     async def add(
         self,
         group_id: str | int,
@@ -426,6 +454,7 @@ class MembersAPI(_Namespace):
             session.add_members, group_id, keys, _limit(concurrency, self._client)
         )
 
+    @operation("members.remove", group_keys)
     async def remove(
         self,
         group_id: str | int,
@@ -447,6 +476,7 @@ class MembersAPI(_Namespace):
             session.remove_members, group_id, keys, _limit(concurrency, self._client)
         )
 
+    @operation("members.add_many", many_groups)
     async def add_many(
         self,
         memberships: Memberships,
@@ -492,6 +522,7 @@ class MembersAPI(_Namespace):
             on_send=on_send,
         )
 
+    @operation("members.remove_many", many_groups)
     async def remove_many(
         self,
         memberships: Memberships,

@@ -13,6 +13,7 @@ import asyncio
 import time
 from typing import Any
 
+from asyncgroups import tracing
 from asyncgroups.errors import (
     InvalidInputError,
     PartialSyncError,
@@ -120,21 +121,24 @@ async def apply(
         state = replay(journal.open(plan_fingerprint(plan), plan.to_json()))
         recorder = Recorder(journal)
     try:
-        return await _apply(
-            client,
-            plan,
-            max_removals,
-            concurrency,
-            on_progress,
-            raise_on_error=raise_on_error,
-            dry_run=dry_run,
-            replan=replan,
-            verify=verify,
-            recorder=recorder,
-            state=state,
-            started=started,
-            before=before,
-        )
+        with tracing.span(
+            client, "asyncgroups.sync", groups=len(plan.groups), keys=plan.operations
+        ):
+            return await _apply(
+                client,
+                plan,
+                max_removals,
+                concurrency,
+                on_progress,
+                raise_on_error=raise_on_error,
+                dry_run=dry_run,
+                replan=replan,
+                verify=verify,
+                recorder=recorder,
+                state=state,
+                started=started,
+                before=before,
+            )
     finally:
         if journal is not None:
             journal.close()
@@ -161,7 +165,8 @@ async def _apply(
     )
     reads = client.stats.snapshot()
     if state is None or not state.checked:
-        drifted = await drifted_groups(client, plan, concurrency)
+        with tracing.span(client, "asyncgroups.sync.check", groups=len(plan.groups)):
+            drifted = await drifted_groups(client, plan, concurrency)
         if drifted and not replan:
             raise SyncAbortedError(
                 f"refusing to apply: {len(drifted)} group(s) changed since planning "
@@ -222,14 +227,22 @@ async def _apply(
             recorder=recorder,
         )
         try:
-            run.phase_now = "create"
-            await together(
-                run.create(o)
-                for o in outcomes.values()
-                if o.plan.create and o.group_id is None and not o.settled(o.plan.key)
-            )
-            await run.phase("add")
-            await run.phase("remove")
+            with tracing.span(
+                client,
+                "asyncgroups.sync.apply",
+                groups=len(plan.groups),
+                keys=plan.operations,
+            ):
+                run.phase_now = "create"
+                await together(
+                    run.create(o)
+                    for o in outcomes.values()
+                    if o.plan.create
+                    and o.group_id is None
+                    and not o.settled(o.plan.key)
+                )
+                await run.phase("add")
+                await run.phase("remove")
         except asyncio.CancelledError as cancelled:
             for outcome in outcomes.values():
                 in_flight = (
@@ -247,7 +260,8 @@ async def _apply(
             }
             if state is not None:
                 written |= state.unfinished_groups
-            verified = await _verify(client, plan, outcomes, concurrency, written)
+            with tracing.span(client, "asyncgroups.sync.verify", groups=len(written)):
+                verified = await _verify(client, plan, outcomes, concurrency, written)
             verify_reads = client.stats.since(reads).requests
     final = report(verified)
     if raise_on_error and (final.failed or final.unknown):

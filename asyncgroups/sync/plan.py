@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from attrs import evolve
 
+from asyncgroups import tracing
 from asyncgroups.arguments import call_key_map, check_bool, check_count, check_key_map
 from asyncgroups.capabilities import Capability
 from asyncgroups.errors import InvalidInputError
@@ -278,6 +279,33 @@ async def plan_sync(
             g: frozenset(k for k, t in pairs.items() if not t)
             for g, pairs in mapped.items()
         }
+    with tracing.span(
+        client,
+        "asyncgroups.sync.plan",
+        groups=len(wanted),
+        keys=sum(len(keys) for keys in wanted.values()),
+    ):
+        return await _plan(
+            client,
+            wanted,
+            unmapped,
+            prune=prune,
+            create_groups=create_groups,
+            by=by,
+            concurrency=concurrency,
+        )
+
+
+async def _plan(
+    client: SyncClient,
+    wanted: dict[str, frozenset[str]],
+    unmapped: dict[str, frozenset[str]],
+    *,
+    prune: bool,
+    create_groups: bool,
+    by: By,
+    concurrency: int | None,
+) -> SyncPlan:
     resolved = await resolve_groups(client, wanted, by)
     wanted_of = {gid: wanted[key] for key, gid in resolved.items() if gid is not None}
     # Each listing is reduced to what the plan needs as soon as it ends: memory
