@@ -300,8 +300,8 @@ class Limiter:
                 return self._family_closed(family, ended)
         gate = state.local_gate
         was = gate.until
+        now = self._clock()
         if status == 429:
-            now = self._clock()
             if self.strays.is_about_rate(now, sent_at):
                 retry_after = parse_retry_after(headers.get("retry-after"))
                 pause = retry_after if retry_after is not None else self._default_pause
@@ -318,8 +318,7 @@ class Limiter:
         until = gate.until
         if until == was:
             return None
-        now = self._clock()
-        if was > now and until - was < _GATE_NEWS:
+        if until <= now or (was > now and until - was < _GATE_NEWS):
             return None
         return GateClosed(until - now, None)
 

@@ -274,7 +274,7 @@ class Observer:
         host = _host(url)
         view = rate_limit_view(response)
         logger.warning(
-            "rate-limit gate closed for %.1f s after %d from %s: %s waits (%s %s%s)",
+            "rate-limit gate closed for %.2f s after %d from %s: %s waits (%s %s%s)",
             pause,
             response.status,
             host,

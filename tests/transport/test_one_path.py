@@ -145,7 +145,7 @@ def test_debug_logging_and_hooks_change_nothing_on_the_wire(
     # the 429 closed the gate; /groups/1's second and third retries are warnings
     assert kinds.count("GateEvent") == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert sum(m.startswith("rate-limit gate closed for 1.0 s") for m in warnings) == 1
+    assert sum(m.startswith("rate-limit gate closed for 1.00 s") for m in warnings) == 1
     assert sum(m.startswith("retrying GET") for m in warnings) == 2
 
 
