@@ -17,6 +17,7 @@ with ``--json`` they are one JSON object on stdout (see
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -92,6 +93,20 @@ def _version() -> str:
         return "unknown"
 
 
+def _keep_library_logs_off_the_terminal() -> None:
+    """Stop the library's WARNING records from landing mid-table on stderr.
+
+    With no logging configured, Python writes WARNING records to stderr as they come
+    (``logging.lastResort``): in the middle of a table or a progress bar. The command
+    shows retries and 429 pauses itself (`Activity`), so a ``NullHandler`` on the
+    ``asyncgroups`` logger keeps those records off the terminal; a program that
+    configured logging (a handler on the root logger) still receives them.
+    """
+    package = logging.getLogger("asyncgroups")
+    if not any(isinstance(h, logging.NullHandler) for h in package.handlers):
+        package.addHandler(logging.NullHandler())
+
+
 async def amain(argv: Sequence[str] | None = None) -> int:
     """Run one command in the running event loop; return its exit code.
 
@@ -122,6 +137,7 @@ async def amain(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    _keep_library_logs_off_the_terminal()
     # Without the ``cli`` extra (rich) the output is plain lines, on a terminal too.
     out = Output(json_mode=bool(getattr(args, "json", False)))
     try:

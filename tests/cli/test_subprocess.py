@@ -459,3 +459,26 @@ async def test_planning_shows_progress_while_it_waits(
     ]
     assert progress, result.err
     assert progress[-1].endswith(" requests")
+
+
+# -- the library's own log lines ---------------------------------------------------
+
+
+async def test_library_warnings_never_interleave_with_the_output(
+    neuroio: Emulator[Any],
+) -> None:
+    """429s and repeated retries: the command's own WARNING lines, no raw log lines."""
+    neuroio.store.seed_group("Engineering")
+    neuroio.faults.add(
+        Fault.status(429, retry_after=0.05), times=3, route="GET /v1/groups/persons/"
+    )
+    done = await run("groups", "list", env=cli_env(neuroio))
+    assert done.code == 0, done.err
+    assert "Engineering" in done.out
+    assert neuroio.faults.counts["429"] == 3
+    # the library logged a closing gate and later retries at WARNING; the command
+    # shows retries its own way and keeps those records off the terminal
+    for raw in ("rate-limit gate closed", "retrying GET", "giving up on"):
+        assert raw not in done.out
+        assert raw not in done.err
+    assert "WARNING" in done.err
