@@ -171,3 +171,36 @@ async def test_hook_events_carry_the_rate_limit_view_and_the_wait() -> None:
     for event in events:
         for secret in secrets:
             assert secret not in repr(event)
+
+
+async def test_a_429_about_one_endpoint_family_holds_that_family_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="asyncgroups")
+    gates: list[ag.GateEvent] = []
+    budget = {
+        "X-Rate-Limit-Limit": "50",
+        "X-Rate-Limit-Remaining": "0",
+        "X-Rate-Limit-Reset": "0.3",
+    }
+    async with serve_emulator("okta", seed=24) as emu:
+        gid = emu.store.seed_group("Eng")
+        emu.faults.add(
+            Fault.status(429, headers=budget), times=1, route="GET /api/v1/groups/*"
+        )
+        backend = ag.connect("okta", base_url=emu.url, **emu.credentials)
+        hooks = ag.Hooks(on_gate=gates.append)
+        async with ag.Client(backend, retry=QUICK, hooks=hooks) as client:
+            assert (await client.groups.get(gid)).name == "Eng"
+        secrets = _secrets(emu.credentials)
+    (gate,) = gates
+    assert gate.family == "/api/v1/groups/{id}"
+    assert gate.status == 429
+    assert gate.rate_limit == ag.RateLimitInfo(limit=50.0, remaining=0.0, reset=0.3)
+    assert gate.pause == pytest.approx(0.3, abs=0.05)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    (line,) = [m for m in lines if m.startswith("rate-limit gate closed")]
+    assert "endpoint family '/api/v1/groups/{id}' waits (GET " in line
+    assert "server says remaining 0 of 50, reset in 0.3 s" in line
+    for secret in secrets:
+        assert secret not in "\n".join(lines)
