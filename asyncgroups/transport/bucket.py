@@ -5,10 +5,23 @@ memory, or mirrored from a shared store).
 """
 
 import math
+from typing import NamedTuple
 
 from attrs import frozen
 
-__all__ = ["MAX_SPREAD", "Gate", "Reservation", "TokenBucket", "gate_spread"]
+__all__ = [
+    "GATE_NEWS",
+    "MAX_SPREAD",
+    "Gate",
+    "GateClosed",
+    "Reservation",
+    "TokenBucket",
+    "gate_news",
+    "gate_spread",
+]
+
+#: A closed gate pushed back by at least this many seconds is news again.
+GATE_NEWS = 1.0
 
 #: Largest jitter window over which gate waiters are released, in seconds.
 MAX_SPREAD = 2.0
@@ -145,3 +158,28 @@ class Reservation:
     rate: float
     epoch: int = 0
     shared: bool = False
+
+
+class GateClosed(NamedTuple):
+    """An answer closed the gate (what `Limiter.observe` returns then).
+
+    Attributes:
+        pause: seconds requests are held back from now.
+        family: the endpoint family held back, or ``None``: every request.
+    """
+
+    pause: float
+    family: str | None
+
+
+def gate_news(was: float, until: float, now: float) -> float | None:
+    """The pause to report when a gate's opening moved from ``was`` to ``until``.
+
+    News when the gate was open and is now closed, or its opening was pushed back
+    by `GATE_NEWS` seconds or more; ``None`` otherwise (and for a pause of 0).
+    """
+    if until == was or until <= now:
+        return None
+    if was > now and until - was < GATE_NEWS:
+        return None
+    return until - now

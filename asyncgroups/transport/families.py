@@ -20,6 +20,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from asyncgroups.transport.bucket import gate_news
 from asyncgroups.transport.headers import RateLimitInfo, has_rate_limit_headers
 
 __all__ = ["DEFAULT_MARGIN", "FamilyBudgets", "Window"]
@@ -202,6 +203,22 @@ class FamilyBudgets:
         else:
             window.learn(info.limit, info.remaining, ends, status)
         return True
+
+    def spent_until(self, family: str) -> float:
+        """When ``family``'s window, if spent, resets (``-inf``: not spent)."""
+        window = self.windows.get(family)
+        if window is None or window.left >= 1.0:
+            return -math.inf
+        return window.ends
+
+    def news(self, family: str, was: float) -> float | None:
+        """The pause to report after a 429 about ``family``, if it is news.
+
+        Args:
+            family: the endpoint family.
+            was: `spent_until` before the answer was taken into account.
+        """
+        return gate_news(was, self.spent_until(family), self._clock())
 
     def forgo(self, family: str) -> None:
         """A request of ``family`` ended without an answer.

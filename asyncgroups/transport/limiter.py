@@ -23,12 +23,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from asyncgroups.config import RateLimit
 from asyncgroups.errors import RateLimitedError
 from asyncgroups.transport.base import Request, Response
-from asyncgroups.transport.bucket import Gate, Reservation
+from asyncgroups.transport.bucket import Gate, GateClosed, Reservation, gate_news
 from asyncgroups.transport.families import FamilyBudgets
 from asyncgroups.transport.headers import (
     RateLimitInfo,
@@ -46,21 +46,6 @@ DEFAULT_PAUSE = 1.0
 
 #: How often a token taken before a 429 pause is renewed after it (shared stores).
 _RENEWALS = 8
-
-#: A closed gate pushed back by at least this many seconds is news again.
-_GATE_NEWS = 1.0
-
-
-class GateClosed(NamedTuple):
-    """An answer closed the gate (what `Limiter.observe` returns then).
-
-    Attributes:
-        pause: seconds requests are held back from now.
-        family: the endpoint family held back, or ``None``: every request.
-    """
-
-    pause: float
-    family: str | None
 
 
 class Limiter:
@@ -288,16 +273,17 @@ class Limiter:
             pushed its opening back by a second or more); else ``None``.
         """
         state = self.state
+        families = self.families
         if family is not None:
-            window = self.families.windows.get(family)
-            ended = window.ends if window is not None and window.left < 1.0 else None
-            if self.families.observe(family, status, headers):
+            spent = families.spent_until(family)
+            if families.observe(family, status, headers):
                 if status != 429:
                     self.strays.answered(sent_at)
                     if state.wants_success:
                         state.succeeded(self._clock())
                     return None
-                return self._family_closed(family, ended)
+                pause = families.news(family, spent)
+                return None if pause is None else GateClosed(pause, family)
         gate = state.local_gate
         was = gate.until
         now = self._clock()
@@ -315,24 +301,8 @@ class Limiter:
             info = parse_rate_limit_headers(headers)
             if info is not None:
                 self._pace(info)
-        until = gate.until
-        if until == was:
-            return None
-        if until <= now or (was > now and until - was < _GATE_NEWS):
-            return None
-        return GateClosed(until - now, None)
-
-    def _family_closed(self, family: str, ended: float | None) -> GateClosed | None:
-        """A 429 about ``family``'s budget: news if it emptied a window anew."""
-        window = self.families.windows.get(family)
-        if window is None or window.left >= 1.0:
-            return None
-        now = self._clock()
-        if window.ends <= now:
-            return None
-        if ended is not None and ended > now and window.ends - ended < _GATE_NEWS:
-            return None  # the same window, already known spent
-        return GateClosed(window.ends - now, family)
+        pause = gate_news(was, gate.until, now)
+        return None if pause is None else GateClosed(pause, None)
 
     def _pace(self, info: RateLimitInfo) -> None:
         """The server reported what is left: pace it when low, stop at 0."""
