@@ -9,15 +9,14 @@ ambiguous create reconcilable).
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
-import venv
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from tests.emulators.vendor import vendor_python
 
 import asyncgroups as ag
 from asyncgroups.backends.neuroio import NeuroIOSession
@@ -30,33 +29,10 @@ SLOW_ID = 424242
 USER_AGENTS = {"sync": "neuroio-python/0.1.2", "async": "neuroio-async-python/0.1.2"}
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("ASYNCGROUPS_FIDELITY_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "asyncgroups"
-    return base / "venv-neuroio-0.1.2"
-
-
 @pytest.fixture(scope="session")
 def neuroio_python() -> Path:
     """A python with ``neuroio==0.1.2`` installed, in a venv of its own (cached)."""
-    home = _cache_dir()
-    python = home / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    check = [str(python), "-c", "import neuroio, httpx"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    try:
-        venv.EnvBuilder(with_pip=True, clear=True).create(home)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", PACKAGE],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot build a virtualenv with {PACKAGE}: {exc}")
-    if done.returncode != 0:
-        pytest.skip(f"pip cannot install {PACKAGE}: {done.stderr.strip()[-300:]}")
-    return python
+    return vendor_python("neuroio", (PACKAGE,), "import neuroio, httpx", timeout=600)
 
 
 def _setup(emu: Emulator[Any]) -> dict[str, Any]:

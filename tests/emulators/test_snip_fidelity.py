@@ -11,14 +11,13 @@ import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from tests.emulators.vendor import vendor_python
 
 import asyncgroups as ag
 from asyncgroups.backends.snip import Snip, SnipSession
@@ -109,38 +108,15 @@ DRIVER = textwrap.dedent(
 )
 
 
-def _venv_dir() -> Path:
-    default = Path(tempfile.gettempdir()) / f"asyncgroups-snip-python-{SNIP_VERSION}"
-    return Path(os.environ.get("ASYNCGROUPS_SNIP_VENV", default))
-
-
 @pytest.fixture(scope="session")
 def snip_python() -> Path:
     """A python with the unmodified snip-python installed (skip if pip cannot)."""
-    venv = _venv_dir()
-    python = venv / "bin" / "python"
-    check = [
-        str(python),
-        "-c",
-        "import importlib.metadata as m; print(m.version('snip-python'))",
-    ]
-    if python.exists():
-        done = subprocess.run(check, capture_output=True, text=True, check=False)
-        if done.stdout.strip() == SNIP_VERSION:
-            return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    pip = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", f"snip-python=={SNIP_VERSION}"],
-        capture_output=True,
-        text=True,
-        check=False,
+    return vendor_python(
+        "snip-python",
+        (f"snip-python=={SNIP_VERSION}",),
+        "import snip.api.account, requests",
         timeout=600,
     )
-    if pip.returncode != 0:
-        pytest.skip(
-            f"pip could not install snip-python=={SNIP_VERSION}: {pip.stderr[-300:]}"
-        )
-    return python
 
 
 async def _drive(python: Path, url: str, config: dict[str, Any]) -> dict[str, Any]:
