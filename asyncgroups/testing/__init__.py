@@ -2,7 +2,7 @@
 
 ``serve_emulator(name)`` starts one on 127.0.0.1; its ``store`` seeds and inspects
 state, its ``faults`` script misbehaviour, its ``requests`` log what it received.
-The pytest plugin (``asyncgroups.testing.plugin``) wraps these in fixtures.
+The pytest plugin (``asyncgroups_pytest``) wraps these in fixtures.
 """
 
 from asyncgroups.testing.emulators import (

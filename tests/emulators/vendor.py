@@ -2,9 +2,8 @@
 
 The SDKs' pins are not ours, so each lives in ``$ASYNCGROUPS_FIDELITY_CACHE`` (or
 ``~/.cache/asyncgroups``) under ``venv-<name>-<key>`` and runs its driver as a
-subprocess that prints a JSON report. The key hashes what the virtualenv holds
-(the pinned requirements and the Python that builds it), so a change of pins gets
-a virtualenv of its own; a file lock next to it lets test runs (and the
+subprocess that prints a JSON report. The key hashes the pinned requirements, so
+a change of pins gets a virtualenv of its own; a file lock next to it lets test runs (and the
 benchmarks, which share the cache) build it once and share it, side by side.
 """
 
@@ -14,7 +13,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import venv
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -29,9 +27,12 @@ class VendorVenvError(Exception):
 
 
 def cache_key(packages: Sequence[str]) -> str:
-    """A short hash of the requirements and of the Python the venv is built with."""
-    python = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
-    content = "\n".join([python, *sorted(packages)])
+    """A short hash of the pinned requirements: the same pins, the same virtualenv.
+
+    The Python that runs the tests does not enter it: a driver runs under the
+    virtualenv's own interpreter, whichever test run built it.
+    """
+    content = "\n".join(sorted(packages))
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
