@@ -35,6 +35,12 @@ class _NoUserListing:
 
     def __init__(self, inner: "MemoryBackend") -> None:
         self._inner = inner
+        # The methods are the instance's own attributes, not __getattr__'s: from
+        # Python 3.12 a Protocol isinstance check looks attributes up statically.
+        for name in dir(inner):
+            method = getattr(inner, name)
+            if not name.startswith("_") and name != "iter_users" and callable(method):
+                setattr(self, name, method)
 
     def __getattr__(self, name: str) -> Any:
         if name == "iter_users":
