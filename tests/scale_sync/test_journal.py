@@ -123,7 +123,9 @@ async def test_the_resumed_run_reads_only_unfinished_groups(tmp_path: Path) -> N
             await _interrupted(client, plan, store, after=3)
             from asyncgroups.sync.resume import replay
 
-            state = replay(SQLiteJournal(tmp_path / "j").open(plan_fingerprint(plan)))
+            reader = SQLiteJournal(tmp_path / "j")
+            state = replay(reader.open(plan_fingerprint(plan)))
+            reader.close()
             open_groups = state.unfinished_groups
             emu.clear_requests()
             report = await client.apply(
@@ -147,7 +149,9 @@ async def test_a_journal_of_another_plan_is_refused(tmp_path: Path) -> None:
             plan = await client.plan_sync(desired, prune=True)
             other = await client.plan_sync({k: set() for k in desired}, prune=False)
             path = tmp_path / "j"
-            SQLiteJournal(path).open(plan_fingerprint(other))
+            other_run = SQLiteJournal(path)
+            other_run.open(plan_fingerprint(other))
+            other_run.close()
             emu.clear_requests()
             with pytest.raises(SyncAbortedError, match="another plan"):
                 await client.apply(plan, max_removals=1.0, journal=SQLiteJournal(path))

@@ -101,7 +101,9 @@ async def kill_and_resume(trial: int, tmp_path: Path) -> None:
         saved = SQLiteJournal(journal).read_plan()
         assert saved is not None
         plan = SyncPlan.from_json(saved)
-        state = replay(SQLiteJournal(journal).open(plan_fingerprint(plan)))
+        reader = SQLiteJournal(journal)
+        state = replay(reader.open(plan_fingerprint(plan)))
+        reader.close()
         first_run = len(emu.requests)
         resumed = await _cli("sync", "--resume", str(journal), "--max-removals",
                              str(MAX_REMOVALS), "--json", env=env)  # fmt: skip
