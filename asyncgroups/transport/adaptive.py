@@ -112,23 +112,80 @@ class AdaptiveRate:
         self.plateau = 0.0
         self._k = 0.0
         self._last_throttle = 0.0
+        self._before: deque[tuple[float, bool, float, float, float, float]] = deque(
+            maxlen=4
+        )
+        #: Requests the server let through at once before its first 429 (its
+        #: burst), once known.
+        self.burst_seen: int | None = None
+        self._oks = 0  # answers that got through since the last pause
+        self._resumed: float | None = None  # the first send after it
+
+    def undo(self, decreases: int, now: float) -> float:
+        """Take back the last ``decreases`` decreases (their 429s were stray).
+
+        The rate, ``w_max`` and the curve return to what they were before the
+        earliest of them, as TCP undoes a window cut for a loss that proved
+        spurious. Returns the rate now.
+        """
+        before = self._before
+        if decreases <= 0 or not before:
+            return self.rate
+        for _ in range(min(decreases, len(before)) - 1):
+            before.pop()
+        rate, self.lowered, self.w_max, self.plateau, _, _ = before.pop()
+        # the curve goes on from the restored rate, climbing back to hold
+        hold = self.hold_share * self.w_max
+        self._k = ((hold - rate) / self.scale) ** (1.0 / 3.0) if rate < hold else 0.0
+        self._last_throttle = now
+        self.rate = rate
+        return self.rate
 
     def sent(self, now: float) -> None:
         """Note one request sent."""
         self.meter.record(now)
+        if self._resumed is None:
+            # the first send after a pause: what got through before it does not
+            # count, except that before the first one it was the server's burst
+            if self.burst_seen is None and self.lowered:
+                self.burst_seen = self._oks
+            self._resumed = now
+            self._oks = 0
 
     def paused(self) -> None:
         """The Client paused (a 429 gate): measure afresh when it resumes."""
         self.meter.clear()
         self.ok_meter.clear()
+        self._resumed = None
 
-    def on_throttle(self, now: float, sent_at: float | None = None) -> float:
+    def limit_seen(self, now: float) -> float:
+        """The server's limit, as the run since the last pause shows it (0: unknown).
+
+        A pause refills the server's bucket; sent faster than its limit, it
+        lets ``burst + limit * T`` requests through in the ``T`` seconds to its
+        next 429, and its burst is known from the first 429 (what got through
+        at once before it).
+        """
+        burst = self.burst_seen
+        resumed = self._resumed
+        if burst is None or resumed is None:
+            return 0.0
+        span = now - resumed
+        if span < 0.3 or self._oks <= burst:
+            return 0.0
+        return (self._oks - burst) / span
+
+    def on_throttle(
+        self, now: float, sent_at: float | None = None, deep: bool = False
+    ) -> float:
         """A 429 arrived: remember the rate and decrease it. Returns the new rate.
 
         A throttle of a request sent before, or within ``cooldown`` seconds after,
         the last decrease is ignored: the rate was already lowered for that burst
         and the server's bucket needs a moment to refill (one decrease per round,
         as TCP), so a burst of 429s does not collapse the rate.
+
+        ``deep``: go to half the basis (a test of whether 429s are about rate).
         """
         if (
             sent_at is not None
@@ -147,8 +204,20 @@ class AdaptiveRate:
             # follows a 429 refills the server's bucket, so going just below it
             # is enough: no deeper cut to drain a queue.
             basis, beta = goodput, self.hold_share
+        if deep:
+            beta = min(beta, 0.5)
         if not math.isfinite(basis) or basis <= 0:
             return self.rate  # nothing measured: the pause alone must do
+        self._before.append(
+            (
+                self.rate,
+                self.lowered,
+                self.w_max,
+                self.plateau,
+                self._k,
+                self._last_throttle,
+            )
+        )
         if 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
             self.plateau = min(self.max_plateau, max(5.0, 2.0 * self.plateau))
         else:
@@ -163,6 +232,7 @@ class AdaptiveRate:
 
     def on_success(self, now: float) -> float:
         """An answer that was not a throttle arrived. Returns the (new) rate."""
+        self._oks += 1
         if not self.lowered:
             return self.rate
         self.ok_meter.record(now)

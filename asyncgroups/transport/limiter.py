@@ -19,6 +19,7 @@ layer: every request of a Client goes through one limiter.
 """
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -69,6 +70,7 @@ class Limiter:
         "_clock",
         "_default_pause",
         "_held",
+        "_reacted_rate",
         "_rng",
         "_semaphore",
         "_sleep",
@@ -102,6 +104,7 @@ class Limiter:
             else None
         )
         self._held = 0
+        self._reacted_rate = math.inf  # the rate the last reaction answered
         self.families = FamilyBudgets(clock, sleep)
         #: Which 429s are about rate (see `strays`).
         self.strays = StrayDetector()
@@ -288,11 +291,18 @@ class Limiter:
         was = gate.until
         now = self._clock()
         if status == 429:
-            if self.strays.is_about_rate(now, sent_at):
+            climbed = state.rate > 1.02 * self._reacted_rate
+            rate = state.rate
+            if self.strays.is_about_rate(now, sent_at, climbed):
                 retry_after = parse_retry_after(headers.get("retry-after"))
                 pause = retry_after if retry_after is not None else self._default_pause
-                state.slow_down(now, sent_at)
+                state.slow_down(now, sent_at, self.strays.testing)
                 state.close_gate(now, pause)
+                self._reacted_rate = rate
+            elif self.strays.spurious:
+                # the decreases that tested the evidence were for stray 429s
+                state.undo(now, self.strays.spurious)
+                self.strays.spurious = 0
         else:
             self.strays.answered(sent_at)
             if state.wants_success:

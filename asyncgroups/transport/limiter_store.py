@@ -102,12 +102,18 @@ class LimiterState(Protocol):
         """Nobody sends for ``pause`` seconds."""
         ...
 
-    def slow_down(self, now: float, sent_at: float | None) -> None:
-        """A 429 arrived: if adaptive, lower the rate."""
+    def slow_down(
+        self, now: float, sent_at: float | None, deep: bool = False
+    ) -> None:
+        """A 429 arrived: if adaptive, lower the rate (``deep``: to half)."""
         ...
 
     def succeeded(self, now: float) -> None:
         """A non-429 answer arrived: if adaptive and lowered, recover."""
+        ...
+
+    def undo(self, now: float, decreases: int) -> None:
+        """Take back the last ``decreases`` decreases: their 429s proved stray."""
         ...
 
     def cap(self, rate: float, until: float, now: float) -> None:
@@ -243,18 +249,29 @@ class MemoryState:
         if self.adaptive is not None:
             self.adaptive.paused()
 
-    def slow_down(self, now: float, sent_at: float | None) -> None:
-        """Multiplicative decrease, if adaptive."""
+    def slow_down(
+        self, now: float, sent_at: float | None, deep: bool = False
+    ) -> None:
+        """Multiplicative decrease, if adaptive (``deep``: to half)."""
         if self.adaptive is not None:
-            self.adaptive.on_throttle(now, sent_at)
+            self.adaptive.on_throttle(now, sent_at, deep)
             self._apply_rate(now)
 
     def succeeded(self, now: float) -> None:
         """Recovery, if adaptive and lowered; expire a header cap."""
-        if self.adaptive is not None and self.adaptive.lowered:
-            self.adaptive.on_success(now)
+        adaptive = self.adaptive
+        if adaptive is not None:
+            adaptive.on_success(now)  # unlowered, it counts what got through
+            if adaptive.lowered:
+                self._apply_rate(now)
+                return
+        if self._cap_until > -math.inf:
             self._apply_rate(now)
-        elif self._cap_until > -math.inf:
+
+    def undo(self, now: float, decreases: int) -> None:
+        """Take back the last ``decreases`` adaptive decreases."""
+        if self.adaptive is not None:
+            self.adaptive.undo(decreases, now)
             self._apply_rate(now)
 
     def cap(self, rate: float, until: float, now: float) -> None:

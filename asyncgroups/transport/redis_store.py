@@ -321,9 +321,11 @@ class RedisState:
             )
         )
 
-    def slow_down(self, now: float, sent_at: float | None) -> None:
+    def slow_down(
+        self, now: float, sent_at: float | None, deep: bool = False
+    ) -> None:
         """Lower the local and, if adaptive, the shared rate."""
-        self.local.slow_down(now, sent_at)
+        self.local.slow_down(now, sent_at, deep)
         if not self.limit.adaptive or math.isinf(self.base_rate):
             return
         adaptive = self.local.adaptive
@@ -363,6 +365,10 @@ class RedisState:
                 int(self.store.key_ttl * 1000),
             ]
             self._spawn(self._recover(args))
+
+    def undo(self, now: float, decreases: int) -> None:
+        """Take back this process's last decreases (the shared rate recovers)."""
+        self.local.undo(now, decreases)
 
     async def _recover(self, args: list[Any]) -> None:
         result = await self._run("recover", [self.keys["adaptive"]], args)

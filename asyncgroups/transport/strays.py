@@ -39,16 +39,17 @@ class StrayDetector:
 
     __slots__ = (
         "_episode",
-        "_last_share",
         "_recent",
         "_stray_429s",
-        "_strikes",
         "_window",
         "baseline",
         "max_share",
         "min_share",
+        "_suspect",
         "reacted_at",
+        "spurious",
         "stray",
+        "testing",
     )
 
     def __init__(
@@ -59,13 +60,18 @@ class StrayDetector:
         self._window = window
         #: Whether 429s are judged stray now.
         self.stray = False
+        #: Whether the last reaction tests the evidence (a pause and half the
+        #: rate): a moderate share of 429s again then means they are stray.
+        self.testing = False
         #: The share of stray 429s last measured (0: never judged stray).
         self.baseline = 0.0
         #: When the last reaction (gate and slow-down) happened.
         self.reacted_at = -math.inf
         self._episode = 0  # answers to requests sent after the last reaction
-        self._last_share = 0.0
-        self._strikes = 0
+        self._suspect = 0  # reactions made while the evidence was gathered
+        #: Reactions (gate and decrease) just found to have answered stray 429s;
+        #: the limiter takes their decreases back and sets this to 0.
+        self.spurious = 0
         self._recent: deque[bool] = deque(maxlen=window)
         self._stray_429s = 0  # 429s among self._recent
 
@@ -78,9 +84,17 @@ class StrayDetector:
                 self._leave()  # the stray 429s stopped: every 429 is about rate
         elif sent_at is None or sent_at >= self.reacted_at:
             self._episode += 1
+            if self.testing and self._episode * self.min_share >= 1.0:
+                self._end_test()  # no 429 at half the rate: it was about rate
 
-    def is_about_rate(self, now: float, sent_at: float | None) -> bool:
+    def is_about_rate(
+        self, now: float, sent_at: float | None, climbed: bool = False
+    ) -> bool:
         """Judge a 429 that arrived at ``now`` for a request sent at ``sent_at``.
+
+        ``climbed``: the client sends faster now than the last reaction left it
+        (a probe above the limit): such a 429 is about rate and no evidence of
+        stray ones.
 
         Returns:
             True: react (close the gate, slow down); False: hold only its request.
@@ -89,32 +103,45 @@ class StrayDetector:
             self._note(True)
             if self._stray_429s <= self._threshold():
                 return False
-            self._leave()  # far more 429s than stray ones: the rate is too high
+            # far more 429s than stray ones: the rate is too high after all (a
+            # pause and a lower rate); the stray share is watched afresh
+            self._recent.clear()
+            self._stray_429s = 0
             return self._react(now)
-        if sent_at is not None and sent_at < self.reacted_at:
+        if sent_at is not None and sent_at <= self.reacted_at:
             return True  # sent before the last reaction: part of the same burst
         if self.reacted_at == -math.inf:
             return self._react(now)  # the first 429: nothing to compare yet
-        if self._episode < 3:
-            return self._react(now)  # too few answers since the pause to tell
+        if climbed:
+            return self._react(now)  # probing above the limit: about rate
         share = 1.0 / (self._episode + 1)
-        moderate = self.min_share <= share <= self.max_share
-        not_lower = share >= 0.5 * self._last_share
-        self._last_share = share
-        if moderate and (not_lower or self.baseline > 0.0):
-            self._strikes += 1
-            needed = 1 if self.baseline > 0.0 else STRIKES
-            if self._strikes >= needed:
-                self.stray = True
-                if self.baseline == 0.0:
-                    self.baseline = min(share, self.max_share / 2)
-                self._recent.clear()
-                self._stray_429s = 0
-                self._note(True)
-                return False
-        elif share < self.min_share:
-            self._strikes = 0
+        if share < self.min_share:
+            self._end_test()  # hundreds of answers: the last pause worked
+            return self._react(now)
+        if share > self.max_share and self._episode >= 3:
+            return self._react(now)  # a run of 429s: about rate
+        # (a 429 among the first answers after a pause is no rate's doing: the
+        # pause refilled the server's bucket)
+        if self.testing or self.baseline > 0.0:
+            # 429s keep coming at a moderate share although the client paused
+            # and (testing) went at half its rate: they are not about rate
+            self.stray = True
+            self.spurious = self._suspect
+            self._end_test()
+            if self.baseline == 0.0:
+                self.baseline = min(share, 0.05)
+            self._recent.clear()
+            self._stray_429s = 0
+            self._note(True)
+            return False
+        # a moderate share after a pause: test it, pausing and halving the rate
+        self.testing = True
+        self._suspect += 1
         return self._react(now)
+
+    def _end_test(self) -> None:
+        self.testing = False
+        self._suspect = 0
 
     def _react(self, now: float) -> bool:
         self.reacted_at = now
@@ -123,8 +150,6 @@ class StrayDetector:
 
     def _leave(self) -> None:
         self.stray = False
-        self._strikes = 0
-        self._last_share = 0.0
 
     def _note(self, throttled: bool) -> None:
         recent = self._recent
