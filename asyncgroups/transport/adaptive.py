@@ -120,6 +120,7 @@ class AdaptiveRate:
         self.burst_seen: int | None = None
         self._oks = 0  # answers that got through since the last pause
         self._resumed: float | None = None  # the first send after it
+        self._reopen = math.inf  # when the last pause ended
 
     def undo(self, decreases: int, now: float) -> float:
         """Take back the last ``decreases`` decreases (their 429s were stray).
@@ -152,8 +153,9 @@ class AdaptiveRate:
             self._resumed = now
             self._oks = 0
 
-    def paused(self) -> None:
-        """The Client paused (a 429 gate): measure afresh when it resumes."""
+    def paused(self, until: float = math.inf) -> None:
+        """The Client paused (a 429 gate) until ``until``: measure afresh after."""
+        self._reopen = until
         self.meter.clear()
         self.ok_meter.clear()
         self._resumed = None
@@ -180,8 +182,8 @@ class AdaptiveRate:
     ) -> float:
         """A 429 arrived: remember the rate and decrease it. Returns the new rate.
 
-        A throttle of a request sent before, or within ``cooldown`` seconds after,
-        the last decrease is ignored: the rate was already lowered for that burst
+        A throttle of a request sent before the last decrease, or after it but
+        before its pause ended (at most ``cooldown`` seconds after it), is ignored: the rate was already lowered for that burst
         and the server's bucket needs a moment to refill (one decrease per round,
         as TCP), so a burst of 429s does not collapse the rate.
 
@@ -191,6 +193,7 @@ class AdaptiveRate:
             sent_at is not None
             and self.lowered
             and sent_at < self._last_throttle + self.cooldown
+            and sent_at < self._reopen
         ):
             return self.rate
         # a handful of sends (just after a pause) tell nothing about the rate
@@ -244,7 +247,14 @@ class AdaptiveRate:
             cubic = hold
         else:
             cubic = self.scale * (dt - self.plateau) ** 3 + hold
-        allowed = max(2.0 * self.meter.rate(now), self.beta * self.w_max)
+        # held to twice the rate measured, once measured (not just after a
+        # pause: a young meter would make the rate dip, then climb back)
+        meter = self.meter
+        allowed = (
+            max(2.0 * meter.rate(now), self.beta * self.w_max)
+            if meter.covers(now)
+            else math.inf
+        )
         rate = min(cubic, allowed, self.ceiling)
         self.rate = max(self.min_rate, rate)
         return self.rate

@@ -114,6 +114,12 @@ class TokenBucket:
         if rate < self.rate:
             self.epoch += 1
             self.changed_at = now
+        elif self.tokens < 0.0 and 0.0 < self.rate < rate < math.inf:
+            # Tokens owed were promised at the old rate, one 1/rate apart: the
+            # debt grows with the rate so that it is paid off at the same time,
+            # and a request arriving now queues after them (first come, first
+            # served), rather than before them and then sent together with one.
+            self.tokens *= rate / self.rate
         self.rate = rate
         if capacity is not None:
             self.capacity = capacity

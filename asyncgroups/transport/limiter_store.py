@@ -247,7 +247,7 @@ class MemoryState:
         gate.close(now, pause)
         self.bucket.hold(gate.until, now)
         if self.adaptive is not None:
-            self.adaptive.paused()
+            self.adaptive.paused(gate.until)
 
     def slow_down(
         self, now: float, sent_at: float | None, deep: bool = False

@@ -39,10 +39,12 @@ class StrayDetector:
 
     __slots__ = (
         "_episode",
+        "_first",
         "_recent",
         "_stray_429s",
         "_window",
         "baseline",
+        "burst",
         "max_share",
         "min_share",
         "_suspect",
@@ -68,6 +70,10 @@ class StrayDetector:
         #: When the last reaction (gate and slow-down) happened.
         self.reacted_at = -math.inf
         self._episode = 0  # answers to requests sent after the last reaction
+        #: Answers that got through to requests sent up to the first 429 (the
+        #: server's burst, as far as it shows).
+        self.burst = 0
+        self._first = math.inf  # when the request of the first 429 was sent
         self._suspect = 0  # reactions made while the evidence was gathered
         #: Reactions (gate and decrease) just found to have answered stray 429s;
         #: the limiter takes their decreases back and sets this to 0.
@@ -77,6 +83,8 @@ class StrayDetector:
 
     def answered(self, sent_at: float | None) -> None:
         """A non-429 answer arrived for a request sent at ``sent_at``."""
+        if sent_at is not None and sent_at <= self._first:
+            self.burst += 1  # what got through before the first 429
         if self.stray:
             self._note(False)
             full = len(self._recent) == self._window
@@ -111,6 +119,7 @@ class StrayDetector:
         if sent_at is not None and sent_at <= self.reacted_at:
             return True  # sent before the last reaction: part of the same burst
         if self.reacted_at == -math.inf:
+            self._first = now if sent_at is None else sent_at
             return self._react(now)  # the first 429: nothing to compare yet
         if climbed:
             return self._react(now)  # probing above the limit: about rate
@@ -118,10 +127,13 @@ class StrayDetector:
         if share < self.min_share:
             self._end_test()  # hundreds of answers: the last pause worked
             return self._react(now)
-        if share > self.max_share and self._episode >= 3:
+        if self._episode < 3:
+            # a 429 among the first answers after a pause is no rate's doing
+            # when the server's burst (refilled by the pause) covers them
+            if self._episode + 1 >= self.burst:
+                return self._react(now)  # too few answers to tell
+        elif share > self.max_share:
             return self._react(now)  # a run of 429s: about rate
-        # (a 429 among the first answers after a pause is no rate's doing: the
-        # pause refilled the server's bucket)
         if self.testing or self.baseline > 0.0:
             # 429s keep coming at a moderate share although the client paused
             # and (testing) went at half its rate: they are not about rate
