@@ -121,6 +121,7 @@ class AdaptiveRate:
         self._oks = 0  # answers that got through since the last pause
         self._resumed: float | None = None  # the first send after it
         self._reopen = math.inf  # when the last pause ended
+        self._curve_from = 0.0  # the curve's time runs from the end of a pause
 
     def undo(self, decreases: int, now: float) -> float:
         """Take back the last ``decreases`` decreases (their 429s were stray).
@@ -156,6 +157,8 @@ class AdaptiveRate:
     def paused(self, until: float = math.inf) -> None:
         """The Client paused (a 429 gate) until ``until``: measure afresh after."""
         self._reopen = until
+        if math.isfinite(until):
+            self._curve_from = until  # no climbing while nothing is sent
         self.meter.clear()
         self.ok_meter.clear()
         self._resumed = None
@@ -207,7 +210,9 @@ class AdaptiveRate:
             # follows a 429 refills the server's bucket, so going just below it
             # is enough: no deeper cut to drain a queue.
             basis, beta = goodput, self.hold_share
-        if deep:
+        if deep or (self._resumed is not None and 1 <= self._oks < 3):
+            # a test, or a 429 among the first answers after a pause: far
+            # above the limit
             beta = min(beta, 0.5)
         if not math.isfinite(basis) or basis <= 0:
             return self.rate  # nothing measured: the pause alone must do
@@ -239,7 +244,7 @@ class AdaptiveRate:
         if not self.lowered:
             return self.rate
         self.ok_meter.record(now)
-        dt = now - self._last_throttle - self._k
+        dt = now - max(self._last_throttle, self._curve_from) - self._k
         hold = self.hold_share * self.w_max
         if dt < 0.0:
             cubic = self.scale * dt**3 + hold

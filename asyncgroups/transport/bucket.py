@@ -41,7 +41,15 @@ class TokenBucket:
         now: the current time.
     """
 
-    __slots__ = ("capacity", "changed_at", "epoch", "rate", "stamp", "tokens")
+    __slots__ = (
+        "capacity",
+        "changed_at",
+        "epoch",
+        "last_at",
+        "rate",
+        "stamp",
+        "tokens",
+    )
 
     def __init__(self, rate: float, capacity: float, now: float) -> None:
         self.rate = rate
@@ -51,6 +59,8 @@ class TokenBucket:
         #: Bumped whenever the rate goes down: reservations made before are stale.
         self.epoch = 0
         self.changed_at = now
+        #: When the last token promised ahead of time is to be used.
+        self.last_at = -math.inf
 
     def refill(self, now: float) -> None:
         """Add the tokens earned since the last call (up to capacity)."""
@@ -67,18 +77,26 @@ class TokenBucket:
         if self.rate == math.inf:
             return True
         self.refill(now)
-        if self.tokens >= 1.0:
+        if self.tokens >= 1.0 and now >= self.last_at + 1.0 / self.rate:
             self.tokens -= 1.0
             return True
         return False
 
     def reserve(self, now: float) -> float:
-        """Take one token; return the seconds to wait before using it (0: at once)."""
+        """Take one token; return the seconds to wait before using it (0: at once).
+
+        Waiters are served in order, one ``1 / rate`` apart: a token promised
+        at a lower rate is not overtaken by one taken after the rate went up
+        (which would then go out together with it).
+        """
         self.refill(now)
         self.tokens -= 1.0
-        if self.tokens >= 0.0:
+        if math.isinf(self.rate):
             return 0.0
-        return -self.tokens / self.rate
+        wait = max(0.0, -self.tokens / self.rate, self.last_at + 1.0 / self.rate - now)
+        if wait > 0.0:
+            self.last_at = now + wait
+        return wait
 
     def hold(self, until: float, now: float) -> None:
         """Bank nothing until ``until`` (a 429 pause): resume paced, not in a burst.
@@ -92,6 +110,7 @@ class TokenBucket:
             return
         self.tokens = 0.0
         self.stamp = max(self.stamp, until)
+        self.last_at = -math.inf
 
     def refund(self) -> None:
         """Give back one unused token (never above capacity)."""
@@ -114,12 +133,6 @@ class TokenBucket:
         if rate < self.rate:
             self.epoch += 1
             self.changed_at = now
-        elif self.tokens < 0.0 and 0.0 < self.rate < rate < math.inf:
-            # Tokens owed were promised at the old rate, one 1/rate apart: the
-            # debt grows with the rate so that it is paid off at the same time,
-            # and a request arriving now queues after them (first come, first
-            # served), rather than before them and then sent together with one.
-            self.tokens *= rate / self.rate
         self.rate = rate
         if capacity is not None:
             self.capacity = capacity

@@ -130,7 +130,7 @@ class StrayDetector:
         if self._episode < 3:
             # a 429 among the first answers after a pause is no rate's doing
             # when the server's burst (refilled by the pause) covers them
-            if self._episode + 1 >= self.burst:
+            if self._episode >= self.burst:
                 return self._react(now)  # too few answers to tell
         elif share > self.max_share:
             return self._react(now)  # a run of 429s: about rate
