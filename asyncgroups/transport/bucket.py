@@ -113,8 +113,10 @@ class TokenBucket:
         self.last_at = -math.inf
 
     def refund(self) -> None:
-        """Give back one unused token (never above capacity)."""
+        """Give back one unused token (never above capacity); the queue shortens."""
         self.tokens = min(self.capacity, self.tokens + 1.0)
+        if math.isfinite(self.last_at) and self.rate > 0.0:
+            self.last_at -= 1.0 / self.rate
 
     def stretch(self, reserved_at: float, reserved_rate: float, now: float) -> float:
         """Extra wait for a reservation made at ``reserved_rate`` if the rate fell since.
