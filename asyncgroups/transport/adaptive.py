@@ -82,6 +82,9 @@ class AdaptiveRate:
             (from 5 s) each time a throttle lands within 10 % of the last
             ``w_max``: a stable limit is probed ever more rarely, as each probe costs
             a 429 and a pause of the whole Client.
+        ceiling_share: after a 429 at the configured rate (``ceiling``), now and
+            then, the rate is held at this share of it ...
+        ceiling_hold: ... for this many seconds, then climbs back to it.
     """
 
     def __init__(
@@ -94,6 +97,8 @@ class AdaptiveRate:
         cooldown: float = 1.0,
         hold_share: float = 0.95,
         max_plateau: float = 40.0,
+        ceiling_share: float = 0.98,
+        ceiling_hold: float = 10.0,
     ) -> None:
         self.ceiling = math.inf if ceiling is None else ceiling
         self.beta = beta
@@ -102,6 +107,9 @@ class AdaptiveRate:
         self.cooldown = cooldown
         self.hold_share = hold_share
         self.max_plateau = max_plateau
+        self.ceiling_share = ceiling_share
+        self.ceiling_hold = ceiling_hold
+        self._hold_share = hold_share  # the share of w_max held now
         self.meter = RateMeter()
         #: Answers that were not throttles, over the same window (the goodput).
         self.ok_meter = RateMeter(2.0)
@@ -137,6 +145,7 @@ class AdaptiveRate:
             before.pop()
         rate, self.lowered, self.w_max, self.plateau, _, _ = before.pop()
         # the curve goes on from the restored rate, climbing back to hold
+        self._hold_share = self.hold_share
         hold = self.hold_share * self.w_max
         self._k = ((hold - rate) / self.scale) ** (1.0 / 3.0) if rate < hold else 0.0
         self._last_throttle = now
@@ -210,7 +219,15 @@ class AdaptiveRate:
             # follows a 429 refills the server's bucket, so going just below it
             # is enough: no deeper cut to drain a queue.
             basis, beta = goodput, self.hold_share
-        if deep or (self._resumed is not None and 1 <= self._oks < 3):
+        first_in_a_while = not self.lowered or now - self._last_throttle > 30.0
+        if basis >= 0.9 * self.ceiling and first_in_a_while and not deep:
+            # Throttled at the configured rate, now and then: that rate is the
+            # server's limit or near it (timing jitter let one request too
+            # many through). The pause refilled the server's bucket; resume
+            # paced just below the configured rate and hold there a while.
+            basis, beta = self.ceiling, self.ceiling_share
+            self.plateau = max(self.plateau, self.ceiling_hold)
+        elif deep or (self._resumed is not None and 1 <= self._oks < 3):
             # a test, or a 429 among the first answers after a pause: far
             # above the limit
             beta = min(beta, 0.5)
@@ -226,15 +243,21 @@ class AdaptiveRate:
                 self._last_throttle,
             )
         )
-        if 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
+        if basis == self.ceiling and beta == self.ceiling_share:
+            pass  # the plateau is set above
+        elif 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
             self.plateau = min(self.max_plateau, max(5.0, 2.0 * self.plateau))
         else:
             self.plateau = 0.0
         self.w_max = basis
         drop = max(0.0, self.hold_share - beta)
+        if beta > self.hold_share:
+            # the hold is beta itself (just below the configured rate)
+            drop = 0.0
         self._k = (basis * drop / self.scale) ** (1.0 / 3.0)
         self._last_throttle = now
         self.lowered = True
+        self._hold_share = max(self.hold_share, beta)
         self.rate = max(self.min_rate, min(self.ceiling, basis * beta))
         return self.rate
 
@@ -245,7 +268,7 @@ class AdaptiveRate:
             return self.rate
         self.ok_meter.record(now)
         dt = now - max(self._last_throttle, self._curve_from) - self._k
-        hold = self.hold_share * self.w_max
+        hold = self._hold_share * self.w_max
         if dt < 0.0:
             cubic = self.scale * dt**3 + hold
         elif dt < self.plateau:
