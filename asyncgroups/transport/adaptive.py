@@ -99,6 +99,7 @@ class AdaptiveRate:
         max_plateau: float = 40.0,
         ceiling_share: float = 0.98,
         ceiling_hold: float = 10.0,
+        min_plateau: float = 5.0,
     ) -> None:
         self.ceiling = math.inf if ceiling is None else ceiling
         self.beta = beta
@@ -108,6 +109,7 @@ class AdaptiveRate:
         self.hold_share = hold_share
         self.max_plateau = max_plateau
         self.ceiling_share = ceiling_share
+        self.min_plateau = min_plateau
         self.ceiling_hold = ceiling_hold
         self._hold_share = hold_share  # the share of w_max held now
         self.meter = RateMeter()
@@ -246,7 +248,9 @@ class AdaptiveRate:
         if basis == self.ceiling and beta == self.ceiling_share:
             pass  # the plateau is set above
         elif 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
-            self.plateau = min(self.max_plateau, max(5.0, 2.0 * self.plateau))
+            self.plateau = min(
+                self.max_plateau, max(self.min_plateau, 2.0 * self.plateau)
+            )
         else:
             self.plateau = 0.0
         self.w_max = basis

@@ -102,9 +102,7 @@ class LimiterState(Protocol):
         """Nobody sends for ``pause`` seconds."""
         ...
 
-    def slow_down(
-        self, now: float, sent_at: float | None, deep: bool = False
-    ) -> None:
+    def slow_down(self, now: float, sent_at: float | None, deep: bool = False) -> None:
         """A 429 arrived: if adaptive, lower the rate (``deep``: to half)."""
         ...
 
@@ -249,9 +247,7 @@ class MemoryState:
         if self.adaptive is not None:
             self.adaptive.paused(gate.until)
 
-    def slow_down(
-        self, now: float, sent_at: float | None, deep: bool = False
-    ) -> None:
+    def slow_down(self, now: float, sent_at: float | None, deep: bool = False) -> None:
         """Multiplicative decrease, if adaptive (``deep``: to half)."""
         if self.adaptive is not None:
             self.adaptive.on_throttle(now, sent_at, deep)

@@ -321,9 +321,7 @@ class RedisState:
             )
         )
 
-    def slow_down(
-        self, now: float, sent_at: float | None, deep: bool = False
-    ) -> None:
+    def slow_down(self, now: float, sent_at: float | None, deep: bool = False) -> None:
         """Lower the local and, if adaptive, the shared rate."""
         self.local.slow_down(now, sent_at, deep)
         if not self.limit.adaptive or math.isinf(self.base_rate):

@@ -8,23 +8,22 @@ same share however slowly the client goes. TCP draws the same line between loss
 and congestion.
 
 [`StrayDetector`][asyncgroups.transport.strays.StrayDetector] keeps that evidence. In
-its first mode every 429 is about
-rate: it closes the whole Client's gate and lowers the rate. When the 429s right
-after such reactions keep arriving at a similar, moderate share (``STRIKES`` times in
-a row), they are judged stray: from then on a 429 holds only the request it
-answered (which the retrying layer re-sends after its ``Retry-After``), until the
-evidence changes: the share of 429s over the last answers climbs well above the
-stray share (the rate is too high after all: that 429 is about rate again), or the
-stray 429s stop. Pure logic, no clock of its own: it counts answers.
+its first mode every 429 is about rate: it closes the whole Client's gate and lowers
+the rate. A 429 that follows such a reaction at a moderate share (or among the first
+answers after the pause, which the server's refilled burst should have covered) is
+put to the test: another pause, and half the rate. If 429s keep coming at a moderate
+share even so, they are judged stray, and the test's decrease is taken back: from
+then on a 429 holds only the request it answered (which the retrying layer re-sends
+after its ``Retry-After``), until the evidence changes: far more 429s than the stray
+share over the last answers (the rate is too high after all: a pause and a lower
+rate, and the share is watched afresh), or the stray 429s stop. Pure logic, no clock
+of its own: it counts answers.
 """
 
 import math
 from collections import deque
 
 __all__ = ["StrayDetector"]
-
-#: Reactions in a row followed by a moderate share of 429s before 429s are stray.
-STRIKES = 2
 
 
 class StrayDetector:
@@ -42,12 +41,12 @@ class StrayDetector:
         "_first",
         "_recent",
         "_stray_429s",
+        "_suspect",
         "_window",
         "baseline",
         "burst",
         "max_share",
         "min_share",
-        "_suspect",
         "reacted_at",
         "spurious",
         "stray",

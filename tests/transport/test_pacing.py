@@ -193,3 +193,85 @@ def test_rate_caused_429s_are_never_judged_stray() -> None:
             now += 0.02
             detector.answered(now)
     assert not detector.stray
+
+
+def test_a_token_taken_after_the_rate_rose_queues_behind_earlier_ones() -> None:
+    from asyncgroups.transport.bucket import TokenBucket as ClientBucket
+
+    bucket = ClientBucket(10.0, 1.0, 0.0)
+    assert bucket.reserve(0.0) == 0.0
+    first = bucket.reserve(0.0)  # promised at 10/s: 0.1 s from now
+    second = bucket.reserve(0.0)
+    bucket.set_rate(40.0, 0.0)
+    third = bucket.reserve(0.0)  # taken after the rise: after them, not before
+    assert (first, second) == (0.1, 0.2)
+    assert third >= second + 1 / 40 - 1e-9
+    assert not bucket.take(0.21)  # nor does a request that needs no wait jump in
+
+
+def test_a_test_at_half_the_rate_tells_stray_429s_and_takes_its_decrease_back() -> None:
+    clock = [0.0]
+    limiter = Limiter(ag.RateLimit(per_second=100.0, burst=1), clock=lambda: clock[0])
+    state: Any = limiter.state
+
+    def send(n: int, throttled_last: bool) -> None:
+        for i in range(n):
+            sent = clock[0]
+            limiter.state.sent(sent)
+            clock[0] += 0.02
+            status = 429 if throttled_last and i == n - 1 else 200
+            limiter.observe(status, {"retry-after": "1"}, sent)
+
+    send(30, True)  # about rate, as far as anyone can tell: a pause, lower
+    after_first = limiter.rate
+    assert limiter.gate.remaining(clock[0]) > 0
+    clock[0] += 1.0
+    send(20, True)  # a moderate share again: a pause and half the rate (a test)
+    assert limiter.strays.testing
+    assert limiter.rate < 0.6 * after_first  # half the rate it had recovered to
+    clock[0] += 1.0
+    send(20, True)  # the same share at half the rate: not about rate
+    assert limiter.strays.stray
+    assert limiter.gate.remaining(clock[0]) <= 0  # this 429 held only its request
+    assert limiter.rate >= after_first - 1e-9  # the test's decrease taken back
+    assert state.adaptive.lowered
+
+
+def test_a_429_among_the_first_answers_after_a_pause_is_not_about_rate() -> None:
+    detector = StrayDetector()
+    assert detector.is_about_rate(0.0, 0.0)  # the first: a pause
+    for _ in range(10):  # what the server let through at once before it
+        detector.answered(0.0)
+    assert detector.burst == 10
+    detector.answered(1.1)
+    # the second answer after the pause is a 429: the refilled burst covers it
+    assert detector.is_about_rate(1.2, 1.15)  # still a pause, as a test
+    assert detector.testing
+    detector.answered(2.3)
+    assert not detector.is_about_rate(2.4, 2.35)  # and again: stray
+    assert detector.stray
+
+
+def test_a_429_at_the_configured_rate_holds_just_below_it_then_returns() -> None:
+    from asyncgroups.transport.adaptive import AdaptiveRate
+
+    rate = AdaptiveRate(50.0)
+    t = 0.0
+    for _ in range(100):  # 2 s at the configured rate
+        rate.sent(t)
+        rate.on_success(t)
+        t += 0.02
+    assert rate.on_throttle(t, t - 0.02) == 0.98 * 50.0
+    rate.paused(t + 1.0)
+    t += 1.0
+    held = []
+    while t < 12.0:  # resumed paced, held just below the configured rate
+        rate.sent(t)
+        held.append(rate.on_success(t))
+        t += 1 / 49
+    assert min(held) == max(held) == 0.98 * 50.0
+    while t < 20.0:
+        rate.sent(t)
+        rate.on_success(t)
+        t += 1 / 49
+    assert rate.rate == 50.0  # back at the configured rate
