@@ -112,6 +112,7 @@ class AdaptiveRate:
         self.min_plateau = min_plateau
         self.ceiling_hold = ceiling_hold
         self._hold_share = hold_share  # the share of w_max held now
+        self._holding = False  # on the plateau (not climbing, not probing)
         self.meter = RateMeter()
         #: Answers that were not throttles, over the same window (the goodput).
         self.ok_meter = RateMeter(2.0)
@@ -222,13 +223,19 @@ class AdaptiveRate:
             # is enough: no deeper cut to drain a queue.
             basis, beta = goodput, self.hold_share
         first_in_a_while = not self.lowered or now - self._last_throttle > 30.0
-        if basis >= 0.9 * self.ceiling and first_in_a_while and not deep:
+        at_ceiling = current >= 0.9 * self.ceiling and measured >= 0.5 * self.ceiling
+        if at_ceiling and first_in_a_while and not deep:
             # Throttled at the configured rate, now and then: that rate is the
             # server's limit or near it (timing jitter let one request too
             # many through). The pause refilled the server's bucket; resume
             # paced just below the configured rate and hold there a while.
             basis, beta = self.ceiling, self.ceiling_share
             self.plateau = max(self.plateau, self.ceiling_hold)
+        elif self._holding and not deep:
+            # throttled while holding just below the last limit found: that
+            # limit was a little high (what got through then included the
+            # server's burst); go just below the rate held, no deeper
+            beta = max(beta, self.hold_share)
         elif deep or (self._resumed is not None and 1 <= self._oks < 3):
             # a test, or a 429 among the first answers after a pause: far
             # above the limit
@@ -261,6 +268,7 @@ class AdaptiveRate:
         self._k = (basis * drop / self.scale) ** (1.0 / 3.0)
         self._last_throttle = now
         self.lowered = True
+        self._holding = False
         self._hold_share = max(self.hold_share, beta)
         self.rate = max(self.min_rate, min(self.ceiling, basis * beta))
         return self.rate
@@ -271,12 +279,14 @@ class AdaptiveRate:
         if not self.lowered:
             return self.rate
         self.ok_meter.record(now)
+        self._holding = False
         dt = now - max(self._last_throttle, self._curve_from) - self._k
         hold = self._hold_share * self.w_max
         if dt < 0.0:
             cubic = self.scale * dt**3 + hold
         elif dt < self.plateau:
             cubic = hold
+            self._holding = True
         else:
             cubic = self.scale * (dt - self.plateau) ** 3 + hold
         # held to twice the rate measured, once measured (not just after a
