@@ -285,8 +285,11 @@ class MemoryState:
             self._cap_until = -math.inf
             self._cap_rate = math.inf
             self.wants_success = self.adaptive is not None
-        if rate != self.bucket.rate:
-            self.bucket.set_rate(rate, now, _capacity(self.limit, rate))
+        capacity = _capacity(self.limit, rate)
+        if self.adaptive is not None and self.adaptive.lowered:
+            capacity = 1.0  # throttled once: paced from then on, no burst
+        if rate != self.bucket.rate or capacity != self.bucket.capacity:
+            self.bucket.set_rate(rate, now, capacity)
 
     async def flush(self) -> None:
         """Nothing to publish."""
