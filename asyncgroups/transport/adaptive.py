@@ -224,14 +224,18 @@ class AdaptiveRate:
             basis, beta = goodput, self.hold_share
         first_in_a_while = not self.lowered or now - self._last_throttle > 30.0
         at_ceiling = current >= 0.9 * self.ceiling and measured >= 0.5 * self.ceiling
-        if at_ceiling and first_in_a_while and not deep:
+        if at_ceiling:
+            # at the configured rate, a 429 is about that rate being a touch
+            # high or about jitter: no test at half the rate
+            deep = False
+        if at_ceiling and first_in_a_while:
             # Throttled at the configured rate, now and then: that rate is the
             # server's limit or near it (timing jitter let one request too
             # many through). The pause refilled the server's bucket; resume
             # paced just below the configured rate and hold there a while.
             basis, beta = self.ceiling, self.ceiling_share
             self.plateau = max(self.plateau, self.ceiling_hold)
-        elif self._holding and not deep:
+        elif (self._holding and not deep) or at_ceiling:
             # throttled while holding just below the last limit found: that
             # limit was a little high (what got through then included the
             # server's burst); go just below the rate held, no deeper
