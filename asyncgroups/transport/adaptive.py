@@ -223,10 +223,7 @@ class AdaptiveRate:
             # is enough: no deeper cut to drain a queue.
             basis, beta = goodput, self.hold_share
         first_in_a_while = not self.lowered or now - self._last_throttle > 30.0
-        # (a young meter, just after a pause or at the start, tells too little
-        # to say the configured rate was not being used)
-        slower = self.meter.covers(now) and measured < 0.5 * self.ceiling
-        at_ceiling = current >= 0.9 * self.ceiling and not slower
+        at_ceiling = current >= 0.9 * self.ceiling
         if at_ceiling:
             # at the configured rate, a 429 is about that rate being a touch
             # high or about jitter: no test at half the rate
