@@ -291,9 +291,10 @@ class Limiter:
         was = gate.until
         now = self._clock()
         if status == 429:
-            climbed = state.rate > 1.02 * self._reacted_rate
-            rate = state.rate
-            if self.strays.is_about_rate(now, sent_at, climbed):
+            rate = state.rate  # above the last rate throttled: a probe, about rate
+            if self.strays.is_about_rate(
+                now, sent_at, rate > 1.02 * self._reacted_rate
+            ):
                 retry_after = parse_retry_after(headers.get("retry-after"))
                 pause = retry_after if retry_after is not None else self._default_pause
                 state.slow_down(now, sent_at, self.strays.testing)
