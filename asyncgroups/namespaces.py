@@ -27,7 +27,6 @@ from asyncgroups.backends.base import (
     GroupDeleter,
     GroupUpdater,
     MemberAdder,
-    MemberKeyLister,
     MemberRemover,
     UserCreator,
     UserDeleter,
@@ -418,8 +417,12 @@ class MembersAPI(_Namespace):
         gid = normalise_id(group_id, "group id")
         bound = _max_items(max_items)
         what = f"members of group {gid}"
-        if isinstance(session, MemberKeyLister):
-            pages = session.iter_member_keys(gid)
+        # What ``isinstance(session, MemberKeyLister)`` asks, without the runtime
+        # Protocol check (~30 µs: 0.3 s of CPU over a 10,000-group plan).
+        lister = getattr(session, "iter_member_keys", None)
+        pages: AsyncIterator[KeyPage]
+        if lister is not None:
+            pages = lister(gid)
         else:
             pages = _key_pages(session.iter_members(gid))
         # the contract types listings as AsyncIterator; every one is an async generator
@@ -498,7 +501,9 @@ class MembersAPI(_Namespace):
         Args:
             memberships: group id -> member keys.
             concurrency: requests in flight at once across every group (default:
-                the Client's), or a semaphore shared with other calls.
+                the Client's), or a semaphore shared with other calls (this call
+                then works on as many groups at once as the Client's
+                concurrency).
             on_chunk: told, for each request's chunk once its bad keys are
                 isolated, which groups it served and its outcome (progress).
             on_send: told, just before each request is sent, which groups and
@@ -627,21 +632,23 @@ class MembersAPI(_Namespace):
             if many
             else [((gid,), keys) for gid, keys in normalised.items()]
         )
-        # Tasks are started as earlier ones finish, a few more than the requests
-        # allowed in flight: memory stays flat however many groups there are.
-        started = asyncio.Semaphore(4 * max(1, self._client.concurrency))
+        # A pool of workers, one per request allowed in flight, each taking the
+        # next run as it finishes one: no task per group, and no run waits for a
+        # slot holding frames. (A pool 4x the limit, or a task per run, made the
+        # collector run twice as often: apply CPU at 100,000 memberships 0.88 s
+        # against 0.79 s.)
+        todo = iter(runs)
 
-        async def run(groups: tuple[str, ...], keys: list[str]) -> None:
-            try:
+        async def worker() -> None:
+            for groups, keys in todo:
                 await one_set(list(groups), keys)
-            finally:
-                started.release()
 
+        cap = concurrency if isinstance(concurrency, int) else None
+        workers = min(len(runs), cap or self._client.concurrency)
         try:
             async with asyncio.TaskGroup() as tasks:
-                for groups, keys in runs:
-                    await started.acquire()
-                    tasks.create_task(run(groups, keys))
+                for _ in range(workers):
+                    tasks.create_task(worker())
         except BaseExceptionGroup as eg:
             raise first_exception(eg) from None
         return results

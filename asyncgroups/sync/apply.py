@@ -221,7 +221,7 @@ async def _apply(
         run = Run(
             client,
             outcomes,
-            asyncio.Semaphore(concurrency or client.concurrency),
+            concurrency or client.concurrency,
             plan.operations,
             on_progress,
             recorder=recorder,

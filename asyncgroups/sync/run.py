@@ -32,7 +32,8 @@ class Run:
 
     client: SyncClient
     outcomes: dict[str, Outcome]
-    semaphore: asyncio.Semaphore
+    #: Requests in flight at once.
+    limit: int
     total: int
     on_progress: ProgressCallback | None
     done: int = 0
@@ -46,6 +47,12 @@ class Run:
     recorder: Recorder | None = None
     #: Group ids written (or sent to) in this run: what verification reads.
     written: set[str] = field(factory=set)
+    #: Caps the creations in flight (the members namespace caps the writes).
+    semaphore: asyncio.Semaphore = field(init=False)
+
+    @semaphore.default
+    def _semaphore(self) -> asyncio.Semaphore:
+        return asyncio.Semaphore(self.limit)
 
     async def progress(
         self,
@@ -110,7 +117,7 @@ class Run:
 
         The Client chunks to the backend's limit, packs keys shared by several
         groups where one request can serve them, isolates bad keys and caps the
-        requests in flight with this run's semaphore; each settled chunk is
+        requests in flight at this run's limit; each settled chunk is
         recorded and reported as progress as it completes.
         """
         self.phase_now = phase
@@ -155,7 +162,7 @@ class Run:
         try:
             await write(
                 wanted,
-                concurrency=self.semaphore,
+                concurrency=self.limit,
                 on_chunk=chunk_done,
                 on_send=sending,
             )
