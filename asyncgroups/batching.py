@@ -241,12 +241,16 @@ class _Batches:
         else:
             await self.settle(chunk, error, tally)
         if self.on_chunk is not None:
-            succeeded, failed = self.succeeded, self.failed
-            outcome = BatchResult(
-                frozenset(k for k in chunk if k in succeeded),
-                {k: failed[k] for k in chunk if k in failed},
-                tally[0],
-            )
+            if error is None:
+                # Keys are de-duplicated, chunks disjoint: the whole chunk.
+                outcome = BatchResult(chunk, {}, tally[0])
+            else:
+                succeeded, failed = self.succeeded, self.failed
+                outcome = BatchResult(
+                    frozenset(k for k in chunk if k in succeeded),
+                    {k: failed[k] for k in chunk if k in failed},
+                    tally[0],
+                )
             told = self.on_chunk(outcome)
             if inspect.isawaitable(told):
                 await told
@@ -275,19 +279,35 @@ def invert(mapping: Mapping[str, Sequence[str]]) -> dict[frozenset[str], list[st
     ``{g1: [a, b], g2: [a]}`` becomes ``{{g1, g2}: [a], {g1}: [b]}``, so keys bound
     for the same groups can share requests on APIs where one request serves many.
     """
-    targets: dict[str, set[str]] = {}
+    # A key bound for one group (most keys) is remembered by that group's id, not
+    # by a set of its own, and its target set is made once per group: a set and
+    # a frozenset per key were 200,000 objects for the collector to sweep in a
+    # 1,000,000-membership apply.
+    targets: dict[str, str | set[str]] = {}
     for group, keys in mapping.items():
         for key in keys:
-            targets.setdefault(key, set()).add(group)
+            seen = targets.setdefault(key, group)
+            if isinstance(seen, str):
+                if seen != group:
+                    targets[key] = {seen, group}
+            else:
+                seen.add(group)
     packed: dict[frozenset[str], list[str]] = {}
+    alone: dict[str, list[str]] = {}
     for key, groups in targets.items():
-        packed.setdefault(frozenset(groups), []).append(key)
+        if isinstance(groups, str):
+            run = alone.get(groups)
+            if run is None:
+                run = alone[groups] = packed.setdefault(frozenset((groups,)), [])
+            run.append(key)
+        else:
+            packed.setdefault(frozenset(groups), []).append(key)
     return packed
 
 
 def pack(
     mapping: Mapping[str, Sequence[str]], max_batch: int
-) -> list[tuple[tuple[str, ...], list[str]]]:
+) -> list[tuple[tuple[str, ...], Sequence[str]]]:
     """Plan the fewest requests for ``mapping`` where one request may serve many groups.
 
     Keys bound for the same set of several groups (`invert`) share requests
@@ -304,8 +324,8 @@ def pack(
     """
     size = max(1, max_batch)
     left = {gid: len(keys) for gid, keys in mapping.items()}
-    shared: list[tuple[tuple[str, ...], list[str]]] = []
-    partial: list[tuple[tuple[str, ...], list[str]]] = []
+    shared: list[tuple[tuple[str, ...], Sequence[str]]] = []
+    partial: list[tuple[tuple[str, ...], Sequence[str]]] = []
     for groups, keys in invert(mapping).items():
         if len(groups) < 2:
             continue
@@ -318,17 +338,18 @@ def pack(
         if full < len(keys):
             partial.append((ordered, keys[full:]))
     partial.sort(key=lambda run: len(run[0]) * len(run[1]), reverse=True)
-    for members, keys in partial:
-        n = len(keys)
+    for members, rest in partial:
+        n = len(rest)
         saved = sum(
             -(-left[gid] // size) - (-(-(left[gid] - n) // size)) for gid in members
         )
         if saved >= 2:
-            shared.append((members, keys))
+            shared.append((members, rest))
             for gid in members:
                 left[gid] -= n
     if not shared:
-        return [((gid,), list(keys)) for gid, keys in mapping.items() if keys]
+        # The caller's sequences, not copies (each is only read).
+        return [((gid,), keys) for gid, keys in mapping.items() if keys]
     packed = {(gid, key) for groups, keys in shared for gid in groups for key in keys}
     alone = [
         ((gid,), [k for k in keys if (gid, k) not in packed])

@@ -561,14 +561,23 @@ class MembersAPI(_Namespace):
         group_id: str | int,
         keys: Iterable[str | int],
         limit: asyncio.Semaphore,
+    ) -> BatchResult:
+        gid = self._client._check_group_id(group_id)
+        return await self._batches(send, gid, dedupe_keys(keys), limit)
+
+    async def _batches(
+        self,
+        send: "Callable[[Sequence[str], Sequence[str]], Awaitable[None]]",
+        gid: str,
+        keys: Sequence[str],
+        limit: asyncio.Semaphore,
         on_chunk: ChunkDone | None = None,
         on_send: ChunkSending | None = None,
     ) -> BatchResult:
-        gid = self._client._check_group_id(group_id)
-        ordered = dedupe_keys(keys)
+        """One group's keys, checked already (`_batch` and `_many` check them)."""
         return await run_batches(
             lambda chunk: send([gid], chunk),
-            ordered,
+            keys,
             max_batch=self._client.backend.max_batch,
             concurrency=limit,
             on_chunk=_tell(on_chunk, (gid,)),
@@ -597,14 +606,15 @@ class MembersAPI(_Namespace):
             normalised[gid] = dedupe_keys(keys)
         # One semaphore for every group's chunks: the cap holds across the call.
         shared = _limit(concurrency, self._client)
-        results: dict[str, BatchResult] = {g: BatchResult() for g in normalised}
+        results: dict[str, BatchResult] = dict.fromkeys(normalised, _NOTHING)
         max_batch = self._client.backend.max_batch
 
-        async def one_group(gid: str, keys: list[str]) -> None:
-            result = await self._batch(send, gid, keys, shared, on_chunk, on_send)
-            results[gid] = results[gid].merge(result)
+        async def one_group(gid: str, keys: Sequence[str]) -> None:
+            result = await self._batches(send, gid, keys, shared, on_chunk, on_send)
+            before = results[gid]
+            results[gid] = result if before is _NOTHING else before.merge(result)
 
-        async def one_set(groups: list[str], keys: list[str]) -> None:
+        async def one_set(groups: list[str], keys: Sequence[str]) -> None:
             if len(groups) == 1:
                 await one_group(groups[0], keys)
                 return
@@ -627,7 +637,7 @@ class MembersAPI(_Namespace):
             if failed:
                 await asyncio.gather(*(one_group(gid, failed) for gid in groups))
 
-        runs = (
+        runs: list[tuple[tuple[str, ...], Sequence[str]]] = (
             pack(normalised, max_batch)
             if many
             else [((gid,), keys) for gid, keys in normalised.items()]
@@ -652,6 +662,10 @@ class MembersAPI(_Namespace):
         except BaseExceptionGroup as eg:
             raise first_exception(eg) from None
         return results
+
+
+#: A group's result before any of its requests settled.
+_NOTHING = BatchResult()
 
 
 def _limit(

@@ -136,19 +136,27 @@ class Run:
             return
         by_id = {o.group_id: o for o in self.outcomes.values()}
 
-        async def chunk_done(gids: tuple[str, ...], result: BatchResult) -> None:
+        def chunk_done(
+            gids: tuple[str, ...], result: BatchResult
+        ) -> Coroutine[Any, Any, None] | None:
             if self.recorder is not None:
                 self.recorder.settled(phase, gids, result)
-            applied: dict[str, tuple[str, ...]] = {}
             bad = lost = 0
             for gid in gids:
-                outcome = by_id[gid]
-                applied[outcome.plan.key] = tuple(sorted(result.succeeded))
-                failed, unknown = outcome.record(phase, result.succeeded, result.failed)
+                failed, unknown = by_id[gid].record(
+                    phase, result.succeeded, result.failed
+                )
                 bad, lost = bad + failed, lost + unknown
             ok = len(result.succeeded) * len(gids)
+            if self.on_progress is None:
+                # Counted only: no event is built for nobody (one per request).
+                self.done += ok + bad + lost
+                return None
             keys = [by_id[g].plan.key for g in gids]
-            await self.progress(phase, keys, ok, bad, applied, lost)
+            applied = tuple(sorted(result.succeeded))
+            return self.progress(
+                phase, keys, ok, bad, dict.fromkeys(keys, applied), lost
+            )
 
         def sending(gids: tuple[str, ...], keys: Sequence[str]) -> None:
             if self.recorder is not None:
