@@ -17,7 +17,9 @@ writing in the background.
 
 import asyncio
 import inspect
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from itertools import chain
 
 from asyncgroups.errors import (
     AsyncGroupsError,
@@ -279,29 +281,23 @@ def invert(mapping: Mapping[str, Sequence[str]]) -> dict[frozenset[str], list[st
     ``{g1: [a, b], g2: [a]}`` becomes ``{{g1, g2}: [a], {g1}: [b]}``, so keys bound
     for the same groups can share requests on APIs where one request serves many.
     """
-    # A key bound for one group (most keys) is remembered by that group's id, not
-    # by a set of its own, and its target set is made once per group: a set and
-    # a frozenset per key were 200,000 objects for the collector to sweep in a
-    # 1,000,000-membership apply.
-    targets: dict[str, str | set[str]] = {}
-    for group, keys in mapping.items():
-        for key in keys:
-            seen = targets.setdefault(key, group)
-            if isinstance(seen, str):
-                if seen != group:
-                    targets[key] = {seen, group}
-            else:
-                seen.add(group)
+    # Keys bound for one group (most keys) are found by counting, in C, and kept
+    # in their group's order, with no set per key: a set and a frozenset per key
+    # were 200,000 objects for the collector to sweep in a 1,000,000-membership
+    # apply, and the loop over every key 0.15 s of CPU per phase.
+    counts = Counter(chain.from_iterable(mapping.values()))
     packed: dict[frozenset[str], list[str]] = {}
-    alone: dict[str, list[str]] = {}
+    targets: dict[str, set[str]] = {}
+    for group, keys in mapping.items():
+        alone = [key for key in keys if counts[key] == 1]
+        if alone:
+            packed[frozenset((group,))] = alone
+        if len(alone) < len(keys):
+            for key in keys:
+                if counts[key] > 1:
+                    targets.setdefault(key, set()).add(group)
     for key, groups in targets.items():
-        if isinstance(groups, str):
-            run = alone.get(groups)
-            if run is None:
-                run = alone[groups] = packed.setdefault(frozenset((groups,)), [])
-            run.append(key)
-        else:
-            packed.setdefault(frozenset(groups), []).append(key)
+        packed.setdefault(frozenset(groups), []).append(key)
     return packed
 
 

@@ -628,7 +628,8 @@ class MembersAPI(_Namespace):
             )
             applied = BatchResult(result.succeeded, {}, result.requests)
             for gid in groups:
-                results[gid] = results[gid].merge(applied)
+                before = results[gid]
+                results[gid] = applied if before is _NOTHING else before.merge(applied)
             # A request serving several groups fails for all of them, though the
             # cause may be one group (missing, full) or a change applied to the
             # others (a backend packing per-group sub-requests). Its keys are sent
