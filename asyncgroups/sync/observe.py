@@ -84,7 +84,7 @@ class Observed:
 
 def fingerprint(keys: Iterable[str]) -> str:
     """A short, order-independent digest of a set of member keys."""
-    ordered = sorted(set(keys))
+    ordered = sorted(keys if isinstance(keys, set | frozenset) else set(keys))
     # One update of every key followed by a newline: the digest of hashing them
     # one at a time, at a fraction of the cost.
     text = "\n".join(ordered) + "\n" if ordered else ""

@@ -57,6 +57,9 @@ KeyMap = Mapping[str, str] | Callable[[str], str | None]
 #: Why a source key is in a plan's ``unknown``: the ``key_map`` did not translate it.
 NO_MAPPING = "no mapping for source key"
 
+#: What a group nothing was listed of is planned against.
+_UNSEEN = Observed()
+
 #: Owners cannot be pruned: removing one would orphan the group (Snip refuses it).
 _PROTECTED_ROLES = frozenset({"owner"})
 
@@ -154,7 +157,7 @@ def build_plan(
                 plan = evolve(plan, to_add=set(plan.to_add) - missing)
             plans.append(evolve(plan, unknown={**lost, **plan.unknown}))
             continue
-        seen = observed.get(gid, Observed())
+        seen = observed.get(gid, _UNSEEN)
         additions = seen.absent if seen.absent is not None else wanted - seen.keys
         removals = seen.keys - wanted if prune else frozenset()
         unsupported: dict[str, str] = {}

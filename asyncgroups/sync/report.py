@@ -27,7 +27,14 @@ def _keys(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(value))
 
 
+#: The one empty mapping reports share where nothing failed, was skipped or
+#: is unknown (most groups): none is made per group and field.
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
+
 def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not value:
+        return _NONE
     return MappingProxyType(dict(sorted(value.items())))
 
 

@@ -26,7 +26,15 @@ def _keys(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(value))
 
 
+#: The one empty mapping every plan without reasons shares (most groups): a
+#: mapping per group and field was 20,000 more objects for the collector to
+#: sweep at 10,000 groups.
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
 def _reasons(value: Mapping[str, str]) -> Mapping[str, str]:
+    if not value:
+        return _NONE
     return MappingProxyType(dict(sorted(value.items())))
 
 
