@@ -281,21 +281,33 @@ def invert(mapping: Mapping[str, Sequence[str]]) -> dict[frozenset[str], list[st
     ``{g1: [a, b], g2: [a]}`` becomes ``{{g1, g2}: [a], {g1}: [b]}``, so keys bound
     for the same groups can share requests on APIs where one request serves many.
     """
-    # Keys bound for one group (most keys) are found by counting, in C, and kept
-    # in their group's order, with no set per key: a set and a frozenset per key
-    # were 200,000 objects for the collector to sweep in a 1,000,000-membership
-    # apply, and the loop over every key 0.15 s of CPU per phase.
     counts = Counter(chain.from_iterable(mapping.values()))
     packed: dict[frozenset[str], list[str]] = {}
-    targets: dict[str, set[str]] = {}
     for group, keys in mapping.items():
         alone = [key for key in keys if counts[key] == 1]
         if alone:
             packed[frozenset((group,))] = alone
-        if len(alone) < len(keys):
-            for key in keys:
-                if counts[key] > 1:
-                    targets.setdefault(key, set()).add(group)
+    for groups, keys in _shared(mapping, counts).items():
+        packed.setdefault(groups, []).extend(keys)
+    return packed
+
+
+def _shared(
+    mapping: Mapping[str, Sequence[str]], counts: Mapping[str, int]
+) -> dict[frozenset[str], list[str]]:
+    """`invert` of the keys ``counts`` shows more than once only.
+
+    Keys bound for one group (most keys) are found by counting, in C, and get no
+    set of their own: a set and a frozenset per key, then a target set and a list
+    per group, were objects enough to start two of the collector's full passes in
+    a 1,000,000-membership apply (each ~0.13 s there), and the loop over every
+    key 0.15 s of CPU per phase.
+    """
+    targets: dict[str, set[str]] = {}
+    for group, keys in mapping.items():
+        for key in [key for key in keys if counts[key] > 1]:
+            targets.setdefault(key, set()).add(group)
+    packed: dict[frozenset[str], list[str]] = {}
     for key, groups in targets.items():
         packed.setdefault(frozenset(groups), []).append(key)
     return packed
@@ -322,7 +334,8 @@ def pack(
     left = {gid: len(keys) for gid, keys in mapping.items()}
     shared: list[tuple[tuple[str, ...], Sequence[str]]] = []
     partial: list[tuple[tuple[str, ...], Sequence[str]]] = []
-    for groups, keys in invert(mapping).items():
+    counts = Counter(chain.from_iterable(mapping.values()))
+    for groups, keys in _shared(mapping, counts).items():
         if len(groups) < 2:
             continue
         ordered = tuple(sorted(groups))
