@@ -277,27 +277,23 @@ def listing(
 
     def decorate(method: Listing[P, T]) -> Listing[P, T]:
         @functools.wraps(method)
-        async def traced(
-            self: Any, /, *args: P.args, **kwargs: P.kwargs
-        ) -> AsyncIterator[T]:
-            made = tracer()
+        def traced(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
             inner = method(self, *args, **kwargs)
-            if made is not None:
-                inner = _traced(
-                    made,
-                    full,
-                    self._client,
-                    inner,
-                    counts(*args, **kwargs),
-                    (counted, weigh),
-                )
-            try:
-                async for item in inner:
-                    yield item
-            finally:
-                aclose = getattr(inner, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+            made = tracer()
+            if made is None:
+                # Untraced, the listing itself: a generator around it cost
+                # 2.5 µs of every members listing (3.9 µs against 6.3 µs for a
+                # one-page listing, no I/O), and a sync lists each group it
+                # plans, checks and verifies.
+                return inner
+            return _traced(
+                made,
+                full,
+                self._client,
+                inner,
+                counts(*args, **kwargs),
+                (counted, weigh),
+            )
 
         return traced
 
