@@ -27,6 +27,7 @@ from asyncgroups.backends.base import (
     GroupDeleter,
     GroupUpdater,
     MemberAdder,
+    MemberKeyLister,
     MemberRemover,
     UserCreator,
     UserDeleter,
@@ -417,12 +418,15 @@ class MembersAPI(_Namespace):
         gid = normalise_id(group_id, "group id")
         bound = _max_items(max_items)
         what = f"members of group {gid}"
-        # What ``isinstance(session, MemberKeyLister)`` asks, without the runtime
-        # Protocol check (~30 µs: 0.3 s of CPU over a 10,000-group plan).
-        lister = getattr(session, "iter_member_keys", None)
+        # ``isinstance(session, MemberKeyLister)``, asked only of a session whose
+        # class lacks the method: the runtime Protocol check costs 3.2 µs on
+        # Python 3.11 (the class lookup 0.04 µs), once per group listed: 0.1 s
+        # over the 30,000 listings of a 10,000-group plan and apply.
         pages: AsyncIterator[KeyPage]
-        if lister is not None:
-            pages = lister(gid)
+        if getattr(type(session), "iter_member_keys", None) is not None or isinstance(
+            session, MemberKeyLister
+        ):
+            pages = cast("MemberKeyLister", session).iter_member_keys(gid)
         else:
             pages = _key_pages(session.iter_members(gid))
         # the contract types listings as AsyncIterator; every one is an async generator
