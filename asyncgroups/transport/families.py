@@ -25,9 +25,12 @@ from asyncgroups.transport.headers import RateLimitInfo, has_rate_limit_headers
 
 __all__ = ["DEFAULT_MARGIN", "FamilyBudgets", "Window"]
 
-#: Seconds a request waits for news of a rolled window before it goes alone to ask:
-#: answers that tell nothing (a late answer, a 429 from the window the server has not
-#: ended yet) must not leave every request of a family waiting for one another.
+#: Seconds a request waits for news of a rolled window before one request goes alone
+#: to ask: answers that tell nothing (a late answer, a 429 from the window the server
+#: has not ended yet) must not leave every request of a family waiting for one
+#: another. After each `NEWS_TIMEOUT` of silence one request goes (with a window's
+#: budget behind it once the budget is known), never every waiter at once: a slow
+#: first answer on a loaded machine would otherwise let them all out together.
 NEWS_TIMEOUT = 1.0
 
 #: Seconds waited past a window's announced reset before spending the next one
@@ -46,9 +49,10 @@ class Window:
         ends: when the window resets (the limiter's clock).
         rolled: the window has ended and the next one's end is not known yet
             (``left`` counts down from ``limit`` meanwhile).
+        asked: when a request last went to ask, no news having come.
     """
 
-    __slots__ = ("_changed", "ends", "left", "limit", "rolled")
+    __slots__ = ("_changed", "asked", "ends", "left", "limit", "rolled")
 
     def __init__(
         self,
@@ -61,6 +65,7 @@ class Window:
         self.left = left
         self.ends = ends
         self.rolled = False
+        self.asked = -math.inf
         # Waiters of the window that was learning the budget wake on this one's news.
         self._changed: asyncio.Event = (
             learning._changed if learning is not None else asyncio.Event()
@@ -158,7 +163,14 @@ class FamilyBudgets:
                 continue
             if window.rolled or window.limit is None:  # no answer has said yet
                 if not await self._news(window):
-                    return  # nothing said for a while: this request goes to ask
+                    now = self._clock()
+                    if now - window.asked >= NEWS_TIMEOUT:
+                        # nothing said for a while: this one goes to ask and, where
+                        # the budget is known, another window's worth after it
+                        window.asked = now
+                        if window.limit is not None:
+                            window.left = max(window.limit - 1.0, 0.0)
+                        return
                 continue
             wait = window.ends + self._margin - self._clock()
             check(wait, f"the {family} budget until its reset")
@@ -194,6 +206,11 @@ class FamilyBudgets:
                 window.wake()
             return False
         if info.reset <= self._margin:  # a window that is over (a late answer)
+            if window is not None and window.limit is None:
+                # still learning: the budget's size is news, and a window has rolled
+                window.limit = window.left = info.limit
+                window.rolled = True
+                window.wake()
             return True
         ends = self._clock() + info.reset
         if window is None or window.limit is None:

@@ -190,3 +190,26 @@ def test_answers_that_tell_nothing_never_leave_a_family_waiting(virtual: Run) ->
     assert len(done) == 60
     # Never faster than the server's windows allow, and no stall: a few windows.
     assert 1.0 <= wall < 20.0
+
+
+def test_a_slow_first_answer_lets_one_request_ask_not_every_waiter(
+    virtual: Run,
+) -> None:
+    """While a family's budget is unknown and its first answer is slow (a loaded
+    machine), the waiters go one a second to ask, never all together into a
+    window they would overrun."""
+
+    async def main() -> WindowServer:
+        loop = asyncio.get_running_loop()
+        server = WindowServer({"members": 30}, window=60.0)
+        limiter = Limiter(ag.RateLimit(max_concurrency=64), clock=loop.time)
+        await asyncio.wait_for(
+            _send_all(limiter, server, ["members"] * 60, rtt=1.5), timeout=600
+        )
+        return server
+
+    server = virtual(main)
+    statuses = [s for _, _, s in server.answered]
+    assert statuses.count(200) == 60
+    # the first request and one that went to ask before its answer came
+    assert statuses.count(429) <= 1, statuses.count(429)
