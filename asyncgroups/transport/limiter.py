@@ -23,12 +23,11 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
 from typing import Any, cast
 
 from asyncgroups.config import RateLimit
 from asyncgroups.errors import RateLimitedError
-from asyncgroups.transport.base import Request, Response
+from asyncgroups.transport.base import Request
 from asyncgroups.transport.bucket import Gate, GateClosed, Reservation, gate_news
 from asyncgroups.transport.families import FamilyBudgets
 from asyncgroups.transport.headers import (
@@ -38,6 +37,7 @@ from asyncgroups.transport.headers import (
     parse_retry_after,
 )
 from asyncgroups.transport.limiter_store import LimiterState, LimiterStore, MemoryStore
+from asyncgroups.transport.slot import Slot
 from asyncgroups.transport.strays import StrayDetector
 
 __all__ = ["DEFAULT_PAUSE", "GateClosed", "Limiter", "Slot"]
@@ -333,64 +333,3 @@ class Limiter:
     async def aclose(self) -> None:
         """Release the state's connections; idempotent."""
         await self.state.aclose()
-
-
-class Slot:
-    """One request's admission by a `Limiter`; see `Limiter.slot`.
-
-    Attributes:
-        sent_at: when the request was admitted (the limiter's clock).
-    """
-
-    __slots__ = ("_deadline", "_family", "_limiter", "sent_at")
-
-    def __init__(
-        self, limiter: Limiter, deadline: float | None, family: str | None
-    ) -> None:
-        self._limiter = limiter
-        self._deadline = deadline
-        self._family = family
-        self.sent_at = 0.0
-
-    async def __aenter__(self) -> "Slot":
-        limiter = self._limiter
-        family = self._family
-        if family is not None and not limiter.families.take_now(family):
-            await limiter.families.acquire(family, self._check)
-        # Without a cap, a request that needs no wait is admitted here: one
-        # coroutine less than acquire().
-        admitted = limiter._admit_now() if limiter._semaphore is None else None
-        if admitted is None:
-            admitted = await limiter.acquire(self._deadline)
-        self.sent_at = admitted
-        return self
-
-    def answered(self, response: Response) -> GateClosed | None:
-        """Let the limiter learn from the answer (a 429, rate-limit headers).
-
-        Returns:
-            What the answer holds back, when it closed the gate; else ``None``.
-        """
-        return self._limiter.observe(
-            response.status, response.headers, self.sent_at, self._family
-        )
-
-    def _check(self, wait: float, why: str) -> None:
-        limiter = self._limiter
-        deadline = self._deadline
-        if deadline is None and limiter.max_wait is not None:
-            deadline = limiter._clock() + limiter.max_wait
-        limiter._check_wait(wait, deadline, why)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        limiter = self._limiter
-        limiter.release()
-        if exc_type is not None and self._family is not None:
-            limiter.families.forgo(self._family)
-        if limiter.state.shared:
-            await limiter.flush()

@@ -168,8 +168,11 @@ class NeuroIOSession:
         Raises:
             NotFoundError: no such group in the token's space.
         """
-        data = await self._call(sansio.build_get_group(self._endpoint, group_id))
-        return wire.structure_group(data)
+        # _call, inlined: a frame less on the most frequent read
+        response = await self._channel.send(
+            sansio.build_get_group(self._endpoint, group_id)
+        )
+        return wire.structure_group(sansio.decipher(response))
 
     async def update_group(
         self,

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import cattrs
-from attrs import field, frozen
+from attrs import define, field, frozen
 
-from asyncgroups.backends._kit import make_strict_converter, structure_object
+from asyncgroups.backends._kit import Shape, make_strict_converter, structure_object
 from asyncgroups.errors import DecodeError, InvalidInputError
 from asyncgroups.models import Group, Member
 from asyncgroups.validation import check_length, check_name, plain_ids
@@ -30,7 +30,10 @@ _BACKEND = "neuroio"
 T = TypeVar("T")
 
 
-@frozen
+# Not frozen: built on every group read and never kept (read once into a Group),
+# and attrs' frozen __init__ sets each field through object.__setattr__: the hook
+# builds it in 0.47 µs instead of 0.64 (best of 5 x 200,000).
+@define
 class _WireGroup:
     """``{"id": int, "name": str}`` plus whatever else the server adds."""
 
@@ -75,6 +78,7 @@ def make_converter() -> cattrs.Converter:
 
 
 CONVERTER = make_converter()
+_GROUP = Shape(CONVERTER, _WireGroup, backend=_BACKEND, what="group")
 
 
 def _structure(data: Any, cls: type[T], what: str) -> T:
@@ -87,8 +91,11 @@ def structure_group(data: Any) -> Group:
     Raises:
         DecodeError: the JSON does not have that shape.
     """
-    wire = _structure(data, _WireGroup, "group")
-    extra = {k: v for k, v in data.items() if k not in ("id", "name")}
+    wire = _GROUP(data)
+    # both keys are there (the hook read them): a copy without them is 0.10 µs,
+    # the comprehension 0.40 µs
+    extra = dict(data)
+    del extra["id"], extra["name"]
     try:
         return Group.from_checked(str(wire.id), wire.name, None, extra)
     except InvalidInputError as exc:
