@@ -72,8 +72,18 @@ class Group:
             InvalidInputError: ``id`` or ``name`` is empty or holds control
                 characters.
         """
-        check_id(id, "id")
-        check_id(name, "name")
+        # check_id's all-clear in C calls (a printable text is free of control
+        # characters); anything else goes through check_id for its error
+        if not (
+            id.isprintable()
+            and name.isprintable()
+            and id
+            and name
+            and not id.isspace()
+            and not name.isspace()
+        ):
+            check_id(id, "id")
+            check_id(name, "name")
         group = object.__new__(cls)
         _set(group, "id", id)
         _set(group, "name", name)
@@ -143,8 +153,16 @@ class Member:
             InvalidInputError: ``key`` or ``group_id`` is empty or holds control
                 characters.
         """
-        check_id(key, "key")
-        check_id(group_id, "group_id")
+        if not (
+            key.isprintable()
+            and group_id.isprintable()
+            and key
+            and group_id
+            and not key.isspace()
+            and not group_id.isspace()
+        ):  # check_id's all-clear, as in Group.from_checked
+            check_id(key, "key")
+            check_id(group_id, "group_id")
         member = object.__new__(cls)
         _set(member, "key", key)
         _set(member, "group_id", group_id)

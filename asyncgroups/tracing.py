@@ -63,6 +63,7 @@ THROTTLED = "asyncgroups.throttled"
 SERVER_ERRORS = "asyncgroups.server_errors"
 
 _SCOPE = "asyncgroups"
+_OTEL = "opentelemetry.trace"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -114,7 +115,7 @@ def set_tracer_provider(provider: Any) -> None:
 def tracer() -> Any:
     """The tracer spans are made with, or ``None`` while OpenTelemetry is not loaded."""
     global _cached
-    trace = sys.modules.get("opentelemetry.trace")
+    trace = sys.modules.get(_OTEL)
     if trace is None:
         return None
     provider = _provider if _provider is not None else trace.get_tracer_provider()
@@ -239,7 +240,8 @@ def operation(
     def decorate(method: Coro[P, T]) -> Coro[P, T]:
         @functools.wraps(method)
         async def traced(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            made = tracer()
+            # tracer()'s own first test, here: no call while OTel is not loaded
+            made = tracer() if _OTEL in sys.modules else None
             if made is None:
                 return await method(self, *args, **kwargs)
             groups, keys = counts(*args, **kwargs)

@@ -78,6 +78,14 @@ def normalise_id(value: str | int, what: str = "id") -> str:
     Raises:
         InvalidInputError: the id is empty, not a str/int, or holds control chars.
     """
+    if (
+        type(value) is str
+        and value.isprintable()
+        and value
+        and not value.isspace()
+        and len(value) <= MAX_LENGTH
+    ):
+        return value  # the checks below, all passed, in C calls only
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInputError(
             f"{what} must be a str or int, not {type(value).__name__}"

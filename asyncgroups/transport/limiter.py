@@ -307,12 +307,15 @@ class Limiter:
         else:
             self.strays.answered(sent_at)
             if state.wants_success:
-                state.succeeded(self._clock())
+                state.succeeded(now)
         if has_rate_limit_headers(headers):
             info = parse_rate_limit_headers(headers)
             if info is not None:
                 self._pace(info)
-        pause = gate_news(was, gate.until, now)
+        until = gate.until
+        if until == was:  # no news (what gate_news says), without the call
+            return None
+        pause = gate_news(was, until, now)
         return None if pause is None else GateClosed(pause, None)
 
     def _pace(self, info: RateLimitInfo) -> None:
