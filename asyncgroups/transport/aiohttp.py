@@ -191,6 +191,8 @@ class AiohttpTransport:
             ClientClosedError: the transport was closed.
         """
         for name, value in request.headers.items():
+            if value.isprintable() and name.isprintable():
+                continue  # no control character at all: the all-clear, in C
             if "\r" in value or "\n" in value or "\x00" in value:
                 raise _bad_header(name)
             if _BAD_HEADER_NAME.search(name):
