@@ -2,20 +2,12 @@
 
 [`Limiter`][asyncgroups.transport.limiter.Limiter] holds a
 [`LimiterState`][asyncgroups.transport.limiter_store.LimiterState] (bucket, gate and
-adaptive rate, in memory or shared through a store) and a concurrency cap; it takes an
-injectable clock and sleep, so tests run it on a virtual clock. Its API is one context
-manager, as aiolimiter's ``async with``:
-
-    async with limiter.slot(request) as slot:
-        response = await inner.send(request)
-        slot.answered(response)
-
-The bucket hands out reservations, so waiters are served in order, one ``1/rate``
-apart. The gate closes the whole Client after a 429 until ``Retry-After`` has
-passed; waiters then resume spread over a short random window. No request waits past
-its deadline: such a wait fails it at once, unsent, with ``RateLimitedError``.
-[`RateLimitedTransport`][asyncgroups.transport.limited.RateLimitedTransport] is the
-layer: every request of a Client goes through one limiter.
+adaptive rate, in memory or shared through a store) and a concurrency cap, on an
+injectable clock and sleep. Its API is one context manager, as aiolimiter's:
+``async with limiter.slot(request) as slot: slot.answered(await send(request))``.
+The bucket serves waiters in order, one ``1/rate`` apart; a 429 closes the gate for
+the whole Client until ``Retry-After`` has passed. No request waits past its
+deadline: it fails at once, unsent, with ``RateLimitedError``.
 """
 
 import asyncio
@@ -23,11 +15,12 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
 from typing import Any, cast
 
 from asyncgroups.config import RateLimit
 from asyncgroups.errors import RateLimitedError
-from asyncgroups.transport.base import Request
+from asyncgroups.transport.base import Request, Response
 from asyncgroups.transport.bucket import Gate, GateClosed, Reservation, gate_news
 from asyncgroups.transport.families import FamilyBudgets
 from asyncgroups.transport.headers import (
@@ -37,7 +30,6 @@ from asyncgroups.transport.headers import (
     parse_retry_after,
 )
 from asyncgroups.transport.limiter_store import LimiterState, LimiterStore, MemoryStore
-from asyncgroups.transport.slot import Slot
 from asyncgroups.transport.strays import StrayDetector
 
 __all__ = ["DEFAULT_PAUSE", "GateClosed", "Limiter", "Slot"]
@@ -134,10 +126,8 @@ class Limiter:
         """A slot to send ``request`` in: ``async with limiter.slot(request) as s:``.
 
         Entering waits for the gate, a token and the concurrency cap, within
-        ``request.deadline`` (else ``max_wait``); leaving releases the cap.
-
-        Raises:
-            RateLimitedError: (on entering) the wait would pass the deadline.
+        ``request.deadline`` (else ``max_wait``), or raises ``RateLimitedError``;
+        leaving releases the cap.
         """
         if request is None:
             return Slot(self, None, None)
@@ -174,12 +164,7 @@ class Limiter:
         return now
 
     def _admit_now(self) -> float | None:
-        """Admit a request that needs no wait and no store call (the cap aside).
-
-        Returns:
-            When it was admitted, or ``None`` if it must wait in
-            [`acquire`][asyncgroups.transport.limiter.Limiter.acquire].
-        """
+        """When a request that needs no wait nor store call was admitted, or ``None``."""
         now = self._clock()
         state = self.state
         if not state.take_now(now):
@@ -336,3 +321,89 @@ class Limiter:
     async def aclose(self) -> None:
         """Release the state's connections; idempotent."""
         await self.state.aclose()
+
+
+class Slot:
+    """One request's admission by a `Limiter`; see `Limiter.slot`.
+
+    Attributes:
+        sent_at: when the request was admitted (the limiter's clock).
+    """
+
+    __slots__ = ("_deadline", "_family", "_family_taken", "_limiter", "sent_at")
+
+    def __init__(
+        self, limiter: Limiter, deadline: float | None, family: str | None
+    ) -> None:
+        self._limiter = limiter
+        self._deadline = deadline
+        self._family = family
+        self._family_taken = False
+        self.sent_at = 0.0
+
+    async def __aenter__(self) -> "Slot":
+        if not self.enter_now():
+            await self.enter()
+        return self
+
+    def enter_now(self) -> bool:
+        """Enter at once if nothing is to be waited for (no coroutine); else `enter`.
+
+        ``async with`` runs the same two steps.
+        """
+        limiter = self._limiter
+        family = self._family
+        if family is not None and not self._family_taken:
+            if not limiter.families.take_now(family):
+                return False
+            self._family_taken = True
+        if limiter._semaphore is not None:
+            return False
+        admitted = limiter._admit_now()
+        if admitted is None:
+            return False
+        self.sent_at = admitted
+        return True
+
+    async def enter(self) -> None:
+        """Wait for what `enter_now` could not take; ``RateLimitedError`` past the deadline."""
+        limiter = self._limiter
+        family = self._family
+        if family is not None and not self._family_taken:
+            await limiter.families.acquire(family, self._check)
+            self._family_taken = True
+        self.sent_at = await limiter.acquire(self._deadline)
+
+    def answered(self, response: Response) -> GateClosed | None:
+        """Let the limiter learn from the answer (a 429, rate-limit headers).
+
+        Returns:
+            What the answer holds back, when it closed the gate; else ``None``.
+        """
+        return self._limiter.observe(
+            response.status, response.headers, self.sent_at, self._family
+        )
+
+    def _check(self, wait: float, why: str) -> None:
+        limiter = self._limiter
+        deadline = self._deadline
+        if deadline is None and limiter.max_wait is not None:
+            deadline = limiter._clock() + limiter.max_wait
+        limiter._check_wait(wait, deadline, why)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.leave(failed=exc_type is not None):
+            await self._limiter.flush()
+
+    def leave(self, *, failed: bool) -> bool:
+        """Free the cap (a failed request gives its family back); whether to `flush`."""
+        limiter = self._limiter
+        limiter.release()
+        if failed and self._family is not None:
+            limiter.families.forgo(self._family)
+        return limiter.state.shared
