@@ -69,8 +69,6 @@ def int_id(value: str | int, what: str, *, backend: str) -> int:
         NotFoundError: the id is not a non-negative decimal integer, so nothing can
             have it.
     """
-    if type(value) is str and value.isdigit() and value.isascii():
-        return int(value)  # what the lines below make of it, sooner
     text = str(value).strip()
     if isinstance(value, bool) or not text.isascii() or not text.isdigit():
         raise NotFoundError(

@@ -84,9 +84,12 @@ class RateLimitedTransport:
                 (nothing was sent).
         """
         limiter = self._limiter or self._open(request)
-        # ``async with limiter.slot(request)``, its two steps written out: a
-        # request that needs no wait enters and leaves synchronously, with no
-        # coroutine for __aenter__/__aexit__ (see benchmarks/overhead.py).
+        # ``async with limiter.slot(request)``, its steps written out: a request
+        # that needs no wait enters and leaves with plain calls, no coroutine for
+        # __aenter__/__aexit__. An ``async with`` over such a pair costs 1.03 µs
+        # against 0.12 µs without it (best of 5 x 200,000); through the whole
+        # Client (callgrind, an in-process base transport) 138.6k -> 135.7k
+        # instructions a read (benchmarks/overhead.py: see its README item 1).
         slot = limiter.slot(request)
         if not slot.enter_now():
             await slot.enter()
