@@ -297,10 +297,7 @@ class Limiter:
             info = parse_rate_limit_headers(headers)
             if info is not None:
                 self._pace(info)
-        until = gate.until
-        if until == was:  # no news (what gate_news says), without the call
-            return None
-        pause = gate_news(was, until, now)
+        pause = gate_news(was, gate.until, now)
         return None if pause is None else GateClosed(pause, None)
 
     def _pace(self, info: RateLimitInfo) -> None:
@@ -324,11 +321,7 @@ class Limiter:
 
 
 class Slot:
-    """One request's admission by a `Limiter`; see `Limiter.slot`.
-
-    Attributes:
-        sent_at: when the request was admitted (the limiter's clock).
-    """
+    """One request's admission by a `Limiter` (`Limiter.slot`); ``sent_at``: when."""
 
     __slots__ = ("_deadline", "_family", "_family_taken", "_limiter", "sent_at")
 
@@ -347,10 +340,7 @@ class Slot:
         return self
 
     def enter_now(self) -> bool:
-        """Enter at once if nothing is to be waited for (no coroutine); else `enter`.
-
-        ``async with`` runs the same two steps.
-        """
+        """Enter at once if nothing is to be waited for (no coroutine); else `enter`."""
         limiter = self._limiter
         family = self._family
         if family is not None and not self._family_taken:
