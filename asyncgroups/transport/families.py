@@ -28,9 +28,9 @@ __all__ = ["DEFAULT_MARGIN", "FamilyBudgets", "Window"]
 #: Seconds a request waits for news of a rolled window before one request goes alone
 #: to ask: answers that tell nothing (a late answer, a 429 from the window the server
 #: has not ended yet) must not leave every request of a family waiting for one
-#: another. After each `NEWS_TIMEOUT` of silence one request goes (with a window's
-#: budget behind it once the budget is known), never every waiter at once: a slow
-#: first answer on a loaded machine would otherwise let them all out together.
+#: another. A silence counts only while no request of the family is out (a slow
+#: answer on a loaded machine is news still to come), and then one request goes,
+#: with a window's budget behind it once the budget is known, never every waiter.
 NEWS_TIMEOUT = 1.0
 
 #: Seconds waited past a window's announced reset before spending the next one
@@ -49,10 +49,9 @@ class Window:
         ends: when the window resets (the limiter's clock).
         rolled: the window has ended and the next one's end is not known yet
             (``left`` counts down from ``limit`` meanwhile).
-        asked: when a request last went to ask, no news having come.
     """
 
-    __slots__ = ("_changed", "asked", "ends", "left", "limit", "rolled")
+    __slots__ = ("_changed", "ends", "left", "limit", "rolled")
 
     def __init__(
         self,
@@ -65,7 +64,6 @@ class Window:
         self.left = left
         self.ends = ends
         self.rolled = False
-        self.asked = -math.inf
         # Waiters of the window that was learning the budget wake on this one's news.
         self._changed: asyncio.Event = (
             learning._changed if learning is not None else asyncio.Event()
@@ -103,7 +101,7 @@ class FamilyBudgets:
         margin: seconds waited past an announced reset before the next window.
     """
 
-    __slots__ = ("_clock", "_margin", "_sleep", "windows")
+    __slots__ = ("_busy", "_clock", "_margin", "_sleep", "windows")
 
     def __init__(
         self,
@@ -115,6 +113,9 @@ class FamilyBudgets:
         self._sleep = sleep
         self._margin = margin
         self.windows: dict[str, Window] = {}
+        # requests of each family admitted and not yet ended: their answers are news
+        # still to come, so a silence does not count while any is out
+        self._busy: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -128,12 +129,26 @@ class FamilyBudgets:
         window = self.windows.get(family)
         if window is None:
             self.windows[family] = Window(None, 0.0, -math.inf)
-            return True
-        self._roll(window)
-        if window.left >= 1.0:
+        else:
+            self._roll(window)
+            if window.left < 1.0:
+                return False
             window.left -= 1.0
-            return True
-        return False
+        self._busy[family] = self._busy.get(family, 0) + 1
+        return True
+
+    def ended(self, family: str, *, failed: bool) -> None:
+        """A request of ``family`` admitted by `take_now`/`acquire` has ended.
+
+        ``failed``: it ended without an answer (see `forgo`).
+        """
+        if failed:
+            self.forgo(family)
+        busy = self._busy.get(family, 0) - 1
+        if busy > 0:
+            self._busy[family] = busy
+        else:
+            self._busy.pop(family, None)
 
     def _roll(self, window: Window) -> None:
         if window.limit is None:  # still learning: the first answer will say
@@ -162,15 +177,13 @@ class FamilyBudgets:
             if window is None:
                 continue
             if window.rolled or window.limit is None:  # no answer has said yet
-                if not await self._news(window):
-                    now = self._clock()
-                    if now - window.asked >= NEWS_TIMEOUT:
-                        # nothing said for a while: this one goes to ask and, where
-                        # the budget is known, another window's worth after it
-                        window.asked = now
-                        if window.limit is not None:
-                            window.left = max(window.limit - 1.0, 0.0)
-                        return
+                if not await self._news(window) and family not in self._busy:
+                    # nothing said for a while, and nothing out that may yet say:
+                    # this one goes to ask, with a window's budget once it is known
+                    if window.limit is not None:
+                        window.left = max(window.limit - 1.0, 0.0)
+                    self._busy[family] = 1
+                    return
                 continue
             wait = window.ends + self._margin - self._clock()
             check(wait, f"the {family} budget until its reset")

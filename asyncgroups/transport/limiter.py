@@ -90,18 +90,14 @@ class Limiter:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()  # noqa: S311
         self._default_pause = default_pause
-        self._semaphore = (
-            asyncio.Semaphore(limit.max_concurrency)
-            if limit.max_concurrency is not None
-            else None
-        )
+        cap = limit.max_concurrency
+        self._semaphore = asyncio.Semaphore(cap) if cap is not None else None
         self._held = 0
         self._reacted_rate = math.inf  # the rate the last reaction answered
         self.families = FamilyBudgets(clock, sleep)
         #: Which 429s are about rate (see `strays`).
         self.strays = StrayDetector()
-        # RateLimit checked the store when it was made.
-        # RateLimit names its store by shape only (config imports no transport).
+        # RateLimit checked the store when it was made, naming it by shape only.
         store = cast(
             "LimiterStore", limit.store if limit.store is not None else MemoryStore()
         )
@@ -362,7 +358,12 @@ class Slot:
         if family is not None and not self._family_taken:
             await limiter.families.acquire(family, self._check)
             self._family_taken = True
-        self.sent_at = await limiter.acquire(self._deadline)
+        try:
+            self.sent_at = await limiter.acquire(self._deadline)
+        except BaseException:
+            if family is not None:  # never sent: its spend is kept, as on a failure
+                limiter.families.ended(family, failed=True)
+            raise
 
     def answered(self, response: Response) -> GateClosed | None:
         """Let the limiter learn from the answer (a 429, rate-limit headers).
@@ -394,6 +395,6 @@ class Slot:
         """Free the cap (a failed request gives its family back); whether to `flush`."""
         limiter = self._limiter
         limiter.release()
-        if failed and self._family is not None:
-            limiter.families.forgo(self._family)
+        if self._family is not None:
+            limiter.families.ended(self._family, failed=failed)
         return limiter.state.shared
