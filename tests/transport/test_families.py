@@ -213,3 +213,22 @@ def test_a_slow_first_answer_lets_one_request_ask_not_every_waiter(
     assert statuses.count(200) == 60
     # the first request and one that went to ask before its answer came
     assert statuses.count(429) <= 1, statuses.count(429)
+
+
+def test_slow_answers_from_a_rolled_window_are_waited_for(virtual: Run) -> None:
+    """Answers slower than the news timeout (a loaded machine) are news still to
+    come: while requests of the family are out, nobody goes to ask."""
+
+    async def main() -> WindowServer:
+        loop = asyncio.get_running_loop()
+        server = WindowServer({"members": 10}, window=10.0)
+        limiter = Limiter(ag.RateLimit(max_concurrency=64), clock=loop.time)
+        await asyncio.wait_for(
+            _send_all(limiter, server, ["members"] * 35, rtt=1.5), timeout=600
+        )
+        return server
+
+    server = virtual(main)
+    statuses = [s for _, _, s in server.answered]
+    assert statuses.count(200) == 35
+    assert statuses.count(429) == 0
