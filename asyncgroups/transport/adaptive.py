@@ -85,6 +85,9 @@ class AdaptiveRate:
         ceiling_share: after a 429 at the configured rate (``ceiling``), now and
             then, the rate is held at this share of it ...
         ceiling_hold: ... for this many seconds, then climbs back to it.
+        found_share: the share of the limit held once measured from a resume
+            (see `limit_found`).
+        found_window: the shortest span, in seconds, such a measure covers.
     """
 
     def __init__(
@@ -100,6 +103,8 @@ class AdaptiveRate:
         ceiling_share: float = 0.98,
         ceiling_hold: float = 10.0,
         min_plateau: float = 5.0,
+        found_share: float = 0.98,
+        found_window: float = 1.0,
     ) -> None:
         self.ceiling = math.inf if ceiling is None else ceiling
         self.beta = beta
@@ -111,6 +116,8 @@ class AdaptiveRate:
         self.ceiling_share = ceiling_share
         self.min_plateau = min_plateau
         self.ceiling_hold = ceiling_hold
+        self.found_share = found_share
+        self.found_window = found_window
         self._hold_share = hold_share  # the share of w_max held now
         self._holding = False  # on the plateau (not climbing, not probing)
         self.meter = RateMeter()
@@ -130,9 +137,12 @@ class AdaptiveRate:
         #: burst), once known.
         self.burst_seen: int | None = None
         self._oks = 0  # answers that got through since the last pause
+        #: When they arrived (kept once throttled, for `limit_found`).
+        self._ok_times: deque[float] = deque(maxlen=20_000)
         self._resumed: float | None = None  # the first send after it
         self._reopen = math.inf  # when the last pause ended
         self._curve_from = 0.0  # the curve's time runs from the end of a pause
+        self._found = 0.0  # the limit last measured by `limit_found`
 
     def undo(self, decreases: int, now: float) -> float:
         """Take back the last ``decreases`` decreases (their 429s were stray).
@@ -165,6 +175,7 @@ class AdaptiveRate:
                 self.burst_seen = self._oks
             self._resumed = now
             self._oks = 0
+            self._ok_times.clear()
 
     def paused(self, until: float = math.inf) -> None:
         """The Client paused (a 429 gate) until ``until``: measure afresh after."""
@@ -191,6 +202,28 @@ class AdaptiveRate:
         if span < 0.3 or self._oks <= burst:
             return 0.0
         return (self._oks - burst) / span
+
+    def limit_found(self, now: float) -> float:
+        """The server's limit, measured from the last resume to a 429 now (0: unknown).
+
+        The pause before the resume refilled the server's bucket; a 429 now says
+        it is empty. In any span ending now, what got through is at most
+        ``burst + limit * span``, with equality from the last moment the bucket
+        was full: the largest ``(got through - burst) / span`` over the spans
+        since the resume (at least ``found_window`` long) is the limit, whether
+        the client sent above it all along or climbed to it from below.
+        """
+        burst = self.burst_seen
+        if burst is None or self._resumed is None:
+            return 0.0
+        longest = now - self.found_window
+        best = 0.0
+        count = 0
+        for stamp in reversed(self._ok_times):
+            count += 1
+            if stamp <= longest and count > burst:
+                best = max(best, (count - burst) / (now - stamp))
+        return best
 
     def on_throttle(
         self, now: float, sent_at: float | None = None, deep: bool = False
@@ -222,6 +255,11 @@ class AdaptiveRate:
             # follows a 429 refills the server's bucket, so going just below it
             # is enough: no deeper cut to drain a queue.
             basis, beta = goodput, self.hold_share
+        found = 0.0 if deep else self.limit_found(now)
+        if found > 0:
+            # measured from the resume, the server's burst taken out: the
+            # limit itself; hold just below it
+            basis, beta = found, self.found_share
         first_in_a_while = not self.lowered or now - self._last_throttle > 30.0
         at_ceiling = current >= 0.9 * self.ceiling
         if at_ceiling:
@@ -258,6 +296,17 @@ class AdaptiveRate:
         )
         if basis == self.ceiling and beta == self.ceiling_share:
             pass  # the plateau is set above
+        elif found > 0:
+            # the limit measured: hold there a while; measured again where it
+            # was, hold longer (each probe above it costs a pause)
+            again = self._found > 0 and abs(found - self._found) <= 0.05 * self._found
+            self.plateau = min(
+                self.max_plateau,
+                max(4.0 * self.min_plateau, 2.0 * self.plateau)
+                if again
+                else max(self.min_plateau, self.plateau),
+            )
+            self._found = found
         elif 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
             self.plateau = min(
                 self.max_plateau, max(self.min_plateau, 2.0 * self.plateau)
@@ -282,6 +331,7 @@ class AdaptiveRate:
         self._oks += 1
         if not self.lowered:
             return self.rate
+        self._ok_times.append(now)
         self.ok_meter.record(now)
         self._holding = False
         dt = now - max(self._last_throttle, self._curve_from) - self._k
