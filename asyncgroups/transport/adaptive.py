@@ -139,6 +139,7 @@ class AdaptiveRate:
         self._oks = 0  # answers that got through since the last pause
         #: When they arrived (kept once throttled, for `limit_found`).
         self._ok_times: deque[float] = deque(maxlen=20_000)
+        self._sent_times: deque[float] = deque(maxlen=20_000)  # sends, the same
         self._resumed: float | None = None  # the first send after it
         self._reopen = math.inf  # when the last pause ended
         self._curve_from = 0.0  # the curve's time runs from the end of a pause
@@ -176,6 +177,9 @@ class AdaptiveRate:
             self._resumed = now
             self._oks = 0
             self._ok_times.clear()
+            self._sent_times.clear()
+        if self.lowered:
+            self._sent_times.append(now)
 
     def paused(self, until: float = math.inf) -> None:
         """The Client paused (a 429 gate) until ``until``: measure afresh after."""
@@ -225,6 +229,13 @@ class AdaptiveRate:
                 best = max(best, (count - burst) / (now - stamp))
         return best
 
+    def _sends_per_ok(self, sent_at: float | None) -> float:
+        """Requests sent since the resume (before ``sent_at``) per one that got through."""
+        if sent_at is None or self._oks <= 0:
+            return 1.0
+        sends = sum(1 for stamp in self._sent_times if stamp < sent_at)
+        return min(1.5, max(1.0, sends / self._oks))
+
     def on_throttle(
         self, now: float, sent_at: float | None = None, deep: bool = False
     ) -> float:
@@ -258,8 +269,9 @@ class AdaptiveRate:
         found = 0.0 if deep else self.limit_found(now)
         if found > 0:
             # measured from the resume, the server's burst taken out: the
-            # limit itself; hold just below it
-            basis, beta = found, self.found_share
+            # limit itself; hold just below it, in sends: what was refused
+            # before this 429 (stray 429s) took no share of it
+            basis, beta = found * self._sends_per_ok(sent_at), self.found_share
         first_in_a_while = not self.lowered or now - self._last_throttle > 30.0
         at_ceiling = current >= 0.9 * self.ceiling
         if at_ceiling:
