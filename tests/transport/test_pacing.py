@@ -275,3 +275,48 @@ def test_a_429_at_the_configured_rate_holds_just_below_it_then_returns() -> None
         rate.on_success(t)
         t += 1 / 49
     assert rate.rate == 50.0  # back at the configured rate
+
+
+def drive(rate: Any, until: float, *, stray: float = 0.0) -> list[float]:
+    """Send paced at ``rate`` to a hidden 50/s bucket (burst 10), pausing 1 s on
+    each 429 as the Client's gate does; returns when 429s about rate arrived."""
+    t = 0.0
+    bucket = TokenBucket(rate=LIMIT, capacity=10, clock=lambda: t)
+    rng = random.Random(3)
+    throttles = []
+    while t < until:
+        rate.sent(t)
+        if stray and rng.random() < stray:
+            pass  # refused whatever the rate: the Client holds only that request
+        elif bucket.take():
+            throttles.append(t)
+            rate.on_throttle(t, t)
+            rate.paused(t + 1.0)
+            t += 1.0
+            continue
+        else:
+            rate.on_success(t)
+        t += 1.0 / rate.rate if math.isfinite(rate.rate) else 0.001
+    return throttles
+
+
+def test_the_limit_measured_from_a_resume_is_held() -> None:
+    from asyncgroups.transport.adaptive import AdaptiveRate
+
+    rate = AdaptiveRate(None)
+    throttles = drive(rate, 60.0)
+    assert rate.burst_seen == 10  # what got through at once before the first 429
+    # the second 429 (the first after a resume) measures the limit: held just
+    # below it, then probed rarely (measured again where it was: held longer)
+    assert 0.96 * LIMIT <= rate.rate <= LIMIT
+    assert len(throttles) <= 4, throttles
+    assert throttles[3] - throttles[2] >= 20.0
+
+
+def test_the_limit_measured_counts_sends_refused_at_random() -> None:
+    from asyncgroups.transport.adaptive import AdaptiveRate
+
+    rate = AdaptiveRate(None)
+    drive(rate, 30.0, stray=0.05)
+    # what got through is the limit; 5 % more sends are refused whatever the rate
+    assert 0.96 * LIMIT / 0.95 <= rate.rate <= LIMIT / 0.95
