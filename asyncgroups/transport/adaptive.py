@@ -237,7 +237,11 @@ class AdaptiveRate:
         return min(1.5, max(1.0, sends / self._oks))
 
     def on_throttle(
-        self, now: float, sent_at: float | None = None, deep: bool = False
+        self,
+        now: float,
+        sent_at: float | None = None,
+        deep: bool = False,
+        burst: int = 0,
     ) -> float:
         """A 429 arrived: remember the rate and decrease it. Returns the new rate.
 
@@ -247,7 +251,12 @@ class AdaptiveRate:
         as TCP), so a burst of 429s does not collapse the rate.
 
         ``deep``: go to half the basis (a test of whether 429s are about rate).
+        ``burst``: what the server let through at once before its first 429, as
+        counted by requests sent up to it (0: count it here, from the answers
+        before the first pause).
         """
+        if burst > 0 and self.lowered:
+            self.burst_seen = burst
         if (
             sent_at is not None
             and self.lowered

@@ -102,8 +102,14 @@ class LimiterState(Protocol):
         """Nobody sends for ``pause`` seconds."""
         ...
 
-    def slow_down(self, now: float, sent_at: float | None, deep: bool = False) -> None:
-        """A 429 arrived: if adaptive, lower the rate (``deep``: to half)."""
+    def slow_down(
+        self, now: float, sent_at: float | None, deep: bool = False, burst: int = 0
+    ) -> None:
+        """A 429 arrived: if adaptive, lower the rate (``deep``: to half).
+
+        ``burst``: what the server let through at once before its first 429, if
+        known (0: not known).
+        """
         ...
 
     def succeeded(self, now: float) -> None:
@@ -247,10 +253,12 @@ class MemoryState:
         if self.adaptive is not None:
             self.adaptive.paused(gate.until)
 
-    def slow_down(self, now: float, sent_at: float | None, deep: bool = False) -> None:
+    def slow_down(
+        self, now: float, sent_at: float | None, deep: bool = False, burst: int = 0
+    ) -> None:
         """Multiplicative decrease, if adaptive (``deep``: to half)."""
         if self.adaptive is not None:
-            self.adaptive.on_throttle(now, sent_at, deep)
+            self.adaptive.on_throttle(now, sent_at, deep, burst)
             self._apply_rate(now)
 
     def succeeded(self, now: float) -> None:

@@ -321,9 +321,11 @@ class RedisState:
             )
         )
 
-    def slow_down(self, now: float, sent_at: float | None, deep: bool = False) -> None:
+    def slow_down(
+        self, now: float, sent_at: float | None, deep: bool = False, burst: int = 0
+    ) -> None:
         """Lower the local and, if adaptive, the shared rate."""
-        self.local.slow_down(now, sent_at, deep)
+        self.local.slow_down(now, sent_at, deep, burst)
         if not self.limit.adaptive or math.isinf(self.base_rate):
             return
         adaptive = self.local.adaptive
