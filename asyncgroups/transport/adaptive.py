@@ -104,7 +104,7 @@ class AdaptiveRate:
         ceiling_hold: float = 10.0,
         min_plateau: float = 5.0,
         found_share: float = 0.98,
-        found_window: float = 1.0,
+        found_window: float = 0.5,
     ) -> None:
         self.ceiling = math.inf if ceiling is None else ceiling
         self.beta = beta
@@ -226,7 +226,8 @@ class AdaptiveRate:
         for stamp in reversed(self._ok_times):
             count += 1
             if stamp <= longest and count > burst:
-                best = max(best, (count - burst) / (now - stamp))
+                # a 429 now: less than one token left (half, on average)
+                best = max(best, (count - burst + 0.5) / (now - stamp))
         return best
 
     def _sends_per_ok(self, sent_at: float | None) -> float:
