@@ -326,7 +326,7 @@ class AdaptiveRate:
                 self.max_plateau,
                 max(4.0 * self.min_plateau, 2.0 * self.plateau)
                 if again
-                else max(self.min_plateau, self.plateau),
+                else max(4.0 * self.min_plateau, self.plateau),
             )
             self._found = found
         elif 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
