@@ -144,6 +144,7 @@ class AdaptiveRate:
         self._reopen = math.inf  # when the last pause ended
         self._curve_from = 0.0  # the curve's time runs from the end of a pause
         self._found = 0.0  # the limit last measured by `limit_found`
+        self._pause = math.inf  # how long the last pause was
 
     def undo(self, decreases: int, now: float) -> float:
         """Take back the last ``decreases`` decreases (their 429s were stray).
@@ -184,6 +185,7 @@ class AdaptiveRate:
     def paused(self, until: float = math.inf) -> None:
         """The Client paused (a 429 gate) until ``until``: measure afresh after."""
         self._reopen = until
+        self._pause = until - self._last_throttle
         if math.isfinite(until):
             self._curve_from = until  # no climbing while nothing is sent
         self.meter.clear()
@@ -322,11 +324,15 @@ class AdaptiveRate:
             # the limit measured: hold there a while; measured again where it
             # was, hold longer (each probe above it costs a pause)
             again = self._found > 0 and abs(found - self._found) <= 0.05 * self._found
+            # a pause too short to refill the burst (an exact Retry-After)
+            # makes the measure low: probe again sooner
+            burst = self.burst_seen or 0
+            least = 1.0 if self._pause * found < burst else 4.0
             self.plateau = min(
                 self.max_plateau,
-                max(4.0 * self.min_plateau, 2.0 * self.plateau)
+                max(least * self.min_plateau, 2.0 * self.plateau)
                 if again
-                else max(4.0 * self.min_plateau, self.plateau),
+                else max(least * self.min_plateau, self.plateau),
             )
             self._found = found
         elif 0.8 * self.w_max <= basis <= 1.25 * self.w_max:
