@@ -224,9 +224,7 @@ class AdaptiveRate:
             return 0.0
         longest = now - self.found_window
         best = 0.0
-        count = 0
-        for stamp in reversed(self._ok_times):
-            count += 1
+        for count, stamp in enumerate(reversed(self._ok_times), 1):
             if stamp <= longest and count > burst:
                 # a 429 now: less than one token left (half, on average)
                 best = max(best, (count - burst + 0.5) / (now - stamp))

@@ -278,9 +278,7 @@ class Limiter:
             ):
                 retry_after = parse_retry_after(headers.get("retry-after"))
                 pause = retry_after if retry_after is not None else self._default_pause
-                state.slow_down(
-                    now, sent_at, self.strays.testing, self.strays.burst
-                )
+                state.slow_down(now, sent_at, self.strays.testing, self.strays.burst)
                 state.close_gate(now, pause)
                 self._reacted_rate = rate
             elif self.strays.spurious:
