@@ -276,12 +276,16 @@ class AdaptiveRate:
             # follows a 429 refills the server's bucket, so going just below it
             # is enough: no deeper cut to drain a queue.
             basis, beta = goodput, self.hold_share
-        found = 0.0 if deep else self.limit_found(now)
+        found = 0.0 if deep else self.limit_found(now) * self._sends_per_ok(sent_at)
+        if found * self.found_share < 0.85 * basis * beta:
+            # far below what got through: the bucket was not emptied by the
+            # rate (or its burst is overcounted); the measure says nothing
+            found = 0.0
         if found > 0:
             # measured from the resume, the server's burst taken out: the
             # limit itself; hold just below it, in sends: what was refused
             # before this 429 (stray 429s) took no share of it
-            basis, beta = found * self._sends_per_ok(sent_at), self.found_share
+            basis, beta = found, self.found_share
         first_in_a_while = not self.lowered or now - self._last_throttle > 30.0
         at_ceiling = current >= 0.9 * self.ceiling
         if at_ceiling:

@@ -337,3 +337,23 @@ def test_after_a_short_pause_the_limit_measured_is_probed_sooner() -> None:
     assert len(throttles) >= 3, throttles
     assert throttles[2] - throttles[1] < 15.0
     assert 0.96 * LIMIT <= rate.rate <= LIMIT
+
+
+def test_a_limit_measured_far_below_what_got_through_is_not_trusted() -> None:
+    from asyncgroups.transport.adaptive import AdaptiveRate
+
+    rate = AdaptiveRate(None)
+    t = 0.0
+    for _ in range(50):  # 50 got through at once before the first 429 (slowly,
+        rate.sent(t)  # in fact: an overcounted burst)
+        rate.on_success(t)
+    rate.on_throttle(t, t)
+    rate.paused(t + 1.0)
+    t += 1.0
+    while t < 4.0:  # resumed at 20/s, all through
+        rate.sent(t)
+        rate.on_success(t)
+        t += 0.05
+    # (got through - burst) / time says ~3/s: far below the 20/s that got
+    # through, so it is no measure of the limit: the usual decrease (x 0.7)
+    assert rate.on_throttle(t, t - 0.05) >= 0.65 * 20.0
