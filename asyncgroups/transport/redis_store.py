@@ -161,8 +161,6 @@ class RedisState:
         self._last_recover = -math.inf
         self._closed = False
 
-    # -- connection and health -----------------------------------------------------
-
     @property
     def available(self) -> bool:
         """Whether Redis is believed reachable (a retry is due counts as reachable)."""
@@ -231,8 +229,6 @@ class RedisState:
             return
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
-
-    # -- LimiterState ----------------------------------------------------------------
 
     @property
     def rate(self) -> float:
