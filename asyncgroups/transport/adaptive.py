@@ -361,6 +361,10 @@ class AdaptiveRate:
         self._oks += 1
         if not self.lowered:
             return self.rate
+        if self._resumed is None:
+            # an answer during a pause: to a request sent before it (latency),
+            # no goodput after it; the rate is left as the 429 set it
+            return self.rate
         self._ok_times.append(now)
         self.ok_meter.record(now)
         self._holding = False

@@ -27,17 +27,20 @@ URL = "https://api.example.com/groups/1"
 
 
 class Server:
-    """An API with a hidden token bucket; 1 ms each way."""
+    """An API with a hidden token bucket; ``latency`` before it answers, 1 ms back."""
 
-    def __init__(self, clock: Any, *, stray: float = 0.0, seed: int = 1) -> None:
+    def __init__(
+        self, clock: Any, *, stray: float = 0.0, seed: int = 1, latency: float = 0.001
+    ) -> None:
         self.clock = clock
+        self.latency = latency
         self.bucket = TokenBucket(rate=LIMIT, capacity=10, clock=clock)
         self.stray = stray
         self.random = random.Random(seed)
         self.answers: list[tuple[float, int]] = []
 
     async def send(self, request: Request) -> Response:
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(self.latency)
         now = self.clock()
         if self.stray and self.random.random() < self.stray:
             wait = 1.0
@@ -98,6 +101,17 @@ def test_the_true_limit_configured_gets_it_with_hardly_a_429(virtual: Any) -> No
     goodput, share = figures(run(virtual, ag.RateLimit(per_second=LIMIT)))
     assert goodput >= 0.95, goodput
     assert share <= 0.01, share
+
+
+def test_a_configured_rate_far_too_high_finds_the_limit_despite_latency(
+    virtual: Any,
+) -> None:
+    # 20 ms before each answer: requests sent before a pause are answered
+    # during it, and must not read as a collapse of what gets through after it
+    limit = ag.RateLimit(per_second=4 * LIMIT, adaptive=True)
+    goodput, share = figures(run(virtual, limit, latency=0.02))
+    assert goodput >= 0.90, goodput
+    assert share <= 0.02, share
 
 
 def test_stray_429s_do_not_drive_the_rate_down(virtual: Any) -> None:
@@ -357,3 +371,29 @@ def test_a_limit_measured_far_below_what_got_through_is_not_trusted() -> None:
     # (got through - burst) / time says ~3/s: far below the 20/s that got
     # through, so it is no measure of the limit: the usual decrease (x 0.7)
     assert rate.on_throttle(t, t - 0.05) >= 0.65 * 20.0
+
+
+def test_answers_during_a_pause_take_no_share_of_the_goodput_after_it() -> None:
+    from asyncgroups.transport.adaptive import AdaptiveRate
+
+    rate = AdaptiveRate(200.0)
+    t = 0.0
+    for _ in range(16):  # sent at the configured rate; the server's burst is 10
+        rate.sent(t)
+        t += 0.005
+    rate.on_success(t)
+    assert rate.on_throttle(t, t - 0.02) == 0.98 * 200.0
+    rate.paused(t + 1.0)
+    for _ in range(10):  # answers to requests sent before the pause (latency)
+        t += 0.002
+        rate.on_success(t)
+    t = 1.1
+    while t < 1.22:  # resumed at 196/s: the refilled burst gets through
+        rate.sent(t)
+        rate.on_success(t + 0.02)
+        t += 1 / 196
+    # 24 got through in 0.12 s after the resume (the burst, mostly): the rate
+    # goes just below what was sent, still above the limit (the next 429
+    # measures it), not to a rate read across the pause (a collapse far below
+    # the limit, then a slow climb)
+    assert rate.on_throttle(t + 0.02, t) >= LIMIT
