@@ -286,14 +286,18 @@ def structure(
     """
     try:
         return conv.structure(data, cls)
-    except (
-        cattrs.BaseValidationError,
-        TypeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-    ) as exc:
+    except _SHAPE_ERRORS as exc:
         raise _shape_error(exc, backend, what) from exc
+
+
+#: What structuring data of the wrong shape raises (cattrs and the attrs validators).
+_SHAPE_ERRORS = (
+    cattrs.BaseValidationError,
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+)
 
 
 def _shape_error(exc: Exception, backend: str, what: str) -> DecodeError:
@@ -335,13 +339,7 @@ class Shape(Generic[T]):
             hook = self._hook = self._conv.get_structure_hook(self._cls)
         try:
             return hook(data, self._cls)
-        except (
-            cattrs.BaseValidationError,
-            TypeError,
-            ValueError,
-            KeyError,
-            AttributeError,
-        ) as exc:
+        except _SHAPE_ERRORS as exc:
             raise _shape_error(exc, self._backend, self._what) from exc
 
 
