@@ -160,7 +160,9 @@ class RateLimit:
     Attributes:
         per_second: sustained requests per second; ``None`` means unlimited.
         burst: bucket size (requests that may go at once after idling); defaults to
-            ``max(1, ceil(per_second))``.
+            ``max(1, ceil(per_second))``. Set with ``adaptive``, half of it is kept
+            unspent (at least one request), so a server with this very burst keeps
+            some in hand for requests that arrive a little early.
         max_concurrency: requests in flight at once; ``None`` means no cap.
         adaptive: lower the rate on throttling (multiplicative decrease), then recover.
         store: where limiter state lives (a ``LimiterStore``: ``MemoryStore``,

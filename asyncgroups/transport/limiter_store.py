@@ -155,8 +155,22 @@ class LimiterStore(Protocol):
         ...
 
 
+#: The share of a configured burst an adaptive limiter keeps in hand (see `_capacity`).
+BURST_RESERVE = 0.5
+
+
 def _capacity(limit: RateLimit, rate: float) -> float:
     if limit.burst is not None:
+        if limit.adaptive and limit.burst >= 2:
+            # A client at exactly the server's rate and burst leaves the
+            # server's bucket no token in hand once the burst is spent: a
+            # request that arrives a little early (jitter in either process's
+            # event loop) draws a 429 and a whole-second pause of the Client.
+            # Half the burst kept unspent absorbs burst / (2 * rate) seconds of
+            # it (100 ms at 50/s, burst 10) for burst / (2 * rate) seconds
+            # less of a head start; bulk_sync.py: see benchmarks/README.md, row 4.
+            reserve = max(1, int(BURST_RESERVE * limit.burst))
+            return float(limit.burst - reserve)
         return float(limit.burst)
     if math.isinf(rate) or limit.adaptive:
         return 1.0  # an adaptive rate is paced: no burst the server may refuse

@@ -21,7 +21,7 @@ def test_bucket_admits_burst_plus_rate_times_time_with_a_concurrency_cap(
     async def main() -> None:
         nonlocal peak
         loop = asyncio.get_running_loop()
-        limit = ag.RateLimit(per_second=50, burst=10, max_concurrency=8)
+        limit = ag.RateLimit(per_second=50, burst=10, max_concurrency=8, adaptive=False)
         limiter = Limiter(limit, clock=loop.time, rng=random.Random(1))
 
         async def task() -> None:
