@@ -11,60 +11,9 @@ so an idle client does not bank a huge allowance. Pure logic on an injected time
 import math
 from collections import deque
 
+from asyncgroups.transport.meter import RateMeter
+
 __all__ = ["AdaptiveRate", "RateMeter"]
-
-
-class RateMeter:
-    """The rate requests were sent at, over a sliding window.
-
-    Args:
-        window: seconds of history considered.
-    """
-
-    __slots__ = ("_stamps", "_window")
-
-    def __init__(self, window: float = 1.0) -> None:
-        self._window = window
-        self._stamps: deque[float] = deque()
-
-    def record(self, now: float) -> None:
-        """Note one request sent at ``now``."""
-        stamps = self._stamps
-        stamps.append(now)
-        horizon = now - self._window
-        while stamps[0] < horizon:
-            stamps.popleft()
-
-    def rate(self, now: float) -> float:
-        """Requests per second over the last window.
-
-        Divided by the span the stamps cover when it is shorter than the window
-        (a young meter, or one just after a pause), but never by less than a
-        quarter of the window: a burst of a few requests does not read as a rate.
-        """
-        stamps = self._stamps
-        window = self._window
-        horizon = now - window
-        while stamps and stamps[0] < horizon:
-            stamps.popleft()
-        if not stamps:
-            return 0.0
-        span = min(window, max(now - stamps[0], 0.25 * window))
-        return len(stamps) / span
-
-    def clear(self) -> None:
-        """Forget every stamp (a pause: what was sent before it is no rate now)."""
-        self._stamps.clear()
-
-    def covers(self, now: float) -> bool:
-        """Whether the stamps span at least half the window (a reliable rate)."""
-        stamps = self._stamps
-        return bool(stamps) and now - stamps[0] >= 0.5 * self._window
-
-    def count(self, now: float) -> int:
-        """Requests in the last window."""
-        self.rate(now)
-        return len(self._stamps)
 
 
 class AdaptiveRate:
@@ -104,7 +53,7 @@ class AdaptiveRate:
         ceiling_hold: float = 10.0,
         min_plateau: float = 5.0,
         found_share: float = 0.98,
-        found_window: float = 0.5,
+        found_window: float = 0.25,
     ) -> None:
         self.ceiling = math.inf if ceiling is None else ceiling
         self.beta = beta
@@ -137,6 +86,12 @@ class AdaptiveRate:
         #: burst), once known.
         self.burst_seen: int | None = None
         self._oks = 0  # answers that got through since the last pause
+        # Before the first 429: requests in flight; answers that got through
+        # before the last request sent alone, and before the one that started
+        # the last rush (sent one at a time, the server's bucket refilled
+        # between them: they were no part of its burst).
+        self._flying = self._lone = self._before_rush = 0
+        self._lone_at = self._rush_from = -math.inf  # when they were sent
         #: When they arrived (kept once throttled, for `limit_found`).
         self._ok_times: deque[float] = deque(maxlen=20_000)
         self._sent_times: deque[float] = deque(maxlen=20_000)  # sends, the same
@@ -170,11 +125,17 @@ class AdaptiveRate:
     def sent(self, now: float) -> None:
         """Note one request sent."""
         self.meter.record(now)
+        if not self.lowered:
+            if self._flying == 0:
+                self._lone, self._lone_at = self._oks, now
+            else:  # sent beside another: from the last one sent alone on
+                self._before_rush, self._rush_from = self._lone, self._lone_at
+            self._flying += 1
         if self._resumed is None:
             # the first send after a pause: what got through before it does not
             # count, except that before the first one it was the server's burst
             if self.burst_seen is None and self.lowered:
-                self.burst_seen = self._oks
+                self.burst_seen = self._oks - self._before_rush
             self._resumed = now
             self._oks = 0
             self._ok_times.clear()
@@ -256,8 +217,8 @@ class AdaptiveRate:
         counted by requests sent up to it (0: count it here, from the answers
         before the first pause).
         """
-        if burst > 0 and self.lowered:
-            self.burst_seen = burst
+        if burst > self._before_rush and self.lowered:
+            self.burst_seen = burst - self._before_rush
         if (
             sent_at is not None
             and self.lowered
@@ -266,7 +227,9 @@ class AdaptiveRate:
         ):
             return self.rate
         # a handful of sends (just after a pause) tell nothing about the rate
-        measured = self.meter.rate(now) if self.meter.count(now) >= 5 else 0.0
+        # what was sent one at a time before a rush is no rate
+        since = -math.inf if self.lowered else self._rush_from
+        measured = self.meter.rate(now, since) if self.meter.count(now) >= 5 else 0.0
         current = self.rate if math.isfinite(self.rate) else measured
         basis = min(measured, current) if measured > 0 else current
         goodput = self.ok_meter.rate(now) if self.ok_meter.covers(now) else 0.0
@@ -277,7 +240,8 @@ class AdaptiveRate:
             # is enough: no deeper cut to drain a queue.
             basis, beta = goodput, self.hold_share
         found = 0.0 if deep else self.limit_found(now) * self._sends_per_ok(sent_at)
-        if found * self.found_share < 0.85 * basis * beta:
+        refilled = self._pause * found >= (self.burst_seen or 0)
+        if found * self.found_share < 0.85 * basis * beta and not refilled:
             # far below what got through: the bucket was not emptied by the
             # rate (or its burst is overcounted); the measure says nothing
             found = 0.0
@@ -360,6 +324,7 @@ class AdaptiveRate:
         """An answer that was not a throttle arrived. Returns the (new) rate."""
         self._oks += 1
         if not self.lowered:
+            self._flying -= 1
             return self.rate
         if self._resumed is None:
             # an answer during a pause: to a request sent before it (latency),
