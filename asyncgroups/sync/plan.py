@@ -14,6 +14,7 @@ from asyncgroups import tracing
 from asyncgroups.arguments import call_key_map, check_bool, check_count, check_key_map
 from asyncgroups.capabilities import Capability
 from asyncgroups.errors import InvalidInputError
+from asyncgroups.sync.heap import frozen_heap
 from asyncgroups.sync.observe import (
     Observed,
     SyncClient,
@@ -169,9 +170,13 @@ def build_plan(
             missing = {k for k in additions if _unknown(k, known_users)}
             unknown.update(dict.fromkeys(missing, f"not a user on this {backend}"))
             additions -= missing
-        protected = {k for k in removals if seen.roles.get(k) in _PROTECTED_ROLES}
-        unsupported.update(dict.fromkeys(protected, "cannot remove the group's owner"))
-        removals -= protected
+        if seen.roles:
+            roles = seen.roles
+            protected = {k for k in removals if roles.get(k) in _PROTECTED_ROLES}
+            unsupported.update(
+                dict.fromkeys(protected, "cannot remove the group's owner")
+            )
+            removals -= protected
         if removals and not can_remove:
             unsupported.update(dict.fromkeys(removals, no_remove))
             removals = frozenset()
@@ -282,11 +287,14 @@ async def plan_sync(
             g: frozenset(k for k, t in pairs.items() if not t)
             for g, pairs in mapped.items()
         }
-    with tracing.span(
-        client,
-        "asyncgroups.sync.plan",
-        groups=len(wanted),
-        keys=sum(len(keys) for keys in wanted.values()),
+    with (
+        frozen_heap(),
+        tracing.span(
+            client,
+            "asyncgroups.sync.plan",
+            groups=len(wanted),
+            keys=sum(len(keys) for keys in wanted.values()),
+        ),
     ):
         return await _plan(
             client,
