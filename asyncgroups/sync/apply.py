@@ -50,6 +50,9 @@ async def apply(
 ) -> SyncReport:
     """Apply ``plan`` safely: guard, check for drift, write, verify.
 
+    While it runs, the objects that existed before it are frozen from the cyclic
+    garbage collector (``gc.freeze``), unless something is frozen already.
+
     Args:
         client: the Client to write through.
         plan: from [`plan_sync`][asyncgroups.sync.plan_sync] (or

@@ -249,7 +249,9 @@ async def plan_sync(
     """Plan a sync of ``desired`` (group -> member keys) against the backend.
 
     Reads only: lists groups once, lists every group's members concurrently, and
-    lists users once when the backend can (to report unknown keys).
+    lists users once when the backend can (to report unknown keys). While it
+    runs, the objects that existed before it are frozen from the cyclic garbage
+    collector (``gc.freeze``), unless something is frozen already.
 
     Args:
         client: the Client to plan against.
