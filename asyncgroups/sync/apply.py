@@ -21,6 +21,7 @@ from asyncgroups.errors import (
 )
 from asyncgroups.sync.checks import check_apply_arguments, removal_limit
 from asyncgroups.sync.guard import drifted_groups, guard_removals
+from asyncgroups.sync.heap import frozen_heap
 from asyncgroups.sync.journal import JournalStore, plan_fingerprint
 from asyncgroups.sync.outcome import Outcome
 from asyncgroups.sync.plan import SyncClient, SyncPlan, plan_sync
@@ -48,6 +49,9 @@ async def apply(
     journal: JournalStore | None = None,
 ) -> SyncReport:
     """Apply ``plan`` safely: guard, check for drift, write, verify.
+
+    While it runs, the objects that existed before it are frozen from the cyclic
+    garbage collector (``gc.freeze``), unless something is frozen already.
 
     Args:
         client: the Client to write through.
@@ -121,8 +125,14 @@ async def apply(
         state = replay(journal.open(plan_fingerprint(plan), plan.to_json()))
         recorder = Recorder(journal)
     try:
-        with tracing.span(
-            client, "asyncgroups.sync", groups=len(plan.groups), keys=plan.operations
+        with (
+            frozen_heap(),
+            tracing.span(
+                client,
+                "asyncgroups.sync",
+                groups=len(plan.groups),
+                keys=plan.operations,
+            ),
         ):
             return await _apply(
                 client,

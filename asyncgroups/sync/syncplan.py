@@ -23,6 +23,9 @@ By = Literal["name", "id"]
 
 
 def _keys(value: Iterable[str]) -> tuple[str, ...]:
+    """The keys sorted, each once (a plan read from JSON may repeat one)."""
+    if not isinstance(value, set | frozenset):
+        value = set(value)
     return tuple(sorted(value))
 
 

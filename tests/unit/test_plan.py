@@ -1,5 +1,6 @@
 """Sync planning and applying against pure inputs and an in-memory backend (no sockets)."""
 
+import gc
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from asyncgroups.sync import (
     SyncReport,
     removal_limit,
 )
+from asyncgroups.sync.heap import frozen_heap
 from asyncgroups.sync.observe import Observed, fingerprint
 from asyncgroups.sync.plan import build_plan
 from asyncgroups.transport.base import Request, Response
@@ -355,6 +357,39 @@ def test_malformed_plan_json_is_invalid_input(text):
     """Anything that is not a serialised plan raises InvalidInputError."""
     with pytest.raises(ag.InvalidInputError):
         SyncPlan.from_json(text)
+
+
+def test_plan_keys_are_sorted_and_each_listed_once():
+    """A group plan read from JSON that repeats a key holds it once."""
+    g = GroupPlan("eng", "1", desired=["b", "a", "b"], to_add=("z", "z"))
+    assert g.desired == ("a", "b")
+    assert g.to_add == ("z",)
+    assert g.operations == 1
+
+
+def test_frozen_heap_freezes_for_the_block_only():
+    """The collector skips what existed before the block, and nothing after it."""
+    assert gc.get_freeze_count() == 0
+    before = [object()]
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+        with frozen_heap():  # nested: the outer block's freeze is left alone
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    assert before
+
+
+def test_frozen_heap_leaves_an_existing_freeze_as_it_is():
+    """An application's own gc.freeze() is not undone by a sync."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with frozen_heap():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_fingerprint_is_order_independent():
