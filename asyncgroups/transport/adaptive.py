@@ -183,12 +183,28 @@ class AdaptiveRate:
         burst = self.burst_seen
         if burst is None or self._resumed is None:
             return 0.0
-        longest = now - self.found_window
+        window = self.found_window
+        longest = now - window
         best = 0.0
         for count, stamp in enumerate(reversed(self._ok_times), 1):
             if stamp <= longest and count > burst:
                 # a 429 now: less than one token left (half, on average)
                 best = max(best, (count - burst + 0.5) / (now - stamp))
+        # Any span since the resume shows at most ``burst + limit * span``, so
+        # the most that got through in one window is a floor under the limit
+        # (sends cut short by answers held for their Retry-After, just before
+        # this 429, make the spans ending now fall short of it).
+        times = self._ok_times
+        trailing = iter(times)
+        first = next(trailing, now)
+        count = 0
+        for stamp in times:
+            count += 1
+            while stamp - first > window:
+                first = next(trailing)
+                count -= 1
+            if count > burst:
+                best = max(best, (count - burst) / window)
         return best
 
     def _sends_per_ok(self, sent_at: float | None) -> float:
@@ -248,7 +264,10 @@ class AdaptiveRate:
         if found > 0:
             # measured from the resume, the server's burst taken out: the
             # limit itself; hold just below it, in sends: what was refused
-            # before this 429 (stray 429s) took no share of it
+            # before this 429 (stray 429s) took no share of it; never above
+            # the rate this 429 answered (a 429 does not raise the rate)
+            if current > 0:
+                found = min(found, current)
             basis, beta = found, self.found_share
         first_in_a_while = not self.lowered or now - self._last_throttle > 30.0
         at_ceiling = current >= 0.9 * self.ceiling
