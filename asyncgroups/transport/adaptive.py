@@ -15,6 +15,9 @@ from asyncgroups.transport.meter import RateMeter
 
 __all__ = ["AdaptiveRate", "RateMeter"]
 
+#: Seconds over which the most that got through puts a floor under a limit found.
+_FLOOR_WINDOW = 0.5
+
 
 class AdaptiveRate:
     """Decides the allowed send rate from throttles and successes.
@@ -190,21 +193,23 @@ class AdaptiveRate:
             if stamp <= longest and count > burst:
                 # a 429 now: less than one token left (half, on average)
                 best = max(best, (count - burst + 0.5) / (now - stamp))
+        if best <= 0.0:
+            return best
         # Any span since the resume shows at most ``burst + limit * span``, so
-        # the most that got through in one window is a floor under the limit
-        # (sends cut short by answers held for their Retry-After, just before
-        # this 429, make the spans ending now fall short of it).
+        # the most that got through in one half second is a floor under the
+        # limit (sends cut short by answers held for their Retry-After, just
+        # before this 429, make the spans ending now fall short of it).
         times = self._ok_times
         trailing = iter(times)
         first = next(trailing, now)
         count = 0
         for stamp in times:
             count += 1
-            while stamp - first > window:
+            while stamp - first > _FLOOR_WINDOW:
                 first = next(trailing)
                 count -= 1
             if count > burst:
-                best = max(best, (count - burst) / window)
+                best = max(best, (count - burst) / _FLOOR_WINDOW)
         return best
 
     def _sends_per_ok(self, sent_at: float | None) -> float:
