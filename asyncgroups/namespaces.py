@@ -192,8 +192,9 @@ class GroupsAPI(_Namespace):
         Raises:
             NotFoundError: no such group.
         """
-        session = self._base()
-        return await session.get_group(normalise_id(group_id, "group id"))
+        client = self._client  # _base, inlined: a call less on the most frequent read
+        client._check_open()
+        return await client.session.get_group(normalise_id(group_id, "group id"))
 
     @operation("groups.update", one_group)
     async def update(

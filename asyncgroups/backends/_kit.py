@@ -148,11 +148,11 @@ class Endpoint:
         if json_body is not None:
             headers["Content-Type"] = self.media_type
             data = json.dumps(json_body, separators=(",", ":")).encode()
+        # url(), inlined without a query: a call less a request
+        url = f"{self.base_url}{path}" if not query else self.url(path, query)
         # positional: half the cost of keywords in attrs' __init__ (0.32 against
         # 0.59 µs a Request, best of 5 x 200,000 on the benchmark machine)
-        return Request(
-            method, self.url(path, query), headers, data, idempotent, None, family
-        )
+        return Request(method, url, headers, data, idempotent, None, family)
 
     def follow(
         self,

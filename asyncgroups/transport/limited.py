@@ -8,7 +8,7 @@ from typing import Any
 
 from asyncgroups.config import RateLimit
 from asyncgroups.transport.base import AsyncTransport, Request, Response
-from asyncgroups.transport.limiter import DEFAULT_PAUSE, Limiter
+from asyncgroups.transport.limiter import DEFAULT_PAUSE, Limiter, Slot
 from asyncgroups.transport.limiter_store import request_identity
 from asyncgroups.transport.observed import Observer
 
@@ -90,7 +90,7 @@ class RateLimitedTransport:
         # against 0.12 µs without it (best of 5 x 200,000); through the whole
         # Client (callgrind, an in-process base transport) 138.6k -> 135.7k
         # instructions a read (benchmarks/overhead.py: see its README item 1).
-        slot = limiter.slot(request)
+        slot = Slot(limiter, request.deadline, request.family)  # limiter.slot's
         if not slot.enter_now():
             await slot.enter()
         try:

@@ -148,24 +148,16 @@ class Limiter:
         if semaphore is not None:
             await semaphore.acquire()
             self._held += 1
-        admitted = self._admit_now()
-        if admitted is not None:
-            return admitted
+        now = self._clock()
+        if self.state.take_now(now):  # admitted with no wait nor store call
+            self.state.sent(now)
+            return now
         try:
             now = await self._wait_turn(self._clock(), deadline)
         except BaseException:
             self.release()
             raise
         self.state.sent(now)
-        return now
-
-    def _admit_now(self) -> float | None:
-        """When a request that needs no wait nor store call was admitted, or ``None``."""
-        now = self._clock()
-        state = self.state
-        if not state.take_now(now):
-            return None
-        state.sent(now)
         return now
 
     async def _wait_turn(self, now: float, deadline: float | None) -> float:
@@ -289,7 +281,9 @@ class Limiter:
             self.strays.answered(sent_at)
             if state.wants_success:
                 state.succeeded(now)
-        if has_rate_limit_headers(headers):
+            if not has_rate_limit_headers(headers):
+                return None  # the gate is as it was: no news to look for
+        if status != 429 or has_rate_limit_headers(headers):  # non-429s have them
             info = parse_rate_limit_headers(headers)
             if info is not None:
                 self._pace(info)
@@ -345,10 +339,12 @@ class Slot:
             self._family_taken = True
         if limiter._semaphore is not None:
             return False
-        admitted = limiter._admit_now()
-        if admitted is None:
+        now = limiter._clock()  # as acquire admits: no call more
+        state = limiter.state
+        if not state.take_now(now):
             return False
-        self.sent_at = admitted
+        state.sent(now)
+        self.sent_at = now
         return True
 
     async def enter(self) -> None:

@@ -100,7 +100,8 @@ def build_create_group(endpoint: Endpoint, name: str) -> Request:
 def _group_path(group_id: str | int, tail: str = "") -> str:
     # An integer id only: "." or ".." would be normalised away by URL handling
     # and hit the collection itself (``DELETE /v1/groups/persons/``).
-    return f"{GROUPS_PATH}{group_id_int(group_id)}/{tail}"
+    # group_id_int's body, without its call
+    return f"{GROUPS_PATH}{int_id(group_id, 'group', backend=BACKEND)}/{tail}"
 
 
 def build_get_group(endpoint: Endpoint, group_id: str | int) -> Request:

@@ -93,9 +93,21 @@ def structure_group(data: Any) -> Group:
     Raises:
         DecodeError: the JSON does not have that shape.
     """
-    extra = cast("dict[str, Any]", _GROUP(data))  # cattrs' typed copy of data
-    if extra is data:  # never change the caller's dict
-        extra = dict(extra)
+    extra: dict[str, Any]
+    if (
+        type(data) is dict
+        and type(data.get("id")) is int
+        and type(data.get("name")) is str
+    ):
+        # What _GROUP accepts, tested in C calls: an int id (never a bool) and
+        # a str name, and its typed copy is then data.copy(); anything else
+        # goes through _GROUP for its checks and errors. 19.1k -> 9.6k
+        # instructions a group (callgrind, x 10,000), of a read's 113k.
+        extra = data.copy()
+    else:
+        extra = cast("dict[str, Any]", _GROUP(data))  # cattrs' typed copy of data
+        if extra is data:  # never change the caller's dict
+            extra = dict(extra)
     gid, name = extra.pop("id"), extra.pop("name")
     try:
         return Group.from_checked(str(gid), name, None, extra)
