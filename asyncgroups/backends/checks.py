@@ -69,6 +69,8 @@ def int_id(value: str | int, what: str, *, backend: str) -> int:
         NotFoundError: the id is not a non-negative decimal integer, so nothing can
             have it.
     """
+    if type(value) is str and value.isdigit() and value.isascii():
+        return int(value)  # what the checks below let through, in C calls
     text = str(value).strip()
     if isinstance(value, bool) or not text.isascii() or not text.isdigit():
         raise NotFoundError(

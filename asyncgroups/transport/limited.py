@@ -95,7 +95,10 @@ class RateLimitedTransport:
             await slot.enter()
         try:
             response = await self._inner.send(request)
-            closed = slot.answered(response)
+            # slot.answered's body: a call less a request
+            closed = limiter.observe(
+                response.status, response.headers, slot.sent_at, request.family
+            )
         except BaseException:
             if slot.leave(failed=True):
                 await limiter.flush()

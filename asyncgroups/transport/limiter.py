@@ -260,9 +260,15 @@ class Limiter:
                     return None
                 pause = families.news(family, spent)
                 return None if pause is None else GateClosed(pause, family)
+        now = self._clock()
+        if status != 429:
+            self.strays.answered(sent_at)
+            if state.wants_success:  # neither changes the gate
+                state.succeeded(now)
+            if not has_rate_limit_headers(headers):
+                return None  # the gate is as it was: no news to look for
         gate = state.local_gate
         was = gate.until
-        now = self._clock()
         if status == 429:
             rate = state.rate  # above the last rate throttled: a probe, about rate
             if self.strays.is_about_rate(
@@ -277,12 +283,6 @@ class Limiter:
                 # the decreases that tested the evidence were for stray 429s
                 state.undo(now, self.strays.spurious)
                 self.strays.spurious = 0
-        else:
-            self.strays.answered(sent_at)
-            if state.wants_success:
-                state.succeeded(now)
-            if not has_rate_limit_headers(headers):
-                return None  # the gate is as it was: no news to look for
         if status != 429 or has_rate_limit_headers(headers):  # non-429s have them
             info = parse_rate_limit_headers(headers)
             if info is not None:
@@ -390,7 +390,9 @@ class Slot:
     def leave(self, *, failed: bool) -> bool:
         """Free the cap (a failed request gives its family back); whether to `flush`."""
         limiter = self._limiter
-        limiter.release()
+        if limiter._semaphore is not None:  # release(), without its call
+            limiter._held -= 1
+            limiter._semaphore.release()
         if self._family is not None:
             limiter.families.ended(self._family, failed=failed)
         return limiter.state.shared
