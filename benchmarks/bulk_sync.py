@@ -32,7 +32,7 @@ BURST = 10
 LATENCY = 0.020
 BATCH = 100
 TARGET_WALL = 1.05
-#: With the Client's defaults (no RateLimit: it learns the limit), issue 24.
+#: With the Client's defaults (no RateLimit: it learns the limit).
 TARGET_WALL_DEFAULTS = 1.15
 
 

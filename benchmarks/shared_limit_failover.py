@@ -5,7 +5,7 @@ processes each send GETs with 8 in flight under one shared limit of R/s (burst B
 in a ``RedisStore`` (4 expected processes: each falls back to R/4 while Redis is
 away). A few seconds in, the private ``redis-server`` is killed; a few seconds later
 a new one starts on the same port, empty. Reported: the most requests that arrived
-in any 5 s window, against the bound R * 5 + B (issue 21: 414 against 240 before
+in any 5 s window, against the bound R * 5 + B (414 against 240 before
 the failover and return were made conservative), and the same per second.
 
 Needs ``redis-server`` on the PATH. Run: ``python -m benchmarks.shared_limit_failover``

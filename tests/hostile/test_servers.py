@@ -337,7 +337,7 @@ async def test_okta_link_headers_that_never_end_or_leave_stop(
     assert all(r.host == hostile.url.split("://")[1] for r in hostile.hits)
 
 
-# -- echoes inside exception objects (issue 21, item 8) -----------------------------
+# -- echoes inside exception objects ---------------------------------------------
 
 
 def _echo_in_success(kind: str) -> Any:

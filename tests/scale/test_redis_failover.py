@@ -1,4 +1,4 @@
-"""A shared limit stays within its bound when Redis dies and comes back (issue 21, 7).
+"""A shared limit stays within its bound when Redis dies and comes back.
 
 One process's view, step by step: the limiter's own clock is virtual, Redis is a
 private redis-server killed and restarted empty. The four-process run with wall

@@ -117,7 +117,7 @@ def test_a_configured_rate_far_too_high_finds_the_limit_despite_latency(
 def test_stray_429s_do_not_drive_the_rate_down(virtual: Any) -> None:
     api = run(virtual, None, stray=0.05)
     goodput, _ = figures(api)
-    # Before issue 24 this was 0.16 of the limit, the rate driven down to 4/s.
+    # Before the pacing learnt an unknown limit this was 0.16 of the limit, the rate driven down to 4/s.
     assert goodput >= 0.7, goodput
     late = [t for t, s in api.answers if s == 200 and RUN / 2 <= t < RUN]
     assert len(late) / (RUN / 2) >= 0.8 * LIMIT

@@ -1,4 +1,4 @@
-"""Timeouts that could never end are refused before anything is sent (issue 21, item 6)."""
+"""Timeouts that could never end are refused before anything is sent."""
 
 import asyncio
 import math
