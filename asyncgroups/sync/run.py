@@ -123,11 +123,9 @@ class Run:
         self.phase_now = phase
         self.sent = {}
         wanted = {
-            o.group_id: [
-                k
-                for k in (o.plan.to_add if phase == "add" else o.plan.to_remove)
-                if not o.settled(k)
-            ]
+            o.group_id: o.unsettled(
+                o.plan.to_add if phase == "add" else o.plan.to_remove
+            )
             for o in self.outcomes.values()
             if o.group_id is not None
         }
