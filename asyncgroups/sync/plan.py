@@ -25,7 +25,7 @@ from asyncgroups.sync.observe import (
     observe_each,
     resolve_groups,
 )
-from asyncgroups.sync.syncplan import By, GroupPlan, SyncPlan
+from asyncgroups.sync.syncplan import By, GroupPlan, SyncPlan, key_tuple
 from asyncgroups.validation import normalise_id, plain_ids
 
 __all__ = [
@@ -183,12 +183,16 @@ def build_plan(
             unsupported.update(dict.fromkeys(removals, no_remove))
             removals = frozenset()
         note = None if seen.complete else f"listing incomplete: {seen.error}"
+        ordered = key_tuple(wanted)
+        # Every desired key to be added (a group filled from empty): its keys
+        # sorted once, not twice.
+        every = len(additions) == len(wanted) and additions <= wanted
         plans.append(
             GroupPlan(
                 key=key,
                 group_id=gid,
-                desired=wanted,
-                to_add=additions,
+                desired=ordered,
+                to_add=ordered if every else additions,
                 to_remove=removals,
                 unsupported=unsupported,
                 unknown=unknown,
@@ -228,7 +232,8 @@ def _missing(
             unsupported=dict.fromkeys(wanted, no_add),
         )
     else:
-        return GroupPlan(key, None, create=True, desired=wanted, to_add=wanted)
+        ordered = key_tuple(wanted)
+        return GroupPlan(key, None, create=True, desired=ordered, to_add=ordered)
     return GroupPlan(
         key,
         None,

@@ -7,6 +7,7 @@ Pure; no I/O.
 """
 
 import json
+import operator
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal
@@ -22,8 +23,15 @@ __all__ = ["By", "GroupPlan", "SyncPlan"]
 By = Literal["name", "id"]
 
 
-def _keys(value: Iterable[str]) -> tuple[str, ...]:
-    """The keys sorted, each once (a plan read from JSON may repeat one)."""
+def key_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    """The keys sorted, each once (a plan read from JSON may repeat one).
+
+    A tuple already in strictly ascending order is returned as it is: one pass,
+    where sorting 100,000 keys again took ~50 ms (a bulk sync's desired keys and
+    its additions, one sort each, were two thirds of its `plan_sync`).
+    """
+    if isinstance(value, tuple) and all(map(operator.lt, value, value[1:])):
+        return value
     if not isinstance(value, set | frozenset):
         value = set(value)
     return tuple(sorted(value))
@@ -68,9 +76,9 @@ class GroupPlan:
     key: str
     group_id: str | None
     create: bool = False
-    desired: tuple[str, ...] = field(default=(), converter=_keys)
-    to_add: tuple[str, ...] = field(default=(), converter=_keys)
-    to_remove: tuple[str, ...] = field(default=(), converter=_keys)
+    desired: tuple[str, ...] = field(default=(), converter=key_tuple)
+    to_add: tuple[str, ...] = field(default=(), converter=key_tuple)
+    to_remove: tuple[str, ...] = field(default=(), converter=key_tuple)
     unsupported: Mapping[str, str] = field(factory=dict, converter=_reasons)
     unknown: Mapping[str, str] = field(factory=dict, converter=_reasons)
     observed_count: int = 0
