@@ -7,9 +7,11 @@ empty group: ``plan_sync`` (lists the group) then ``apply(verify=False)`` (1,000
 add requests of 100 pids). Lower bound: 1,000 requests ÷ 50/s = 20 s. Figures:
 wall ÷ bound (target <= 1.05), requests ÷ 1,000 (target 1.00 plus the listing),
 429s received. With ``--client-defaults`` the Client is given no ``RateLimit`` and
-learns the limit (target <= 1.15; results/bulk_sync_defaults.json).
+learns the limit (target <= 1.15; results/bulk_sync_defaults.json). With
+``--fixed-rate`` the ``RateLimit`` does not adapt (``adaptive=False``: the whole
+burst at once, the configuration of the first figures; results/bulk_sync_fixed.json).
 
-Run: ``python benchmarks/bulk_sync.py [--quick] [--pids N] [--client-defaults]
+Run: ``python benchmarks/bulk_sync.py [--quick] [--pids N] [--client-defaults | --fixed-rate]
 [--retry-after exact]``
 """
 
@@ -37,12 +39,18 @@ TARGET_WALL_DEFAULTS = 1.15
 
 
 async def measure(
-    emu: EmulatorProcess, pids: list[str], *, defaults: bool = False
+    emu: EmulatorProcess,
+    pids: list[str],
+    *,
+    defaults: bool = False,
+    adaptive: bool = True,
 ) -> dict[str, Any]:
     gid = emu.group_ids[0]
     kwargs: dict[str, Any] = {}
     if not defaults:
-        kwargs["rate_limit"] = ag.RateLimit(per_second=RATE, burst=BURST)
+        kwargs["rate_limit"] = ag.RateLimit(
+            per_second=RATE, burst=BURST, adaptive=adaptive
+        )
     async with neuroio_client(emu.url, emu.credentials["token"], **kwargs) as client:
         started = time.perf_counter()
         plan = await client.plan_sync({gid: pids}, by="id")
@@ -71,6 +79,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="no RateLimit: the Client's defaults learn the server's limit",
     )
     parser.add_argument(
+        "--fixed-rate",
+        action="store_true",
+        help="a RateLimit that does not adapt (adaptive=False, the whole burst)",
+    )
+    parser.add_argument(
         "--retry-after",
         choices=("integer", "exact"),
         default="integer",
@@ -91,7 +104,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         retry_after=args.retry_after,
         print_keys=True,
     ) as emu:
-        run = asyncio.run(measure(emu, emu.key_list, defaults=args.client_defaults))
+        run = asyncio.run(
+            measure(
+                emu,
+                emu.key_list,
+                defaults=args.client_defaults,
+                adaptive=not args.fixed_rate,
+            )
+        )
         server = emu.stats()
     result = {
         "pids": n,
@@ -106,12 +126,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "wall_ratio": run["wall_seconds"] / bound,
         "requests_ratio": run["requests"] / writes,
         "client_defaults": args.client_defaults,
+        "fixed_rate": args.fixed_rate,
         "retry_after": args.retry_after,
         "target_wall_ratio": target,
         "met": run["wall_seconds"] / bound <= target and run["added"] == n,
         "quick": args.quick,
     }
     name = "bulk_sync_defaults" if args.client_defaults else "bulk_sync"
+    if args.fixed_rate:
+        name += "_fixed"
     if args.retry_after == "exact":
         name += "_exact"
     out = write_result(name, result)
