@@ -12,9 +12,25 @@ collected by the first full collection after it.
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator
 
 __all__ = ["frozen_heap"]
+
+#: Whether a `frozen_heap` block's own freeze is in force in this process.
+_OURS = {"active": False}
+
+
+def _unfreeze_in_child() -> None:
+    # A process forked during a sync does not run the block's end: its copy of
+    # the heap would stay frozen for good.
+    if _OURS["active"]:
+        _OURS["active"] = False
+        gc.unfreeze()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_unfreeze_in_child)
 
 
 @contextlib.contextmanager
@@ -22,20 +38,23 @@ def frozen_heap() -> Iterator[None]:
     """Freeze what the collector tracks now, for the ``with`` block.
 
     Does nothing when something is frozen already (the application's own
-    ``gc.freeze``, or an enclosing sync): only this block's own freeze is undone.
-    Some interpreters start with objects frozen (CPython 3.12.1 holds 375 at
-    start-up): there too nothing is done, so their freeze is never undone.
+    ``gc.freeze``, or an enclosing sync): only this block's own freeze is undone,
+    but a ``gc.freeze()`` made during the block is undone with it. A process
+    forked during the block unfreezes at once. Some interpreters start with objects frozen (CPython
+    3.12.1 holds 375 at start-up): there too nothing is done.
     """
     # A 1M-membership plan (10,000 groups) made 2 full collections, 0.28 s of
     # 6.8 s CPU, and an apply of it 4, 0.50 s of 19.9 s (load 4-5); at 100k, 0
     # and 1 of 0.04 s: the walk grows with the heap, so it grew the cost more
-    # than tenfold between the two sizes. Frozen: the plan 1, 0.05 s, the apply
-    # 4, 0.14 s (load 6-7; counted with gc.callbacks, benchmarks/sync_scale.py).
+    # than tenfold between the two sizes.
     if gc.get_freeze_count():
         yield
         return
     gc.freeze()
+    _OURS["active"] = True
     try:
         yield
     finally:
-        gc.unfreeze()
+        if _OURS["active"]:
+            _OURS["active"] = False
+            gc.unfreeze()

@@ -138,7 +138,7 @@ class AdaptiveRate:
             # the first send after a pause: what got through before it does not
             # count, except that before the first one it was the server's burst
             if self.burst_seen is None and self.lowered:
-                self.burst_seen = self._oks - self._before_rush
+                self.burst_seen = max(0, self._oks - self._before_rush)
             self._resumed = now
             self._oks = 0
             self._ok_times.clear()

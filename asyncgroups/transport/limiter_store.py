@@ -155,11 +155,11 @@ class LimiterStore(Protocol):
         ...
 
 
-#: The share of a configured burst an adaptive limiter keeps in hand (see `_capacity`).
+#: The share of a configured burst an adaptive limiter keeps in hand (see `bucket_capacity`).
 BURST_RESERVE = 0.5
 
 
-def _capacity(limit: RateLimit, rate: float) -> float:
+def bucket_capacity(limit: RateLimit, rate: float) -> float:
     if limit.burst is not None:
         if limit.adaptive and limit.burst >= 2:
             # A client at exactly the server's rate and burst leaves the
@@ -177,6 +177,17 @@ def _capacity(limit: RateLimit, rate: float) -> float:
     if limit.per_second is not None:
         return float(min(limit.bucket_size, max(1, math.ceil(rate))))
     return float(max(1, math.ceil(rate)))
+
+
+def shared_capacity(limit: RateLimit, rate: float) -> float:
+    """The capacity of a bucket shared by several processes (a `LimiterStore`).
+
+    A configured burst keeps the same reserve in hand as `bucket_capacity`;
+    without one, the whole `RateLimit.bucket_size` is shared.
+    """
+    if limit.burst is not None:
+        return bucket_capacity(limit, rate)
+    return float(limit.bucket_size)
 
 
 class MemoryState:
@@ -213,7 +224,7 @@ class MemoryState:
         ceiling = None if math.isinf(base_rate) else base_rate
         self.adaptive = AdaptiveRate(ceiling) if limit.adaptive else None
         self.gate_state = Gate()
-        self.bucket = TokenBucket(base_rate, _capacity(limit, base_rate), now)
+        self.bucket = TokenBucket(base_rate, bucket_capacity(limit, base_rate), now)
         self._cap_rate = math.inf
         self._cap_until = -math.inf
         #: Whether `succeeded` has anything to do (adaptive, or a header cap
@@ -307,7 +318,7 @@ class MemoryState:
             self._cap_until = -math.inf
             self._cap_rate = math.inf
             self.wants_success = self.adaptive is not None
-        capacity = _capacity(self.limit, rate)
+        capacity = bucket_capacity(self.limit, rate)
         if self.adaptive is not None and self.adaptive.lowered:
             capacity = 1.0  # throttled once: paced from then on, no burst
         if rate != self.bucket.rate or capacity != self.bucket.capacity:

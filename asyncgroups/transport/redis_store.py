@@ -26,7 +26,7 @@ from asyncgroups import _redact
 from asyncgroups.config import RateLimit
 from asyncgroups.errors import ConfigurationError
 from asyncgroups.transport.bucket import Gate, Reservation, gate_spread
-from asyncgroups.transport.limiter_store import MemoryState
+from asyncgroups.transport.limiter_store import MemoryState, shared_capacity
 from asyncgroups.transport.redis_scripts import connect, num
 
 __all__ = ["RedisState", "RedisStore"]
@@ -143,7 +143,7 @@ class RedisState:
         self.base_rate = (
             float(limit.per_second) if limit.per_second is not None else math.inf
         )
-        self.capacity = float(limit.bucket_size)
+        self.capacity = shared_capacity(limit, self.base_rate)
         self.local = MemoryState(
             limit, clock(), base_rate=self.base_rate * store.fallback_share
         )

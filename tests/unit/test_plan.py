@@ -1,6 +1,7 @@
 """Sync planning and applying against pure inputs and an in-memory backend (no sockets)."""
 
 import gc
+import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -396,6 +397,30 @@ def test_frozen_heap_leaves_an_existing_freeze_as_it_is():
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_process_forked_during_a_sync_does_not_stay_frozen() -> None:
+    """The child of a fork inside the block unfreezes; the parent keeps its block."""
+    if gc.get_freeze_count():
+        pytest.skip(
+            "this interpreter starts with objects frozen: the block does nothing"
+        )
+    read, write = os.pipe()
+    with frozen_heap():
+        pid = os.fork()
+        if pid == 0:  # the child: report its freeze count, then leave at once
+            os.write(write, str(gc.get_freeze_count()).encode())
+            os._exit(0)
+        os.close(write)
+        assert gc.get_freeze_count() > 0
+        child = b""
+        while chunk := os.read(read, 64):
+            child += chunk
+        os.close(read)
+        os.waitpid(pid, 0)
+    assert int(child) == 0
+    assert gc.get_freeze_count() == 0
 
 
 def test_fingerprint_is_order_independent():
