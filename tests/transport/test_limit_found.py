@@ -16,12 +16,11 @@ import random
 from typing import Any
 
 import pytest
+from tests.transport.virtual_stack import paced_stack
 
 from asyncgroups.testing import TokenBucket
 from asyncgroups.transport.adaptive import AdaptiveRate
 from asyncgroups.transport.base import Request, Response
-from asyncgroups.transport.observed import Observer
-from asyncgroups.transport.stack import build_stack
 
 LIMIT = 200.0
 RUN = 60.0
@@ -61,14 +60,7 @@ def test_stray_429s_at_a_high_rate_with_no_burst_keep_over_half_the_limit(
     async def main() -> Server:
         loop = asyncio.get_running_loop()
         api = Server(loop.time, retry_after)
-        stack = build_stack(
-            api,
-            observer=Observer(),
-            retry=None,
-            rate_limit=None,
-            clock=loop.time,
-            rng=random.Random(2),
-        )
+        stack = paced_stack(api, None)
         request = Request("GET", URL)
 
         async def worker() -> None:

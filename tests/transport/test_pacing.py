@@ -12,6 +12,8 @@ import math
 import random
 from typing import Any
 
+from tests.transport.virtual_stack import paced_stack
+
 import asyncgroups as ag
 from asyncgroups.testing import TokenBucket
 from asyncgroups.transport.base import Request, Response
@@ -61,14 +63,7 @@ def run(virtual: Any, rate_limit: ag.RateLimit | None, **server: Any) -> Server:
     async def main() -> Server:
         loop = asyncio.get_running_loop()
         api = Server(loop.time, **server)
-        stack = build_stack(
-            api,
-            observer=Observer(),
-            retry=None,
-            rate_limit=rate_limit,
-            clock=loop.time,
-            rng=random.Random(2),
-        )
+        stack = paced_stack(api, rate_limit)
         request = Request("GET", URL)
 
         async def worker() -> None:

@@ -11,11 +11,11 @@ import math
 import random
 from typing import Any
 
+from tests.transport.virtual_stack import paced_stack
+
 import asyncgroups as ag
 from asyncgroups.testing import TokenBucket
 from asyncgroups.transport.base import Request, Response
-from asyncgroups.transport.observed import Observer
-from asyncgroups.transport.stack import build_stack
 
 LIMIT = 50.0
 BURST = 10
@@ -63,14 +63,7 @@ def bulk(
     async def main() -> tuple[Server, float, Any]:
         loop = asyncio.get_running_loop()
         api = Server(loop.time, jitter=jitter)
-        stack = build_stack(
-            api,
-            observer=Observer(),
-            retry=None,
-            rate_limit=rate_limit,
-            clock=loop.time,
-            rng=random.Random(2),
-        )
+        stack = paced_stack(api, rate_limit)
         request = Request("GET", URL)
         await asyncio.sleep(0.5)  # the server's bucket is full
         started = loop.time()
