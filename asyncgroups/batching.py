@@ -17,9 +17,7 @@ writing in the background.
 
 import asyncio
 import inspect
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from itertools import chain
 
 from asyncgroups.errors import (
     AsyncGroupsError,
@@ -32,6 +30,7 @@ from asyncgroups.errors import (
     UnsupportedOperationError,
 )
 from asyncgroups.models import BatchResult
+from asyncgroups.packing import invert, pack
 from asyncgroups.validation import normalise_id, plain_ids
 
 __all__ = [
@@ -273,104 +272,3 @@ def first_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The first leaf exception of a (possibly nested) exception group."""
     first = group.exceptions[0]
     return first_exception(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-def invert(mapping: Mapping[str, Sequence[str]]) -> dict[frozenset[str], list[str]]:
-    """Group keys by the exact set of groups they are bound for.
-
-    ``{g1: [a, b], g2: [a]}`` becomes ``{{g1, g2}: [a], {g1}: [b]}``, so keys bound
-    for the same groups can share requests on APIs where one request serves many.
-    """
-    counts = Counter(chain.from_iterable(mapping.values()))
-    packed: dict[frozenset[str], list[str]] = {}
-    for group, keys in mapping.items():
-        alone = [key for key in keys if counts[key] == 1]
-        if alone:
-            packed[frozenset((group,))] = alone
-    for groups, keys in _shared(mapping, counts).items():
-        packed.setdefault(frozenset(groups), []).extend(keys)
-    return packed
-
-
-def _shared(
-    mapping: Mapping[str, Sequence[str]], counts: Mapping[str, int]
-) -> dict[tuple[str, ...], list[str]]:
-    """`invert` of the keys ``counts`` shows more than once only.
-
-    Each set of groups is a tuple in ``mapping``'s order (the same for every key
-    bound for those groups). Keys bound for one group (most keys) are found by
-    counting, in C, and get nothing of their own; tuples of strings are left
-    alone by the collector. `pack` of the 1,000,000-membership benchmark's
-    additions (10,000 groups, 18,000 keys shared by chance): 0.10 s of CPU and
-    no full pass of the collector, against 0.26 s and one (~0.13 s) with a set
-    and a frozenset per key.
-    """
-    targets: dict[str, tuple[str, ...]] = {}
-    for group, keys in mapping.items():
-        for key in [key for key in keys if counts[key] > 1]:
-            held = targets.get(key, ())
-            # a key given twice for one group is bound for it once
-            if not held or held[-1] != group:
-                targets[key] = (*held, group)
-    packed: dict[tuple[str, ...], list[str]] = {}
-    for key, groups in targets.items():
-        packed.setdefault(groups, []).append(key)
-    return packed
-
-
-def pack(
-    mapping: Mapping[str, Sequence[str]], max_batch: int
-) -> list[tuple[tuple[str, ...], Sequence[str]]]:
-    """Plan the fewest requests for ``mapping`` where one request may serve many groups.
-
-    Keys bound for the same set of several groups (`invert`) share requests
-    in full batches of ``max_batch`` (each replaces one full request per group). A
-    shared remainder smaller than a batch shares one request only when taking it
-    out of the groups' own requests saves at least two of them. Every other key
-    goes out group by group, in chunks filled to ``max_batch``. So the result never
-    needs more requests than sending each group alone (``ceil(len(keys) /
-    max_batch)`` per group), and fewer where keys are shared.
-
-    Returns:
-        (group ids, keys) pairs: each a run of keys bound for exactly those groups;
-        a run may span several requests (the caller chunks it to ``max_batch``).
-    """
-    size = max(1, max_batch)
-    if len(mapping) < 2:
-        # One group: no key can be shared, so nothing to count. A bulk sync of
-        # 100,000 keys into one group reached its first write 40 ms sooner.
-        return [((gid,), keys) for gid, keys in mapping.items() if keys]
-    left = {gid: len(keys) for gid, keys in mapping.items()}
-    shared: list[tuple[tuple[str, ...], Sequence[str]]] = []
-    partial: list[tuple[tuple[str, ...], Sequence[str]]] = []
-    counts = Counter(chain.from_iterable(mapping.values()))
-    for groups, keys in _shared(mapping, counts).items():
-        if len(groups) < 2:
-            continue
-        ordered = tuple(sorted(groups))
-        full = len(keys) - len(keys) % size
-        if full:
-            shared.append((ordered, keys[:full]))
-            for gid in ordered:
-                left[gid] -= full
-        if full < len(keys):
-            partial.append((ordered, keys[full:] if full else keys))
-    partial.sort(key=lambda run: len(run[0]) * len(run[1]), reverse=True)
-    for members, rest in partial:
-        n = len(rest)
-        saved = sum(
-            -(-left[gid] // size) - (-(-(left[gid] - n) // size)) for gid in members
-        )
-        if saved >= 2:
-            shared.append((members, rest))
-            for gid in members:
-                left[gid] -= n
-    if not shared:
-        # The caller's sequences, not copies (each is only read).
-        return [((gid,), keys) for gid, keys in mapping.items() if keys]
-    packed = {(gid, key) for groups, keys in shared for gid in groups for key in keys}
-    alone = [
-        ((gid,), [k for k in keys if (gid, k) not in packed])
-        for gid, keys in mapping.items()
-    ]
-    return shared + [(groups, keys) for groups, keys in alone if keys]

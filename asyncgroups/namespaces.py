@@ -41,7 +41,6 @@ from asyncgroups.batching import (
     Memberships,
     dedupe_keys,
     first_exception,
-    pack,
     run_batches,
 )
 from asyncgroups.errors import (
@@ -50,6 +49,7 @@ from asyncgroups.errors import (
     UnsupportedOperationError,
 )
 from asyncgroups.models import BatchResult, Group, KeyPage, Member, User
+from asyncgroups.packing import Packer
 from asyncgroups.tracing import (
     GROUPS,
     KEYS,
@@ -606,11 +606,15 @@ class MembersAPI(_Namespace):
         check_callable(on_chunk, "on_chunk")
         check_callable(on_send, "on_send")
         normalised: dict[str, list[str]] = {}
+        packer = Packer() if many else None
         for group, keys in memberships.items():
             gid = self._client._check_group_id(group)
             if gid in normalised:
                 raise InvalidInputError(f"group {gid!r} is given twice")
-            normalised[gid] = dedupe_keys(keys)
+            normalised[gid] = checked = dedupe_keys(keys)
+            if packer is not None:
+                # packed as checked, while this group's keys are in the cache
+                packer.add(gid, checked)
         # One semaphore for every group's chunks: the cap holds across the call.
         shared = _limit(concurrency, self._client)
         results: dict[str, BatchResult] = dict.fromkeys(normalised, _NOTHING)
@@ -646,8 +650,8 @@ class MembersAPI(_Namespace):
                 await asyncio.gather(*(one_group(gid, failed) for gid in groups))
 
         runs: list[tuple[tuple[str, ...], Sequence[str]]] = (
-            pack(normalised, max_batch)
-            if many
+            packer.runs(max_batch)
+            if packer is not None
             else [((gid,), keys) for gid, keys in normalised.items()]
         )
         # A pool of workers, one per request allowed in flight, each taking the

@@ -64,14 +64,20 @@ class Outcome:
 
     def unsettled(self, keys: Sequence[str]) -> Sequence[str]:
         """The ``keys`` that have no outcome yet, in their order."""
-        if not (
-            self.added or self.removed or self.failed or self.skipped or self.unknown
-        ):
+        marks = [
+            m
+            for m in (self.added, self.removed, self.failed, self.skipped, self.unknown)
+            if m
+        ]
+        if not marks:
             # Nothing settled yet (every first pass): the keys as they are.
             # 100,000 keys of one group: 55 ms of `settled` calls before the
             # first write of a bulk sync, now none.
             return keys
-        return [k for k in keys if not self.settled(k)]
+        # One lookup a key, not a call (the removals of an apply whose additions
+        # are in: 54 against 11 ms at 10,000 groups of 10).
+        done = marks[0] if len(marks) == 1 else set().union(*marks)
+        return [k for k in keys if k not in done]
 
     def fail(self, key: str, error: AsyncGroupsError) -> bool:
         """Record that ``key``'s change raised ``error``; ``True`` if it is unknown."""
@@ -89,6 +95,8 @@ class Outcome:
     ) -> tuple[int, int]:
         """Record one settled chunk; returns (failed, unknown) counts."""
         self.done(phase).update(succeeded)
+        if not failed:
+            return 0, 0
         unknown = sum(self.fail(key, error) for key, error in failed.items())
         return len(failed) - unknown, unknown
 
@@ -127,6 +135,10 @@ class Outcome:
         only additions seen in place are settled: a key missing from it proves
         nothing.
         """
+        if not self.failed and not self.unknown:
+            # Nothing to settle (most groups): no set of the additions made, no
+            # key looked at (5.4 against 0.2 µs a group of 10 + 10).
+            return
         adds = frozenset(self.plan.to_add)
         for key in (*self.plan.to_add, *self.plan.to_remove):
             if key not in self.failed and key not in self.unknown:

@@ -7,6 +7,7 @@ equal to the desired state.
 """
 
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -41,6 +42,82 @@ def test_pack_covers_every_membership_once_in_at_most_the_minimum(seed: int) -> 
     assert len(pairs) == len(set(pairs))
     requests = sum(-(-len(ks) // size) for _, ks in runs)
     assert requests <= minimum(mapping, size)
+
+
+def _greedy_requests(mapping: Mapping[str, Sequence[str]], size: int) -> int:
+    """The requests of `pack`'s rule as its docstring states it, with no shortcut."""
+    counts = Counter(k for keys in mapping.values() for k in keys)
+    targets: dict[str, tuple[str, ...]] = {}
+    for gid, keys in mapping.items():
+        for key in keys:
+            if counts[key] > 1:
+                targets[key] = (*targets.get(key, ()), gid)
+    runs: dict[tuple[str, ...], list[str]] = {}
+    for key, gids in targets.items():
+        runs.setdefault(gids, []).append(key)
+    left = {gid: len(keys) for gid, keys in mapping.items()}
+    requests = 0
+    partial: list[tuple[tuple[str, ...], int]] = []
+    for gids, keys in runs.items():
+        full = len(keys) - len(keys) % size
+        if full:
+            requests += full // size
+            for gid in gids:
+                left[gid] -= full
+        if full < len(keys):
+            partial.append((gids, len(keys) - full))
+    partial.sort(key=lambda run: len(run[0]) * run[1], reverse=True)
+    for gids, n in partial:
+        saved = sum(-(-left[g] // size) + ((left[g] - n) // -size) for g in gids)
+        if saved >= 2:
+            requests += 1
+            for gid in gids:
+                left[gid] -= n
+    return requests + sum(-(-n // size) for n in left.values())
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_pack_needs_the_requests_its_rule_gives(seed: int) -> None:
+    """Its shortcuts (no run built where none can save a request) change nothing.
+
+    Groups whose last chunk is small (a few keys past a full batch) gain from
+    sharing even one key; keys shared by chance among fuller groups do not.
+    """
+    rng = random.Random(seed)
+    size = rng.choice([3, 10, 100])
+    keys = [f"k{i}" for i in range(rng.randint(size, 4 * size))]
+    mapping = {
+        f"g{i}": sorted(
+            rng.sample(
+                keys, min(len(keys), rng.choice([1, 2, size + 1, size, len(keys)]))
+            )
+        )
+        for i in range(rng.randint(2, 30))
+    }
+    runs = pack(mapping, size)
+    assert sum(-(-len(ks) // size) for _, ks in runs) == _greedy_requests(mapping, size)
+
+
+def test_one_key_shared_saves_two_requests_where_it_ends_two_chunks() -> None:
+    """Two groups of 101 keys sharing one: 3 requests, not 4; sharing none: 4."""
+    base = [f"k{i:03d}" for i in range(100)]
+    mapping = {"g1": [*base, "x"], "g2": [f"o{i:03d}" for i in range(100)] + ["x"]}
+    runs = pack(mapping, 100)
+    assert sum(-(-len(ks) // 100) for _, ks in runs) == 3
+    assert (("g1", "g2"), ["x"]) in runs
+    apart = {"g1": [*base, "x"], "g2": [f"o{i:03d}" for i in range(100)] + ["y"]}
+    assert pack(apart, 100) == [(("g1",), apart["g1"]), (("g2",), apart["g2"])]
+
+
+def test_keys_shared_by_chance_go_group_by_group() -> None:
+    """Ten keys a group, a few shared: no request can be saved; none is built."""
+    rng = random.Random(3)
+    keys = [f"k{i}" for i in range(300)]
+    mapping = {f"g{i}": rng.sample(keys, 10) for i in range(100)}
+    assert sum(len(ks) for ks in mapping.values()) > len(
+        {k for ks in mapping.values() for k in ks}
+    )
+    assert pack(mapping, 100) == [((gid,), ks) for gid, ks in mapping.items()]
 
 
 def test_pack_shares_keys_bound_for_the_same_groups() -> None:

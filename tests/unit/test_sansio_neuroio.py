@@ -3,8 +3,10 @@
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
+from hypothesis import given, strategies as st
 
 import asyncgroups as ag
 from asyncgroups.backends._kit import Body, Endpoint
@@ -120,6 +122,16 @@ def test_list_query_order_and_commas() -> None:
     assert members.url.endswith(
         "/v1/groups/persons/9/pids/?pids=a%2Cb&limit=5&offset=10"
     )
+
+
+_QUERY_TEXT = st.text(alphabet="aZ09 é&=/?#%+-_.~\u00b2", max_size=4)
+
+
+@given(st.lists(st.tuples(_QUERY_TEXT, _QUERY_TEXT), min_size=1, max_size=4))
+def test_a_query_reads_as_urlencode_writes_it(pairs: list[tuple[str, str]]) -> None:
+    """Queries of letters and digits skip urlencode; every query is the same."""
+    expected = "https://api.neuroio.com/p?" + urlencode(pairs, quote_via=quote)
+    assert ORIGIN.url("/p", pairs) == expected
 
 
 @pytest.mark.parametrize("group_id", ["..", ".", "", "a/b?c", "²", "-1", "1.0"])

@@ -84,12 +84,28 @@ def test_decode_error_names_the_field() -> None:
         {"count": 1, "results": [{"pid": 3}]},
         {"count": 1, "results": [{"pid": ""}]},
         {"count": "1", "results": []},
+        {"count": True, "results": []},
+        {"count": 1.0, "results": []},
+        {"count": 1, "results": {"pid": "a"}},
+        {"count": 1, "results": "a"},
+        [{"pid": "a"}],
     ],
 )
 def test_bad_person_pages_are_decode_errors(data: Any) -> None:
-    """Malformed person pages raise DecodeError."""
+    """Malformed person pages raise DecodeError, on either listing path."""
     with pytest.raises(ag.DecodeError):
         wire.structure_member_page(data, "1")
+    with pytest.raises(ag.DecodeError):
+        wire.member_keys_page(data)
+
+
+def test_a_page_without_results_is_empty() -> None:
+    """``results`` may be left out (the envelope's default): no members."""
+    assert wire.member_keys_page({"count": 0}) == ([], 0)
+    assert wire.member_keys_page({"count": 2, "results": [{"pid": "a"}]}) == (
+        ["a"],
+        2,
+    )
 
 
 @given(
