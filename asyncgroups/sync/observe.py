@@ -41,7 +41,7 @@ class Observed:
         complete: whether the listing was read to the end.
         error: why it was not.
         count: how many members were listed, when ``keys`` holds only some of
-            them (a summary made by `against`).
+            them (a summary: what a check keeps of a listing).
         digest: the fingerprint of every member listed, in a summary.
         absent: in a summary, the desired keys the listing did not show.
     """
@@ -63,24 +63,6 @@ class Observed:
     def size(self) -> int:
         """How many members were listed."""
         return self.count if self.count is not None else len(self.keys)
-
-    def against(self, wanted: frozenset[str]) -> "Observed":
-        """A summary for planning against ``wanted``, without the members in both.
-
-        Keeps the keys not wanted (with their roles), the wanted keys not seen, the
-        count and the fingerprint: what a plan needs, in memory proportional to the
-        difference, not to the group.
-        """
-        extra = self.keys - wanted
-        return Observed(
-            frozenset(extra),
-            {k: r for k, r in self.roles.items() if k in extra},
-            self.complete,
-            self.error,
-            self.size,
-            self.fingerprint,
-            frozenset(wanted - self.keys),
-        )
 
 
 def fingerprint(keys: Iterable[str]) -> str:
