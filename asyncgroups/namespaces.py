@@ -654,6 +654,7 @@ class MembersAPI(_Namespace):
             if packer is not None
             else [((gid,), keys) for gid, keys in normalised.items()]
         )
+        packer = None  # its key -> group index is not kept while writing
         # A pool of workers, one per request allowed in flight, each taking the
         # next run as it finishes one: no task per group, and no run waits for a
         # slot holding frames. (A pool 4x the limit, or a task per run, made the

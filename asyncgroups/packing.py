@@ -2,13 +2,17 @@
 
 Where one request can serve several groups (NeuroIO), keys bound for the same set
 of groups can go out together: `invert` groups keys by the exact set of groups
-they are bound for, and `pack` plans the fewest requests from that. Both are
-built on `Packer`, which finds the shared keys as each group is added, so a
-caller that checks each group's keys as it adds them (``members.add_many``)
-reads every key once, while it is in the processor's cache. Pure; no I/O.
+they are bound for, and `pack` plans the fewest requests from that, through
+`Packer`, which finds the shared keys as each group is added: a caller that
+checks each group's keys as it adds them (``members.add_many``) reads every key
+while it is in the processor's cache. Pure; no I/O.
 """
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import chain
+
+from asyncgroups.errors import InvalidInputError
 
 __all__ = ["Packer", "invert", "pack"]
 
@@ -37,7 +41,13 @@ class Packer:
         self._shares: dict[str, int] = {}
 
     def add(self, group: str, keys: Sequence[str]) -> None:
-        """Add ``group``'s keys (each group once; a key given twice counts once)."""
+        """Add ``group``'s keys (a key given twice counts once).
+
+        Raises:
+            InvalidInputError: ``group`` was added already.
+        """
+        if group in self._mapping:
+            raise InvalidInputError(f"group {group!r} is given twice")
         self._mapping[group] = keys
         holder, targets = self._holder, self._targets
         found = [key for key in keys if key in holder]
@@ -53,18 +63,6 @@ class Packer:
                 elif held[-1] != group:
                     targets[key] = (*held, group)
         holder.update(dict.fromkeys(keys, group))
-
-    def invert(self) -> dict[frozenset[str], list[str]]:
-        """Keys grouped by the exact set of groups they are bound for."""
-        targets = self._targets
-        packed: dict[frozenset[str], list[str]] = {}
-        for group, keys in self._mapping.items():
-            alone = [key for key in keys if key not in targets] if targets else keys
-            if alone:
-                packed[frozenset((group,))] = list(alone)
-        for groups, keys in self._shared().items():
-            packed.setdefault(frozenset(groups), []).extend(keys)
-        return packed
 
     def _shared(self) -> dict[tuple[str, ...], list[str]]:
         """Shared keys by their groups, in the order the keys were first given.
@@ -151,11 +149,23 @@ def invert(mapping: Mapping[str, Sequence[str]]) -> dict[frozenset[str], list[st
 
     ``{g1: [a, b], g2: [a]}`` becomes ``{{g1, g2}: [a], {g1}: [b]}``, so keys bound
     for the same groups can share requests on APIs where one request serves many.
+    A key given twice for one group is bound for it once.
     """
-    packer = Packer()
+    counts = Counter(chain.from_iterable(mapping.values()))
+    packed: dict[frozenset[str], list[str]] = {}
     for group, keys in mapping.items():
-        packer.add(group, keys)
-    return packer.invert()
+        alone = [key for key in keys if counts[key] == 1]
+        if alone:
+            packed[frozenset((group,))] = alone
+    targets: dict[str, tuple[str, ...]] = {}
+    for group, keys in mapping.items():
+        for key in [key for key in keys if counts[key] > 1]:
+            held = targets.get(key, ())
+            if not held or held[-1] != group:
+                targets[key] = (*held, group)
+    for key, groups in targets.items():
+        packed.setdefault(frozenset(groups), []).append(key)
+    return packed
 
 
 def pack(

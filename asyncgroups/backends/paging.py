@@ -120,8 +120,7 @@ async def offset_page_walk(
         fresh = recent.fresh(items if key is None else [key(i) for i in items])
         page = items if fresh is None else [items[i] for i in fresh]
         if page:
-            # the fetch's own list when every item is new: nothing else holds it
-            yield page if type(page) is list else list(page)
+            yield list(page)  # the caller's own: the walk reads ``items`` after
         offset += len(items)
         stale = 0 if page else stale + 1
         if stale >= STUCK_PAGES:

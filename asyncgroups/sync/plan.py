@@ -13,6 +13,7 @@ from asyncgroups.arguments import call_key_map, check_bool, check_count, check_k
 from asyncgroups.capabilities import Capability
 from asyncgroups.errors import InvalidInputError
 from asyncgroups.sync.compare import (
+    NO_MAPPING as NO_MAPPING,
     Rules,
     absent_group,
     build_plan,

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 import asyncgroups as ag
-from asyncgroups.backends.paging import cursor_pages, offset_pages
+from asyncgroups.backends.paging import cursor_pages, offset_page_walk, offset_pages
 from asyncgroups.transport.aiohttp import AiohttpTransport
 from asyncgroups.transport.base import Request
 
@@ -198,6 +198,20 @@ async def test_offset_paging_advances_by_what_was_returned():
         return data[offset : offset + min(limit, 100)], len(data)
 
     assert [i async for i in offset_pages(fetch, limit=1000, key=lambda i: i)] == data
+
+
+async def test_a_page_changed_by_its_reader_does_not_change_the_walk():
+    """Each page is the caller's own list: clearing it loses nothing later."""
+    data = [f"k{i}" for i in range(10)]
+
+    async def fetch(offset: int, limit: int) -> tuple[list[str], int]:
+        return data[offset : offset + limit], len(data)
+
+    got: list[str] = []
+    async for page in offset_page_walk(fetch, limit=3):
+        got.extend(page)
+        page.clear()
+    assert got == data
 
 
 async def test_cursor_paging_stops_on_a_repeated_cursor():

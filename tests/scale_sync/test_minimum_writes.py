@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 import asyncgroups as ag
-from asyncgroups.batching import pack
+from asyncgroups.batching import invert, pack
+from asyncgroups.packing import Packer
 from asyncgroups.testing import serve_emulator
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -118,6 +119,21 @@ def test_keys_shared_by_chance_go_group_by_group() -> None:
         {k for ks in mapping.values() for k in ks}
     )
     assert pack(mapping, 100) == [((gid,), ks) for gid, ks in mapping.items()]
+
+
+def test_invert_binds_a_key_given_twice_for_one_group_once() -> None:
+    assert invert({"g": ["a", "a", "b"]}) == {frozenset({"g"}): ["b", "a"]}
+    assert invert({"g1": ["a", "b"], "g2": ["a"]}) == {
+        frozenset({"g1"}): ["b"],
+        frozenset({"g1", "g2"}): ["a"],
+    }
+
+
+def test_a_group_added_twice_to_a_packer_is_refused() -> None:
+    packer = Packer()
+    packer.add("g", ["a", "b"])
+    with pytest.raises(ag.InvalidInputError, match="given twice"):
+        packer.add("g", ["a", "c"])
 
 
 def test_pack_shares_keys_bound_for_the_same_groups() -> None:
