@@ -181,14 +181,10 @@ def absent_group(
     known_users: frozenset[str] | None,
 ) -> GroupPlan:
     """The plan of a desired group that does not exist."""
-    lost = dict.fromkeys(unmapped, NO_MAPPING)
     plan = _missing(key, wanted, rules.capabilities, by, create_groups, rules.no_add)
-    if plan.to_add and known_users is not None:
-        # A group to be created: its keys must exist as users all the same.
-        missing = {k for k in plan.to_add if _unknown(k, known_users)}
-        lost.update(dict.fromkeys(missing, f"not a user on this {rules.backend}"))
-        plan = evolve(plan, to_add=set(plan.to_add) - missing)
-    return evolve(plan, unknown={**lost, **plan.unknown})
+    plan = evolve(plan, unknown={**dict.fromkeys(unmapped, NO_MAPPING), **plan.unknown})
+    # A group to be created: its keys must exist as users all the same.
+    return known_only(plan, known_users, rules.backend)
 
 
 def _unknown(key: str, known: frozenset[str]) -> bool:
