@@ -21,11 +21,12 @@ Targets at 1M: writes ≤ 1.05 x minimum, plan CPU ≤ 2 x raw fetch CPU, apply 
 request ≤ 2 x raw aiohttp's, peak RSS ≤ 2 x desired; 100k -> 1M multiplies each
 cost by ≤ 11.
 
-Each size runs three times (``--small-runs``, ``--big-runs``), each in a fresh
-process, and its figures are the medians: a 100k phase lasts one or two seconds,
-so one run of it moves with the machine's load by 15 % or more, and a 1M apply's
-CPU moved by 20 % between runs of the same code; the growth 100k -> 1M divides
-one by the other. Beside the checks, the raw fetch's own growth is shown: what
+The 100k size runs five times (``--small-runs``) and the 1M size three times
+(``--big-runs``), each in a fresh process, the sizes taking turns, and each
+size's figures are the medians: a 100k phase lasts one or two seconds, so one run
+of it moves with the machine's load by 15 % or more, and a 1M apply's CPU moved by
+20 % between runs of the same code; the growth 100k -> 1M divides one by the
+other, so a drift of the machine's speed during the run must touch both alike. Beside the checks, the raw fetch's own growth is shown: what
 the tenfold heap costs bare aiohttp in the same processes.
 
 Run: ``python benchmarks/sync_scale.py [--quick] [--small-runs N] [--big-runs N]``
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k only")
     parser.add_argument(
-        "--small-runs", type=int, default=3, help="runs of the 100k size (median)"
+        "--small-runs", type=int, default=5, help="runs of the 100k size (median)"
     )
     parser.add_argument(
         "--big-runs", type=int, default=3, help="runs of the 1M size (median)"
@@ -295,13 +296,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(json.dumps(one))
         return one
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
-    repeats = {100_000: args.small_runs, 1_000_000: args.big_runs}
-    runs = {
-        str(n): median_run([run_one(n) for _ in range(max(1, repeats[n]))])
+    repeats = {100_000: max(1, args.small_runs), 1_000_000: max(1, args.big_runs)}
+    # The sizes take turns (100k, 1M, 100k, 1M, ...): a machine that slows
+    # down or speeds up during the run moves both sizes' figures alike, not the
+    # growth between them.
+    done: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
+    for turn in range(max(repeats[n] for n in sizes)):
+        for n in sizes:
+            if turn < repeats[n]:
+                done[n].append(run_one(n))
+    runs = {str(n): median_run(done[n]) for n in sizes}
+    spread = {
+        str(n): {c: sorted(r[c] for r in done[n]) for c in ("plan_cpu", "apply_cpu")}
         for n in sizes
     }
     big = runs[str(sizes[-1])]
-    result: dict[str, Any] = {"runs": runs, "quick": args.quick}
+    result: dict[str, Any] = {"runs": runs, "spread": spread, "quick": args.quick}
     checks = {
         "writes ÷ minimum": (big["writes_ratio"], TARGET_WRITES),
         "plan CPU ÷ raw fetch CPU": (big["plan_cpu_ratio"], TARGET_CPU),
@@ -357,6 +367,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "for reference, not a check: raw fetch CPU 1M ÷ 100k "
             f"{result['raw_fetch_cpu_growth']:.2f}"
         )
+    for n, costs in spread.items():
+        each = ", ".join(
+            f"{c} " + " ".join(f"{v:.2f}" for v in values)
+            for c, values in costs.items()
+        )
+        print(f"each run at {int(n):,}: {each}")
     print(f"-> {out}")
     return result
 

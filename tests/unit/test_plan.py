@@ -399,6 +399,34 @@ def test_frozen_heap_leaves_an_existing_freeze_as_it_is():
         gc.unfreeze()
 
 
+def test_frozen_heap_holds_off_full_collections_for_the_block_only():
+    """The third threshold is ten times higher in the block, then as it was."""
+    if gc.get_freeze_count():
+        pytest.skip(
+            "this interpreter starts with objects frozen: the block does nothing"
+        )
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with frozen_heap():
+            assert gc.get_threshold() == (700, 10, 100)
+            with frozen_heap():  # nested: nothing more
+                assert gc.get_threshold() == (700, 10, 100)
+        assert gc.get_threshold() == (700, 10, 10)
+        # An application that sets its own thresholds during a sync keeps them.
+        with frozen_heap():
+            gc.set_threshold(5000, 20, 30)
+        assert gc.get_threshold() == (5000, 20, 30)
+        # A sync that raises still puts them back.
+        gc.set_threshold(700, 10, 10)
+        with pytest.raises(RuntimeError), frozen_heap():
+            raise RuntimeError("boom")
+        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.set_threshold(*before)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_process_forked_during_a_sync_does_not_stay_frozen() -> None:
     """The child of a fork inside the block unfreezes; the parent keeps its block."""
@@ -406,11 +434,13 @@ def test_a_process_forked_during_a_sync_does_not_stay_frozen() -> None:
         pytest.skip(
             "this interpreter starts with objects frozen: the block does nothing"
         )
+    outside = gc.get_threshold()
     read, write = os.pipe()
     with frozen_heap():
         pid = os.fork()
-        if pid == 0:  # the child: report its freeze count, then leave at once
-            os.write(write, str(gc.get_freeze_count()).encode())
+        if pid == 0:  # the child: report its freeze and thresholds, then leave
+            state = (gc.get_freeze_count(), *gc.get_threshold())
+            os.write(write, " ".join(map(str, state)).encode())
             os._exit(0)
         os.close(write)
         assert gc.get_freeze_count() > 0
@@ -419,8 +449,12 @@ def test_a_process_forked_during_a_sync_does_not_stay_frozen() -> None:
             child += chunk
         os.close(read)
         os.waitpid(pid, 0)
-    assert int(child) == 0
+        assert gc.get_threshold() != outside
+    frozen, *thresholds = map(int, child.split())
+    assert frozen == 0
+    assert tuple(thresholds) == outside
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == outside
 
 
 def test_fingerprint_is_order_independent():
