@@ -51,7 +51,8 @@ async def apply(
     """Apply ``plan`` safely: guard, check for drift, write, verify.
 
     While it runs, the objects that existed before it are frozen from the cyclic
-    garbage collector (``gc.freeze``), unless something is frozen already.
+    garbage collector (``gc.freeze``) and full collections are ten times rarer,
+    unless something is frozen already.
 
     Args:
         client: the Client to write through.

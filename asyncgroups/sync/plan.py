@@ -120,7 +120,8 @@ async def plan_sync(
     Reads only: lists groups once, lists every group's members concurrently, and
     lists users once when the backend can (to report unknown keys). While it
     runs, the objects that existed before it are frozen from the cyclic garbage
-    collector (``gc.freeze``), unless something is frozen already.
+    collector (``gc.freeze``) and full collections are ten times rarer, unless
+    something is frozen already.
 
     Args:
         client: the Client to plan against.
