@@ -1,9 +1,10 @@
 """11. A sync at scale: 100,000 and 1,000,000 memberships, plan and apply.
 
 The NeuroIO emulator (own process, no latency, no faults, no client rate limit,
-its seeded store kept off its own garbage collector) holds G groups x 100 members (G = 1,000 or 10,000; every pid in 5 groups); the
-desired state removes 10 members of every group and adds 10 others (scattered:
-each added pid is bound for its own set of groups). Each size runs in a fresh
+its seeded store kept off its own garbage collector) holds G groups x 100
+members (G = 1,000 or 10,000; every pid in 5 groups); the desired state removes
+10 members of every group and adds 10 others (scattered: each added pid is bound
+for its own set of groups). Each size runs in a fresh
 process, so its peak RSS is its own. Measured in the same process and run:
 
 * raw fetch: bare aiohttp GETs of the same pages ``plan_sync`` reads (the group
