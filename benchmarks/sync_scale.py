@@ -4,8 +4,8 @@ The NeuroIO emulator (own process, no latency, no faults, no client rate limit,
 its seeded store kept off its own garbage collector) holds G groups x 100
 members (G = 1,000 or 10,000; every pid in 5 groups); the desired state removes
 10 members of every group and adds 10 others (scattered: each added pid is bound
-for its own set of groups). Each size runs in a fresh
-process, so its peak RSS is its own. Measured in the same process and run:
+for its own set of groups). Each size runs in a fresh process, so its peak RSS
+is its own. Measured in the same process and run:
 
 * raw fetch: bare aiohttp GETs of the same pages ``plan_sync`` reads (the group
   listing, then every group's members; same limit/offset, same concurrency), JSON
@@ -24,11 +24,12 @@ cost by ≤ 11.
 
 The 100k size runs seven times (``--small-runs``) and the 1M size five times
 (``--big-runs``), each in a fresh process, the sizes taking turns, and each
-size's figures are the medians: a 100k apply lasts under two seconds and moved by
-up to 30 % between runs of the same code (1.42-1.86 s), a 1M apply's CPU by 20 %
-(16.7-20.3 s); the growth 100k -> 1M divides one by the other, so a drift of the
-machine's speed during the run must touch both alike. Beside the checks, the raw fetch's own growth is shown: what
-the tenfold heap costs bare aiohttp in the same processes.
+size's figures are the medians: a 100k apply lasts about two seconds and moved by
+up to 50 % between runs of the same code (1.42-2.16 s), a 1M apply's CPU by 20 %
+(16.7-20.5 s); the growth 100k -> 1M divides one by the other, so a drift of the
+machine's speed during the run must touch both alike. Beside the checks, the raw
+fetch's own growth is shown: what the tenfold heap costs bare aiohttp in the same
+processes.
 
 Run: ``python benchmarks/sync_scale.py [--quick] [--small-runs N] [--big-runs N]``
 (``--quick``: 100k only; the full run, and ``run_all.py`` without ``--quick``,
