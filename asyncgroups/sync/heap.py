@@ -29,25 +29,58 @@ __all__ = ["frozen_heap"]
 #: (these full collections found none).
 _HOLD_FULL = 10
 
-#: A `frozen_heap` block's own freeze and thresholds, while in force here.
-_OURS: dict[str, tuple[int, ...] | None] = {"before": None, "held": None}
+#: The `frozen_heap` blocks whose freeze is in force here, innermost last: each
+#: its thresholds before the block and while in it.
+_Thresholds = tuple[int, int, int]
+_OURS: list[tuple[_Thresholds, _Thresholds]] = []
+#: The third threshold before the first of those blocks, and every value they set.
+_FIRST: list[int] = []
+_HELD: set[int] = set()
 
 
-def _release() -> None:
-    """Undo the block's freeze, and its thresholds unless changed since."""
-    before, held = _OURS["before"], _OURS["held"]
-    if before is None:
+def _enter() -> tuple[_Thresholds, _Thresholds]:
+    t0, t1, t2 = gc.get_threshold()
+    ours = ((t0, t1, t2), (t0, t1, t2 * _HOLD_FULL))
+    if not _OURS:
+        _FIRST[:] = [t2]
+        _HELD.clear()
+    _HELD.add(ours[1][2])
+    _OURS.append(ours)
+    gc.set_threshold(*ours[1])
+    return ours
+
+
+def _leave(ours: tuple[_Thresholds, _Thresholds]) -> None:
+    """Put the third threshold back, unless the application changed it since.
+
+    Blocks that overlap without nesting (another thread, or a ``gc.unfreeze()``
+    during a sync) may end in any order: when the last ends, a value any of them
+    set goes back to the one before the first.
+    """
+    (_, _, before), (_, _, held) = ours
+    _OURS[:] = [entry for entry in _OURS if entry is not ours]
+    t0, t1, now = gc.get_threshold()
+    if now == held:
+        gc.set_threshold(t0, t1, now := before)
+    if not _OURS:
+        if now in _HELD and _FIRST:
+            gc.set_threshold(t0, t1, _FIRST[0])
+        _FIRST.clear()
+        _HELD.clear()
+
+
+def _release_in_child() -> None:
+    # A process forked during a sync does not run the block's end: its copy of
+    # the heap would stay frozen, and its full collections rare, for good.
+    if not _OURS:
         return
-    _OURS["before"] = _OURS["held"] = None
-    if gc.get_threshold() == held:
-        gc.set_threshold(*before)
+    while _OURS:
+        _leave(_OURS[-1])
     gc.unfreeze()
 
 
 if hasattr(os, "register_at_fork"):
-    # A process forked during a sync does not run the block's end: its copy of
-    # the heap would stay frozen for good.
-    os.register_at_fork(after_in_child=_release)
+    os.register_at_fork(after_in_child=_release_in_child)
 
 
 @contextlib.contextmanager
@@ -71,11 +104,11 @@ def frozen_heap() -> Iterator[None]:
         yield
         return
     gc.freeze()
-    before = gc.get_threshold()
-    held = (before[0], before[1], before[2] * _HOLD_FULL)
-    _OURS["before"], _OURS["held"] = before, held
-    gc.set_threshold(*held)
+    ours = _enter()
     try:
         yield
     finally:
-        _release()
+        # Gone if a fork's child released it already.
+        if any(entry is ours for entry in _OURS):
+            _leave(ours)
+            gc.unfreeze()
