@@ -8,10 +8,9 @@ Redis is an optimisation of politeness, never a point of failure: every call has
 timeout, and while Redis is unreachable the limiter falls back to local limits at a
 conservative share of the rate (``per_second * fallback_share``), logs one WARNING,
 and tries Redis again every ``retry_interval`` seconds. A 429 still closes this
-process's gate at once; the shared gate is published in the background.
-
-Needs the ``redis`` package (``pip install 'asyncgroups[redis]'``), imported only
-when a store is opened.
+process's gate at once; the shared gate is published in the background. Needs the
+``redis`` package (``pip install 'asyncgroups[redis]'``), imported only when a
+store is opened.
 """
 
 import asyncio
@@ -26,6 +25,7 @@ from asyncgroups import _redact
 from asyncgroups.config import RateLimit
 from asyncgroups.errors import ConfigurationError
 from asyncgroups.transport.bucket import Gate, Reservation, gate_spread
+from asyncgroups.transport.inflight import undone_if_cancelled
 from asyncgroups.transport.limiter_store import MemoryState, shared_capacity
 from asyncgroups.transport.redis_scripts import connect, num
 
@@ -267,11 +267,12 @@ class RedisState:
         fresh = 0.0
         if self._warned or self._back:  # coming back: others may spend local shares
             fresh = self.store.retry_interval + max(0.0, self._local_due - now)
-        result = await self._run(
+        call = self._run(
             "reserve",
             [self.keys["bucket"], self.keys["adaptive"]],
             [repr(self.base_rate), repr(self.capacity), num(cap), ttl, repr(fresh)],
         )
+        result = await undone_if_cancelled(call, self._give_back, self._spawn)
         if result is None:
             reservation = await self.local.reserve(now)
             self._local_due = max(self._local_due, now + reservation.delay)
@@ -280,6 +281,10 @@ class RedisState:
         self._rate, delay = float(result[1]), float(result[0])
         self._shared_due = max(self._shared_due, now + delay)
         return Reservation(delay, now, self._rate, shared=True)
+
+    async def _give_back(self, result: Any) -> None:  # taken for a cancelled wait
+        if result is not None:
+            await self.refund(Reservation(0.0, 0.0, self._rate, shared=True))
 
     async def extra_wait(self, reservation: Reservation, now: float) -> float:
         """Shared reservations are not stretched; the gate is checked again."""
@@ -354,13 +359,9 @@ class RedisState:
             self._last_recover = now
             adaptive = self.local.adaptive
             assert adaptive is not None  # noqa: S101 - adaptive limits have one
-            args = [
-                repr(self.base_rate),
-                repr(adaptive.min_rate),
-                repr(adaptive.scale),
-                int(self.store.key_ttl * 1000),
-            ]
-            self._spawn(self._recover(args))
+            ttl = int(self.store.key_ttl * 1000)
+            rates = (self.base_rate, adaptive.min_rate, adaptive.scale)
+            self._spawn(self._recover([*map(repr, rates), ttl]))
 
     def undo(self, now: float, decreases: int) -> None:
         """Take back this process's last decreases (the shared rate recovers)."""
@@ -373,8 +374,7 @@ class RedisState:
 
     def cap(self, rate: float, until: float, now: float) -> None:
         """Hold this process's sends at or below ``rate`` until ``until``."""
-        self._cap_rate = rate
-        self._cap_until = until
+        self._cap_rate, self._cap_until = rate, until
         self.local.cap(rate, until, now)
 
     async def flush(self) -> None:
