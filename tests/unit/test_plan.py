@@ -3,7 +3,7 @@
 import gc
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -399,71 +399,72 @@ def test_frozen_heap_leaves_an_existing_freeze_as_it_is():
         gc.unfreeze()
 
 
-def test_frozen_heap_holds_off_full_collections_for_the_block_only():
-    """The third threshold is ten times higher in the block, then as it was."""
-    if gc.get_freeze_count():
-        pytest.skip(
-            "this interpreter starts with objects frozen: the block does nothing"
-        )
-    before = gc.get_threshold()
-    try:
-        gc.set_threshold(700, 10, 10)
-        with frozen_heap():
-            assert gc.get_threshold() == (700, 10, 100)
-            with frozen_heap():  # nested: nothing more
-                assert gc.get_threshold() == (700, 10, 100)
-        assert gc.get_threshold() == (700, 10, 10)
-        # An application that sets its own thresholds during a sync keeps them.
-        with frozen_heap():
-            gc.set_threshold(5000, 20, 30)
-        assert gc.get_threshold() == (5000, 20, 30)
-        # ... also when it changes only the first (the third goes back).
-        gc.set_threshold(700, 10, 10)
-        with frozen_heap():
-            gc.set_threshold(1000)
-        assert gc.get_threshold() == (1000, 10, 10)
-        # A sync that raises still puts them back.
-        gc.set_threshold(700, 10, 10)
-        with pytest.raises(RuntimeError), frozen_heap():
-            raise RuntimeError("boom")
-        assert gc.get_threshold() == (700, 10, 10)
-        assert gc.get_freeze_count() == 0
-    finally:
-        gc.set_threshold(*before)
+@pytest.fixture
+def gc_thresholds() -> Iterator[None]:
+    """Thresholds (700, 10, 10) for the test, the interpreter's own after it.
 
-
-def test_frozen_heap_blocks_overlapping_without_nesting_put_the_threshold_back():
-    """A gc.unfreeze() during a sync lets a second block in; any end order works."""
-    if gc.get_freeze_count():
-        pytest.skip(
-            "this interpreter starts with objects frozen: the block does nothing"
-        )
-    before = gc.get_threshold()
-    try:
-        for inner_ends_first in (True, False):
-            gc.set_threshold(700, 10, 10)
-            outer, inner = frozen_heap(), frozen_heap()
-            outer.__enter__()
-            gc.unfreeze()  # the application's, during the sync
-            inner.__enter__()
-            assert gc.get_threshold() == (700, 10, 1000)
-            for block in (inner, outer) if inner_ends_first else (outer, inner):
-                block.__exit__(None, None, None)
-            assert gc.get_threshold() == (700, 10, 10)
-            assert gc.get_freeze_count() == 0
-    finally:
-        gc.set_threshold(*before)
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_process_forked_during_a_sync_does_not_stay_frozen() -> None:
-    """The child of a fork inside the block unfreezes; the parent keeps its block."""
+    Skips where the interpreter starts with objects frozen (the block does nothing).
+    """
     if gc.get_freeze_count():
         pytest.skip(
             "this interpreter starts with objects frozen: the block does nothing"
         )
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_frozen_heap_holds_off_full_collections_for_the_block_only(
+    gc_thresholds: None,
+) -> None:
+    """The third threshold is ten times higher in the block, then as it was."""
+    with frozen_heap():
+        assert gc.get_threshold() == (700, 10, 100)
+        with frozen_heap():  # nested: nothing more
+            assert gc.get_threshold() == (700, 10, 100)
+    assert gc.get_threshold() == (700, 10, 10)
+    # An application that sets its own thresholds during a sync keeps them.
+    with frozen_heap():
+        gc.set_threshold(5000, 20, 30)
+    assert gc.get_threshold() == (5000, 20, 30)
+    # ... also when it changes only the first (the third goes back).
+    gc.set_threshold(700, 10, 10)
+    with frozen_heap():
+        gc.set_threshold(1000)
+    assert gc.get_threshold() == (1000, 10, 10)
+    # A sync that raises still puts them back.
+    gc.set_threshold(700, 10, 10)
+    with pytest.raises(RuntimeError), frozen_heap():
+        raise RuntimeError("boom")
+    assert gc.get_threshold() == (700, 10, 10)
+    assert gc.get_freeze_count() == 0
+
+
+def test_frozen_heap_blocks_overlapping_without_nesting_put_the_threshold_back(
+    gc_thresholds: None,
+) -> None:
+    """A gc.unfreeze() during a sync lets a second block in; any end order works."""
+    for inner_ends_first in (True, False):
+        gc.set_threshold(700, 10, 10)
+        outer, inner = frozen_heap(), frozen_heap()
+        outer.__enter__()
+        gc.unfreeze()  # the application's, during the sync
+        inner.__enter__()
+        assert gc.get_threshold() == (700, 10, 1000)
+        for block in (inner, outer) if inner_ends_first else (outer, inner):
+            block.__exit__(None, None, None)
+        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_process_forked_during_a_sync_does_not_stay_frozen(
+    gc_thresholds: None,
+) -> None:
+    """The child of a fork inside the block unfreezes; the parent keeps its block."""
     outside = gc.get_threshold()
     read, write = os.pipe()
     with frozen_heap():
@@ -485,7 +486,6 @@ def test_a_process_forked_during_a_sync_does_not_stay_frozen() -> None:
     assert tuple(thresholds) == outside
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == outside
-    gc.set_threshold(*before)
 
 
 def test_fingerprint_is_order_independent():
